@@ -1,0 +1,1 @@
+"""Configuration: keyword arguments, environment variables and `.env`, read in one place."""

@@ -1,0 +1,65 @@
+"""Shared machinery of SkaldConfig and SystemControllerConfig.
+
+Every field can be given as a keyword argument; a keyword left at None falls back to the
+environment variable of the same name in upper case (SKALD_ID, KAFKA_HOST, ...), then to
+the default. Explicit empty strings for service hosts mean "disabled" (0.3.8 semantics).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from skalds.config.environment import read_environment
+
+SECRET_FIELDS = frozenset({"redis_password", "kafka_password", "kafka_sasl_password", "api_admin_tokens",
+                           "api_read_tokens"})
+
+
+class EnvBackedConfig(BaseModel):
+    model_config = ConfigDict(validate_assignment=True, use_enum_values=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        environment = read_environment(data.pop("env_file", None))
+        filled: dict[str, Any] = {}
+        for name in cls.model_fields:
+            value = data.get(name)
+            if value is None:
+                value = environment.get(name.upper())
+            if value is not None:
+                filled[name] = value
+        unknown = set(data) - set(cls.model_fields)
+        if unknown:
+            raise ValueError(f"unknown configuration keyword(s): {', '.join(sorted(unknown))}")
+        return filled
+
+    def dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """All fields (0.3.8 API)."""
+        return self.model_dump()
+
+    def redacted(self) -> dict[str, Any]:
+        """Fields safe to log: secrets replaced, credentials in URIs masked."""
+        out: dict[str, Any] = {}
+        for key, value in self.model_dump().items():
+            if key in SECRET_FIELDS and value:
+                out[key] = "******"
+            elif isinstance(value, str) and "://" in value and "@" in value:
+                out[key] = mask_uri_credentials(value)
+            else:
+                out[key] = value
+        return out
+
+
+def mask_uri_credentials(uri: str) -> str:
+    """`mongodb://user:secret@host/` -> `mongodb://user:******@host/`."""
+    scheme, _, rest = uri.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return uri
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':******' if colon else ''}@{host}"

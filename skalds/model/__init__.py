@@ -1,0 +1,1 @@
+"""Wire formats shared by nodes, workers and the controller (pydantic models)."""

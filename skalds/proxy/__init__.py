@@ -1,0 +1,1 @@
+"""Seed-compatible public wrappers over the transport adapters."""

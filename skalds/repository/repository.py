@@ -1,0 +1,184 @@
+"""TaskRepository: all task persistence goes through it.
+
+Ownership rule (design §6): every assignment increments `attempt`; a node writes a task's
+status only while `executor` and `attempt` are still the ones it holds (compare-and-set),
+so a node that lost a task cannot overwrite the new owner's state.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pymongo.errors import ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError
+
+from skalds.model._time import now_ms
+from skalds.model.attachment_registry import validate_attachments
+from skalds.model.task import Task, TaskLifecycleStatus, attachments_to_dict
+from skalds.transport.ports import DuplicateTaskError, TaskStore
+from skalds.utils.logging import logger
+
+_TIMEOUTS = (ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError)
+
+
+class TaskRepository:
+    """Accepts a `MongoProxy` (0.3.8 API) or any task-store adapter."""
+
+    def __init__(self, mongo_proxy: Any) -> None:
+        if mongo_proxy is None:
+            raise ValueError("TaskRepository needs a MongoProxy or a task store")
+        self.store: TaskStore = getattr(mongo_proxy, "store", mongo_proxy)
+        try:
+            self.store.ensure_indexes()
+        except Exception as error:
+            logger.warning(f"could not create task indexes yet: {error}")
+
+    # --- 0.3.8 API -------------------------------------------------------------------------
+    def create_task(self, task: Task) -> Task:
+        """Insert a new task; raises DuplicateTaskError (a DuplicateKeyError subclass in spirit) on a reused id."""
+        try:
+            self.store.insert(task.to_document())
+        except DuplicateTaskError:
+            raise
+        except _TIMEOUTS as error:
+            raise TimeoutError(f"MongoDB did not answer while creating task {task.id}: {error}") from error
+        self.store.append_history(task.id, {"type": "created", "className": task.class_name,
+                                            "source": task.source})
+        return task
+
+    def get_task_by_task_id(self, task_id: str, strict_mode: bool = True) -> Task | None:
+        """The task, with attachments validated by the registered model (strict) or raw (non-strict).
+
+        Strict mode returns None when the class is not registered here or the attachments
+        do not validate; the reason is logged (without the attachments themselves).
+        """
+        document = self.get_document(task_id)
+        if document is None:
+            return None
+        if not strict_mode:
+            return Task.from_document(document)
+        try:
+            attachments = validate_attachments(document["className"], document.get("attachments"))
+        except (LookupError, ValidationError) as error:
+            logger.warning(f"task {task_id}: attachments not usable here: {error}")
+            return None
+        return Task.from_document(document, attachments)
+
+    def update_executor(self, task_id: str, executor: str) -> Task | None:
+        """Assign the task to `executor`: a new attempt, status Assigning (design §6)."""
+        document = self.store.update(
+            task_id,
+            {"executor": executor, "lifecycleStatus": TaskLifecycleStatus.Assigning.value},
+            increment={"attempt": 1},
+        )
+        if document is None:
+            logger.warning(f"update_executor: task {task_id} not found")
+            return None
+        self.store.append_history(task_id, {"type": "assigned", "executor": executor,
+                                            "attempt": document.get("attempt", 0)})
+        return self._task_or_raw(document)
+
+    def update_attachments(self, task_id: str, attachments: BaseModel | dict[str, Any]) -> Task | None:
+        """Store new attachments and bump `attachmentsVersion`."""
+        document = self.store.update(task_id, {"attachments": attachments_to_dict(attachments)},
+                                     increment={"attachmentsVersion": 1})
+        if document is None:
+            logger.warning(f"update_attachments: task {task_id} not found")
+            return None
+        self.store.append_history(task_id, {"type": "attachments_updated",
+                                            "version": document.get("attachmentsVersion", 0)})
+        return self._task_or_raw(document)
+
+    # --- used by nodes and the controller ----------------------------------------------------
+    def get_document(self, task_id: str) -> dict[str, Any] | None:
+        try:
+            return self.store.get(task_id)
+        except _TIMEOUTS as error:
+            raise TimeoutError(f"MongoDB did not answer for task {task_id}: {error}") from error
+
+    def record_status(
+        self,
+        task_id: str,
+        status: TaskLifecycleStatus,
+        *,
+        executor: str,
+        attempt: int,
+        error: str | None = None,
+        exit_code: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> bool:
+        """Write a status for the attempt this executor holds; False when it no longer owns the task."""
+        fields: dict[str, Any] = {"lifecycleStatus": status.value, **(extra or {})}
+        if status == TaskLifecycleStatus.Running:
+            fields.update({"error": None, "exitCode": None})
+        if error is not None:
+            fields["error"] = error
+        if exit_code is not None:
+            fields["exitCode"] = exit_code
+        document = self.store.update(task_id, fields, expect={"executor": executor, "attempt": attempt})
+        if document is None:
+            logger.warning(f"task {task_id}: not recording {status.value}, attempt {attempt} on {executor} "
+                           "is no longer the owner")
+            return False
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "executor": executor, "attempt": attempt}
+        if error:
+            entry["error"] = error
+        if exit_code is not None:
+            entry["exitCode"] = exit_code
+        self.store.append_history(task_id, entry)
+        return True
+
+    def release(self, task_id: str, *, executor: str, attempt: int, reason: str) -> bool:
+        """Give a task back for reassignment (node shutdown): Created, no executor."""
+        document = self.store.update(task_id, {"lifecycleStatus": TaskLifecycleStatus.Created.value,
+                                               "executor": None},
+                                     expect={"executor": executor, "attempt": attempt})
+        if document is not None:
+            self.store.append_history(task_id, {"type": "released", "executor": executor, "attempt": attempt,
+                                                "reason": reason})
+        return document is not None
+
+    def claim(self, task_id: str, *, executor: str, attempt: int) -> dict[str, Any] | None:
+        """Start a new attempt on the same executor (a node recovering its own task after a crash)."""
+        document = self.store.update(task_id, {"lifecycleStatus": TaskLifecycleStatus.Assigning.value},
+                                     expect={"executor": executor, "attempt": attempt},
+                                     increment={"attempt": 1})
+        if document is not None:
+            self.store.append_history(task_id, {"type": "assigned", "executor": executor,
+                                                "attempt": document.get("attempt", 0), "reason": "recovered"})
+        return document
+
+    def record_update_result(self, task_id: str, version: int, accepted: bool, error: str | None = None) -> None:
+        entry: dict[str, Any] = {"type": "attachments_applied" if accepted else "attachments_rejected",
+                                 "version": version}
+        if error:
+            entry["error"] = error
+        self.store.append_history(task_id, entry)
+        self.store.update(task_id, {"appliedAttachmentsVersion" if accepted else "rejectedAttachmentsVersion":
+                                    version})
+
+    def owned_attempts(self, executor: str, task_ids: list[str]) -> dict[str, int]:
+        """Which of `task_ids` this executor still owns, with their attempts (one query)."""
+        if not task_ids:
+            return {}
+        documents = self.store.find({"id": task_ids, "executor": executor}, fields=("id", "attempt"))
+        return {document["id"]: int(document.get("attempt", 0)) for document in documents}
+
+    def history(self, task_id: str) -> list[dict[str, Any]]:
+        return self.store.history(task_id)
+
+    def _task_or_raw(self, document: dict[str, Any]) -> Task:
+        try:
+            return Task.from_document(document, validate_attachments(document["className"],
+                                                                     document.get("attachments")))
+        except (LookupError, ValidationError):
+            return Task.from_document(document)
+
+
+def format_exception(error: BaseException) -> str:
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
+
+
+def timestamp() -> int:
+    return now_ms()

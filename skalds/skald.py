@@ -1,0 +1,293 @@
+"""The Skald application: wires configuration -> transports -> supervisor, per mode.
+
+- node: tasks arrive as events (task.assign / cancel / update.attachment / testing) in
+  one consumer group named after the node id.
+- edge: tasks come from the YAML file at boot; Kafka, Redis and MongoDB are optional.
+- single_process: runs the first YAML task and exits with its outcome (Kubernetes Job).
+
+Constructing a Skald has no side effects; `run()` connects, blocks, and shuts down cleanly
+on SIGTERM/SIGINT (a second signal exits at once).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from typing import Any
+
+from skalds.config.skald_config import SkaldConfig
+from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
+from skalds.proxy.kafka import KafkaTopic
+from skalds.repository.repository import TaskRepository
+from skalds.transport.kafka_events import KafkaEventConsumer, KafkaSettings, check_kafka, ensure_topics
+from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
+from skalds.transport.ports import LiveState
+from skalds.transport.redis_state import RedisLiveState, RedisSettings
+from skalds.transport.retry import wait_for_service
+from skalds.utils.logging import configure_logging, logger
+from skalds.worker.baseclass import AbstractTaskWorker
+from skalds.worker.commands import CommandHandler
+from skalds.worker.protocol import ExitCode
+from skalds.worker.registry import WorkerRegistry
+from skalds.worker.runtime import LaunchSettings
+from skalds.worker.supervisor import Supervisor, SupervisorSettings
+
+NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING)
+EDGE_TOPICS = (KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING)
+
+
+class Skald:
+    def __init__(self, config: SkaldConfig | None = None) -> None:
+        self.config = config or SkaldConfig()
+        self.registry = WorkerRegistry()
+        self._stop = threading.Event()
+        self._signals = 0
+        self.exit_code = 0
+        self.repository: TaskRepository | None = None
+        self.live: LiveState | None = None
+        self.supervisor: Supervisor | None = None
+        self._consumer: KafkaEventConsumer | None = None
+        self._ready = threading.Event()
+
+    @property
+    def skald_id(self) -> str:
+        return self.config.skald_id
+
+    def register_task_worker(self, worker_class: type[AbstractTaskWorker[Any]]) -> None:
+        """Make a worker class runnable here (by its class name). Call before `run()`."""
+        self.registry.register(worker_class)
+
+    # --- entry point -------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until stopped; returns (and in single_process mode, is) the process exit status."""
+        config = self.config
+        configure_logging(level=config.log_level, skald_id=self.skald_id,
+                          log_path=config.log_path or None, file_name=self.skald_id,
+                          rotation_mb=config.log_rotation_mb, retention=config.log_retention, json=config.log_json)
+        logger.block("Configuration", [f"{key}: {value}" for key, value in config.redacted().items()])
+        logger.block("Registered TaskWorker classes",
+                     [f"{name} -> {self.registry.model_for(name).__name__}" for name in self.registry.names()]
+                     or ["(none)"])
+        self._install_signal_handlers()
+        try:
+            if config.skald_mode == "node":
+                self._run_node()
+            elif config.skald_mode == "edge":
+                self._run_edge()
+            else:
+                self._run_single_process()
+        except InterruptedError:
+            logger.info("stopped before the services were reachable")
+        finally:
+            self._shutdown()
+        return self.exit_code
+
+    # --- wiring --------------------------------------------------------------------------------
+    def _kafka_settings(self) -> KafkaSettings:
+        config = self.config
+        host = config.kafka_host
+        bootstrap = host if ":" in host or "," in host else f"{host}:{config.kafka_port}"
+        return KafkaSettings(bootstrap_servers=bootstrap, security_protocol=config.kafka_security_protocol,
+                             sasl_mechanism=config.kafka_sasl_mechanism, username=config.kafka_username,
+                             password=config.kafka_password, ssl_ca_location=config.kafka_ssl_ca_location,
+                             topic_prefix=config.kafka_topic_prefix)
+
+    def _connect_store(self, required: bool) -> None:
+        from skalds.config._base import mask_uri_credentials
+
+        store = MongoTaskStore(mongo_client(self.config.mongo_host), self.config.db_name)
+        try:
+            wait_for_service("MongoDB", mask_uri_credentials(self.config.mongo_host), store.ensure_indexes,
+                             stop=self._stop, deadline=None if required else 10)
+        except InterruptedError:
+            raise
+        except Exception as error:
+            logger.error(f"MongoDB unreachable, tasks run without being recorded: {error}")
+            return
+        self.repository = TaskRepository(store)
+
+    def _connect_live(self, required: bool) -> None:
+        config = self.config
+        settings = RedisSettings(host=config.redis_host, port=config.redis_port, password=config.redis_password,
+                                 username=config.redis_username, db=config.redis_db, ssl=config.redis_ssl,
+                                 key_prefix=config.redis_key_prefix)
+        live = RedisLiveState(settings)
+        try:
+            wait_for_service("Redis", settings.where(), live.ping, stop=self._stop,
+                             deadline=None if required else 10)
+        except InterruptedError:
+            raise
+        except Exception as error:
+            logger.error(f"Redis unreachable, heartbeats are not written until it is back: {error}")
+        self.live = live
+
+    def _make_supervisor(self, mode: str, *, record: bool = True, register: bool = True) -> Supervisor:
+        config = self.config
+        settings = SupervisorSettings(
+            skald_id=self.skald_id, mode=mode, heartbeat_period=config.heartbeat_period,
+            key_ttl=config.redis_key_ttl, cancel_request_timeout=config.cancel_request_timeout,
+            cancel_grace_seconds=config.cancel_grace_seconds, ownership_check_period=config.ownership_check_period,
+            max_concurrent_tasks=config.max_concurrent_tasks, record_in_store=record, register_node=register,
+            launch=LaunchSettings(skald_id=self.skald_id, log_level=config.log_level, log_path=config.log_path,
+                                  log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
+                                  log_retention=config.log_retention, log_json=config.log_json, supervised=True),
+        )
+        self.supervisor = Supervisor(settings, self.registry, self.repository, self.live)
+        return self.supervisor
+
+    def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
+        settings = self._kafka_settings()
+        try:
+            wait_for_service("Kafka", settings.bootstrap_servers, lambda: check_kafka(settings), stop=self._stop,
+                             deadline=None if required else 10)
+        except InterruptedError:
+            raise
+        except Exception as error:
+            logger.error(f"Kafka unreachable, no events are received: {error}")
+            self._ready.set()
+            return
+        names = [settings.topic(topic) for topic in topics]
+        ensure_topics(settings, names, partitions=1, replication_factor=self.config.kafka_replication_factor)
+        assigned = threading.Event()
+        self._consumer = KafkaEventConsumer(settings, self.skald_id, names, on_assigned=lambda _: assigned.set())
+        threading.Thread(target=self._consume, args=(handler, assigned), name="skalds-events", daemon=True).start()
+        while not assigned.wait(0.2):
+            if self._stop.is_set():
+                return
+        logger.info(f"consuming {', '.join(names)} as group {self.skald_id}")
+
+    def _consume(self, handler: CommandHandler, assigned: threading.Event) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while not self._stop.is_set():
+            try:
+                event = consumer.poll(0.2)
+            except Exception as error:
+                logger.error(f"Kafka consumer failed: {error}; retrying")
+                self._stop.wait(1)
+                continue
+            if event is None:
+                continue
+            handler.handle(event)
+            consumer.commit(event)
+
+    # --- modes ---------------------------------------------------------------------------------
+    def _run_node(self) -> None:
+        self._connect_store(required=True)
+        self._connect_live(required=True)
+        supervisor = self._make_supervisor("node")
+        handler = CommandHandler(self.skald_id, supervisor, self.repository, self.config.kafka_topic_prefix)
+        supervisor.start()
+        self._recover_own_tasks(handler)
+        self._start_consumer(NODE_TOPICS, handler, required=True)
+        supervisor.write_heartbeats()
+        self._ready.set()
+        logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
+        self._stop.wait()
+
+    def _recover_own_tasks(self, handler: CommandHandler) -> None:
+        """Restart tasks this node owned when it died (their old processes are gone)."""
+        if self.repository is None:
+            return
+        documents = self.repository.store.find({"executor": self.skald_id, "mode": ModeEnum.Passive.value,
+                                                "lifecycleStatus": [TaskLifecycleStatus.Running.value]})
+        for document in documents:
+            claimed = self.repository.claim(document["id"], executor=self.skald_id,
+                                            attempt=int(document.get("attempt") or 0))
+            if claimed is not None:
+                logger.info(f"recovering task {document['id']} that ran here before a restart")
+                handler.start_document(claimed, int(claimed.get("attempt") or 0))
+
+    def _run_edge(self) -> None:
+        config = self.config
+        if config.mongo_host:
+            self._connect_store(required=False)
+        if config.redis_host:
+            self._connect_live(required=False)
+        supervisor = self._make_supervisor("edge")
+        supervisor.start()
+        handler = CommandHandler(self.skald_id, supervisor, self.repository, config.kafka_topic_prefix,
+                                 accept_assign=False)
+        if config.yaml_file:
+            from skalds.worker.edge import start_yaml_tasks
+
+            start_yaml_tasks(config.yaml_file, supervisor, self.repository, self.skald_id)
+        if config.kafka_host:
+            self._start_consumer(EDGE_TOPICS, handler, required=False)
+        supervisor.write_heartbeats()
+        self._ready.set()
+        logger.success(f"Skald edge {self.skald_id} ready")
+        self._stop.wait()
+
+    def _run_single_process(self) -> None:
+        from skalds.worker.yaml_tasks import read_yaml_tasks
+
+        config = self.config
+        entry = read_yaml_tasks(config.yaml_file)[0]
+        if config.redis_host:
+            self._connect_live(required=False)
+        supervisor = self._make_supervisor("single_process", record=False, register=False)
+        model = self.registry.model_for(entry.class_name)
+        if model is None:
+            logger.error(f"single_process: class {entry.class_name!r} is not registered")
+            self.exit_code = int(ExitCode.FAILED)
+            return
+        done = threading.Event()
+        outcome: dict[str, str] = {}
+
+        def finished(task_id: str, status: str) -> None:
+            outcome["status"] = status
+            done.set()
+
+        supervisor.on_task_finished = finished
+        attachments = model.model_validate(entry.attachments)
+        task = Task(id=entry.task_id, class_name=entry.class_name, source="YAML", name=entry.task_id,
+                    mode=ModeEnum.PassiveProcess, executor=f"[SP]{self.skald_id}", is_persistent=entry.is_persistent,
+                    deadline_date_time=0, lifecycle_status=TaskLifecycleStatus.Running, attachments=attachments,
+                    description=f"Passive TaskWorker from YAML. ClassName: {entry.class_name}")
+        supervisor.start()
+        supervisor.start_task(task, 0, attachments.model_dump(mode="json", by_alias=True))
+        self._ready.set()
+        while not done.wait(0.2):
+            if self._stop.is_set():
+                supervisor.cancel_task(task.id, "cancel")
+                self._stop.clear()
+        status = outcome.get("status")
+        self.exit_code = {TaskLifecycleStatus.Finished.value: ExitCode.FINISHED,
+                          TaskLifecycleStatus.Cancelled.value: ExitCode.CANCELLED}.get(status, ExitCode.FAILED)
+        logger.info(f"single_process task {task.id} ended {status}; exit status {int(self.exit_code)}")
+
+    # --- signals and shutdown ------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            logger.warning("second signal: exiting now")
+            os._exit(130)
+        logger.info(f"signal {signal.Signals(signum).name}: shutting down (send again to exit at once)")
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Ask a running Skald to shut down (same as SIGTERM)."""
+        self._stop.set()
+
+    def _shutdown(self) -> None:
+        self._stop.set()
+        if self._consumer is not None:
+            self._consumer.close()
+        if self.supervisor is not None:
+            self.supervisor.stop_all("shutdown")
+            if self.config.skald_mode != "single_process":
+                self.supervisor.deregister()
+        if self.live is not None:
+            self.live.close()
+        logger.info(f"Skald {self.skald_id} stopped")
+
+
+Skalds = Skald

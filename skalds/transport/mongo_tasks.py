@@ -1,0 +1,112 @@
+"""Task store port on MongoDB (works with FerretDB): `tasks` plus a `task_events` history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from skalds.model._time import now_ms
+from skalds.transport.ports import DuplicateTaskError
+
+TASKS = "tasks"
+HISTORY = "task_events"
+
+
+def mongo_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
+    return MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                       socketTimeoutMS=max(timeout_ms, 10000), retryWrites=False, appname="skalds")
+
+
+def _condition(value: Any) -> Any:
+    """A list means "one of", anything else an equality (None matches a missing field too)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return {"$in": list(value)}
+    return value
+
+
+class MongoTaskStore:
+    """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
+
+    def __init__(self, client: MongoClient, db_name: str) -> None:
+        self.client = client
+        self.db = client[db_name]
+        self.tasks: Collection = self.db[TASKS]
+        self.events: Collection = self.db[HISTORY]
+
+    def ensure_indexes(self) -> None:
+        self.tasks.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+        for name, keys in {
+            "status_created": [("lifecycleStatus", ASCENDING), ("createDateTime", DESCENDING)],
+            "executor_status": [("executor", ASCENDING), ("lifecycleStatus", ASCENDING)],
+            "class_created": [("className", ASCENDING), ("createDateTime", DESCENDING)],
+            "mode_status_priority": [("mode", ASCENDING), ("lifecycleStatus", ASCENDING),
+                                     ("priority", DESCENDING)],
+            "created": [("createDateTime", DESCENDING)],
+        }.items():
+            self.tasks.create_index(keys, name=name)
+        self.events.create_index([("taskId", ASCENDING), ("ts", ASCENDING)], name="task_ts")
+
+    def insert(self, document: dict[str, Any]) -> None:
+        try:
+            self.tasks.insert_one(dict(document))
+        except DuplicateKeyError as error:
+            raise DuplicateTaskError(f"task {document.get('id')!r} already exists") from error
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        return self.tasks.find_one({"id": task_id}, {"_id": 0}, max_time_ms=3000)
+
+    def update(
+        self,
+        task_id: str,
+        set_fields: dict[str, Any] | None = None,
+        *,
+        expect: dict[str, Any] | None = None,
+        increment: dict[str, int] | None = None,
+    ) -> dict[str, Any] | None:
+        """Apply the change only if every `expect` field matches; returns the new document or None."""
+        query: dict[str, Any] = {"id": task_id}
+        for key, value in (expect or {}).items():
+            query[key] = _condition(value)
+        change: dict[str, Any] = {"$set": {"updateDateTime": now_ms(), **(set_fields or {})}}
+        if increment:
+            change["$inc"] = dict(increment)
+        return self.tasks.find_one_and_update(query, change, projection={"_id": 0},
+                                              return_document=ReturnDocument.AFTER)
+
+    def find(
+        self,
+        where: dict[str, Any] | None = None,
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        skip: int = 0,
+        limit: int = 0,
+        fields: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        query = {key: _condition(value) for key, value in (where or {}).items()}
+        projection: dict[str, int] = {"_id": 0}
+        if fields is not None:
+            projection.update({name: 1 for name in fields})
+        cursor = self.tasks.find(query, projection)
+        if sort:
+            cursor = cursor.sort(list(sort))
+        if skip:
+            cursor = cursor.skip(skip)
+        if limit:
+            cursor = cursor.limit(limit)
+        return list(cursor)
+
+    def count(self, where: dict[str, Any] | None = None) -> int:
+        return self.tasks.count_documents({key: _condition(value) for key, value in (where or {}).items()})
+
+    def append_history(self, task_id: str, entry: dict[str, Any]) -> None:
+        self.events.insert_one({"taskId": task_id, "ts": now_ms(), **entry})
+
+    def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        return list(self.events.find({"taskId": task_id}, {"_id": 0}).sort([("ts", ASCENDING)]).limit(limit))
+
+    def ping(self) -> None:
+        self.client.admin.command("ping")

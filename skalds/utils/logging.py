@@ -1,0 +1,114 @@
+"""Logging through loguru, with the node id and task id on every line.
+
+`logger` is a thin proxy that forwards to loguru one stack frame up, so each line names
+the caller's real file, function and line (0.3.8 printed `logging.py` for all of them).
+It keeps 0.3.8's helpers `block` and `panel`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from loguru import logger as _loguru
+
+TEXT_FORMAT = (
+    "<green>{time:YYYY-MM-DD HH:mm:ss.SSS}</green> | <level>{level: <8}</level> | "
+    "<cyan>{extra[skald_id]}</cyan> <magenta>{extra[task_id]}</magenta> {process} | "
+    "<cyan>{file}:{function}:{line}</cyan> - <level>{message}</level>"
+)
+FILE_FORMAT = (
+    "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {extra[skald_id]} {extra[task_id]} {process} | "
+    "{file}:{function}:{line} - {message}"
+)
+
+_loguru.configure(extra={"skald_id": "-", "task_id": "-"})
+
+
+class SkaldsLogger:
+    """Forwards every loguru method, reporting the caller's location."""
+
+    def _emit(self, level: str, message: Any, *args: Any, **kwargs: Any) -> None:
+        _loguru.opt(depth=2).log(level, str(message), *args, **kwargs)
+
+    def trace(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("TRACE", message, *args, **kwargs)
+
+    def debug(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("DEBUG", message, *args, **kwargs)
+
+    def info(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("INFO", message, *args, **kwargs)
+
+    def success(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("SUCCESS", message, *args, **kwargs)
+
+    def warning(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("WARNING", message, *args, **kwargs)
+
+    def error(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("ERROR", message, *args, **kwargs)
+
+    def critical(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        self._emit("CRITICAL", message, *args, **kwargs)
+
+    def exception(self, message: Any, *args: Any, **kwargs: Any) -> None:
+        _loguru.opt(depth=1, exception=True).error(str(message), *args, **kwargs)
+
+    def block(self, title: str, lines: list[str] | str, level: str = "INFO", **_: Any) -> None:
+        """A titled group of lines (0.3.8 helper)."""
+        body = lines if isinstance(lines, str) else "\n".join(f"  {line}" for line in lines)
+        _loguru.opt(depth=1).log(level.upper(), f"{title}\n{body}")
+
+    def panel(self, content: Any, title: str = "", level: str = "INFO", **_: Any) -> None:
+        """A titled message (0.3.8 helper; rendered as plain text)."""
+        _loguru.opt(depth=1).log(level.upper(), f"[{title}] {content}" if title else str(content))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_loguru, name)
+
+
+logger = SkaldsLogger()
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    skald_id: str = "-",
+    task_id: str = "-",
+    log_path: str | None = None,
+    file_name: str | None = None,
+    rotation_mb: int = 10,
+    retention: str = "3 days",
+    json: bool = False,
+) -> None:
+    """Replace the process's sinks: stderr, plus an own file under `log_path` when given.
+
+    Only files this function creates are rotated and removed by retention; nothing else
+    under `log_path` is touched (0.3.8's cleaner deleted any old file there).
+    """
+    _loguru.remove()
+    _loguru.configure(extra={"skald_id": skald_id, "task_id": task_id})
+    _loguru.add(sys.stderr, level=level, format=TEXT_FORMAT, serialize=json, colorize=None if not json else False,
+                enqueue=False, backtrace=False, diagnose=False)
+    if log_path and file_name:
+        Path(log_path).mkdir(parents=True, exist_ok=True)
+        _loguru.add(
+            str(Path(log_path) / f"{file_name}.log"),
+            level=level,
+            format=FILE_FORMAT,
+            serialize=json,
+            rotation=f"{max(1, rotation_mb)} MB",
+            retention=retention,
+            encoding="utf-8",
+            backtrace=False,
+            diagnose=False,
+        )
+
+
+def init_logger(logger_name: str, level: str = "INFO", log_path: str = "logs", process_id: str = "",
+                rotation: str = "20") -> None:
+    """0.3.8 entry point kept for scripts that call it."""
+    configure_logging(level=level, skald_id=process_id or logger_name, log_path=log_path or None,
+                      file_name=logger_name, rotation_mb=int(rotation or 20))

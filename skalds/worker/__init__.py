@@ -1,0 +1,1 @@
+"""The user's worker API, the worker process runtime and the node's supervisor."""

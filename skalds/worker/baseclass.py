@@ -1,0 +1,149 @@
+"""BaseTaskWorker: the class users subclass (0.3.8 API).
+
+    class MyWorker(BaseTaskWorker[MyModel]):
+        def initialize(self, data: MyModel) -> None: ...
+        @run_main_handler
+        def main(self) -> None: ...
+
+Each instance is a process started from the fork server: a clean, pre-imported template
+process with no client threads, so starting a worker is fast and never forks a process
+that runs Kafka or Redis threads. `worker.start()` on an initialized instance (no task)
+runs the whole lifecycle in a child process, as 0.3.8 did.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import threading
+from abc import ABC, abstractmethod
+from multiprocessing.context import ForkServerProcess
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
+
+from pydantic import BaseModel
+
+from skalds.worker.hooks import (
+    find_hooks,
+    release_handler,
+    run_after_handler,
+    run_before_handler,
+    run_main_handler,
+    update_event_handler,
+)
+from skalds.worker.runtime import LaunchSettings, WorkerRuntime, exit_with
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from skalds.model.task import Task
+
+T = TypeVar("T", bound=BaseModel)
+
+__all__ = [
+    "AbstractTaskWorker",
+    "BaseTaskWorker",
+    "LifecycleHandler",
+    "T",
+    "TaskWorkerConfig",
+    "UpdateEventHandler",
+    "release_handler",
+    "run_after_handler",
+    "run_before_handler",
+    "run_main_handler",
+    "update_event_handler",
+]
+
+
+class LifecycleHandler(Protocol):
+    def __call__(self) -> None: ...
+
+
+class UpdateEventHandler(Protocol):
+    def __call__(self, data: Any) -> None: ...
+
+
+class TaskWorkerConfig:
+    """0.3.8 kept the Skald mode here; kept for scripts that read it."""
+
+    mode: str = "node"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "y"}
+
+
+class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
+    """A task's process. Subclasses implement `initialize` and mark hooks with the decorators."""
+
+    def __init__(self, task: Task | None = None, redis_config: Any = None, kafka_config: Any = None) -> None:
+        self.task = task
+        self.task_id: str = task.id if task is not None else f"MOCK_TASK_{secrets.token_hex(4)}"
+        self.task_type: str = type(self).__name__
+        self.dependencies: list[str] = list(task.dependencies or []) if task is not None else []
+        self.attachments_version: int = task.attachments_version if task is not None else 0
+        self.is_done = False
+        self.cancel_requested = threading.Event()
+        self._skalds_hooks = find_hooks(type(self))
+        self._skalds_connection: Connection | None = None
+        self._skalds_settings = LaunchSettings(
+            log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+            log_path=os.environ.get("LOG_PATH", "logs"),
+            log_split=_env_flag("LOG_SPLIT_WITH_WORKER_ID"),
+        )
+        self._skalds_attachments: dict[str, Any] | None = None
+        super().__init__(name=f"skalds-worker-{self.task_id}")
+
+    @abstractmethod
+    def initialize(self, data: T) -> None:
+        """Receive the validated attachments before the hooks run."""
+
+    @classmethod
+    def get_data_model(cls) -> type[T]:
+        """The pydantic model given as the generic argument (`BaseTaskWorker[Model]`)."""
+        for klass in cls.__mro__:
+            for base in getattr(klass, "__orig_bases__", ()):
+                for argument in get_args(base):
+                    if isinstance(argument, type) and issubclass(argument, BaseModel):
+                        return argument  # type: ignore[return-value]
+        raise TypeError(f"{cls.__name__} must be declared as BaseTaskWorker[YourModel]")
+
+    def is_cancel_requested(self) -> bool:
+        """True once the task should stop: check it in long loops to end cleanly and quickly."""
+        return self.cancel_requested.is_set()
+
+    # Pickled into the fork server child: threading.Event is not picklable, so rebuild it there.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["cancel_requested"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.cancel_requested = threading.Event()
+
+    def _skalds_supervise(self, connection: Connection, settings: LaunchSettings,
+                          attachments: dict[str, Any] | None) -> None:
+        """Used by the node: the worker will initialize itself in the child from `attachments`."""
+        self._skalds_connection = connection
+        self._skalds_settings = settings
+        self._skalds_attachments = attachments
+
+    def run(self) -> None:
+        """Process entry point (do not call directly; call `start()`)."""
+        runtime = WorkerRuntime(self, self._skalds_connection, self._skalds_settings, self._skalds_attachments,
+                                self.attachments_version)
+        code = runtime.execute()
+        self.is_done = True
+        exit_with(code)
+
+
+class BaseTaskWorker(AbstractTaskWorker[T]):
+    """Subclass as `BaseTaskWorker[YourModel]`."""
+
+    def initialize(self, data: T) -> None:  # pragma: no cover - overridden by users
+        raise NotImplementedError
+
+
+def forkserver_context() -> multiprocessing.context.ForkServerContext:
+    return multiprocessing.get_context("forkserver")  # type: ignore[return-value]

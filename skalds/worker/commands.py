@@ -1,0 +1,167 @@
+"""Turns consumed events (assign, cancel, update, testing) into supervisor actions.
+
+Every event is handled and then committed, whatever its content: bad input is logged
+with its reason and never blocks the partition or crashes the node.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from skalds.model.attachment_registry import validate_attachments
+from skalds.model.event import TaskEvent
+from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
+from skalds.proxy.kafka import KafkaTopic
+from skalds.repository.repository import TaskRepository
+from skalds.transport.ports import Event
+from skalds.utils.logging import logger
+from skalds.worker.supervisor import Supervisor
+
+STARTABLE = frozenset({TaskLifecycleStatus.Created.value, TaskLifecycleStatus.Assigning.value})
+
+
+class CommandHandler:
+    def __init__(self, skald_id: str, supervisor: Supervisor, repository: TaskRepository | None,
+                 topic_prefix: str = "", accept_assign: bool = True) -> None:
+        self.skald_id = skald_id
+        self.supervisor = supervisor
+        self.repository = repository
+        self.accept_assign = accept_assign
+        self._routes = {
+            topic_prefix + KafkaTopic.TASK_ASSIGN: self._assign,
+            topic_prefix + KafkaTopic.TASK_CANCEL: self._cancel,
+            topic_prefix + KafkaTopic.TASK_UPDATE_ATTACHMENT: self._update,
+            topic_prefix + KafkaTopic.TESTING: self._testing,
+        }
+
+    def handle(self, event: Event) -> None:
+        route = self._routes.get(event.topic)
+        if route is None:
+            logger.warning(f"event on unexpected topic {event.topic} ignored")
+            return
+        try:
+            route(event)
+        except Exception as error:
+            logger.exception(f"event on {event.topic} (key {event.key!r}) could not be handled: {error}")
+
+    # --- parsing -------------------------------------------------------------------------------
+    def _parse(self, event: Event) -> TaskEvent | None:
+        if event.key is None:
+            logger.error(f"event on {event.topic} has no key (the task id); dropped")
+            return None
+        if not event.value:
+            logger.error(f"event on {event.topic} (key {event.key}) has an empty value; dropped")
+            return None
+        try:
+            payload = json.loads(event.value)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            logger.error(f"event on {event.topic} (key {event.key}) is not JSON ({error}); dropped")
+            return None
+        try:
+            return TaskEvent.model_validate(payload)
+        except ValidationError as error:
+            logger.error(f"event on {event.topic} (key {event.key}) is not a TaskEvent: "
+                         f"{error.errors()[0]['msg']} at {error.errors()[0]['loc']}; dropped")
+            return None
+
+    def _document(self, task_id: str) -> dict[str, Any] | None:
+        if self.repository is None:
+            return None
+        document = self.repository.get_document(task_id)
+        if document is None:
+            logger.warning(f"task {task_id} does not exist in the task store; ignored")
+        return document
+
+    # --- handlers --------------------------------------------------------------------------------
+    def _assign(self, event: Event) -> None:
+        parsed = self._parse(event)
+        if parsed is None or not self.accept_assign:
+            return
+        for task_id in parsed.task_ids:
+            self._assign_one(task_id, parsed.attempt)
+
+    def _assign_one(self, task_id: str, event_attempt: int | None) -> None:
+        document = self._document(task_id)
+        if document is None:
+            return
+        executor, attempt = document.get("executor"), int(document.get("attempt") or 0)
+        if executor != self.skald_id:
+            logger.debug(f"task {task_id} is for executor {executor!r}, not {self.skald_id}; ignored")
+            return
+        if event_attempt is not None and event_attempt < attempt:
+            logger.info(f"assign of task {task_id} for old attempt {event_attempt} (now {attempt}); ignored")
+            return
+        if self.supervisor.handle(task_id) is not None:
+            self.supervisor.adopt_attempt(task_id, attempt)
+            logger.info(f"task {task_id} already runs here; repeated assign ignored")
+            return
+        status = document.get("lifecycleStatus")
+        if status not in STARTABLE:
+            logger.info(f"task {task_id} is {status}; assign ignored (only Created/Assigning tasks start)")
+            return
+        self.start_document(document, attempt)
+
+    def start_document(self, document: dict[str, Any], attempt: int) -> bool:
+        """Validate and start one task document on this node; failures are recorded on the task."""
+        task_id, class_name = document["id"], document.get("className", "")
+        if self.supervisor.registry.get(class_name) is None:
+            logger.warning(f"task {task_id}: class {class_name!r} is not registered on {self.skald_id}; ignored")
+            return False
+        if not self.supervisor.has_capacity():
+            logger.warning(f"task {task_id}: node at capacity ({self.supervisor.settings.max_concurrent_tasks}); "
+                           "releasing it for another node")
+            if self.repository is not None:
+                self.repository.release(task_id, executor=self.skald_id, attempt=attempt, reason="node at capacity")
+            return False
+        try:
+            attachments = validate_attachments(class_name, document.get("attachments"))
+        except ValidationError as error:
+            logger.error(f"task {task_id}: attachments do not validate for {class_name}: {error}")
+            if self.repository is not None:
+                self.repository.record_status(task_id, TaskLifecycleStatus.Failed, executor=self.skald_id,
+                                              attempt=attempt, error=f"invalid attachments: {error}")
+            return False
+        task = Task.from_document(document, attachments)
+        raw = attachments.model_dump(mode="json", by_alias=True)
+        return self.supervisor.start_task(task, attempt, raw)
+
+    def _cancel(self, event: Event) -> None:
+        parsed = self._parse(event)
+        if parsed is None:
+            return
+        for task_id in parsed.task_ids:
+            if not self.supervisor.cancel_task(task_id, "cancel"):
+                logger.info(f"cancel of task {task_id}: it is not running on {self.skald_id}")
+
+    def _update(self, event: Event) -> None:
+        parsed = self._parse(event)
+        if parsed is None:
+            return
+        for task_id in parsed.task_ids:
+            handle = self.supervisor.handle(task_id)
+            if handle is None:
+                logger.debug(f"update of task {task_id}: not running here; ignored")
+                continue
+            document = self._document(task_id)
+            if document is None:
+                continue
+            if document.get("executor") != self.skald_id and handle.task.mode == ModeEnum.Passive.value:
+                logger.warning(f"update of task {task_id}: executor is {document.get('executor')!r}; ignored")
+                continue
+            version = int(document.get("attachmentsVersion") or 0)
+            try:
+                attachments = validate_attachments(handle.task.class_name, document.get("attachments"))
+            except ValidationError as error:
+                logger.error(f"update of task {task_id} rejected: attachments v{version} invalid: {error}")
+                if self.repository is not None:
+                    self.repository.record_update_result(task_id, version, False, str(error))
+                continue
+            self.supervisor.deliver_update(task_id, attachments.model_dump(mode="json", by_alias=True), version)
+            logger.info(f"update of task {task_id}: attachments v{version} sent to the worker")
+
+    def _testing(self, event: Event) -> None:
+        value = (event.value or b"").decode("utf-8", errors="replace")
+        logger.info(f"Kafka producer test message: {value[:500]}")

@@ -1,0 +1,35 @@
+"""Lifecycle decorators. They only mark methods; the runtime finds them on the class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+HOOK_ATTRIBUTE = "__skalds_hook__"
+BEFORE, MAIN, AFTER, RELEASE, UPDATE = "before", "main", "after", "release", "update"
+
+
+def _mark(kind: str) -> Callable[[F], F]:
+    def decorate(function: F) -> F:
+        setattr(function, HOOK_ATTRIBUTE, kind)
+        return function
+    return decorate
+
+
+run_before_handler = _mark(BEFORE)
+run_main_handler = _mark(MAIN)
+run_after_handler = _mark(AFTER)
+release_handler = _mark(RELEASE)
+update_event_handler = _mark(UPDATE)
+
+
+def find_hooks(cls: type) -> dict[str, str]:
+    """hook kind -> method name. With several methods of one kind, the alphabetically last wins (0.3.8)."""
+    found: dict[str, str] = {}
+    for name in sorted(dir(cls)):
+        kind = getattr(getattr(cls, name, None), HOOK_ATTRIBUTE, None)
+        if kind is not None:
+            found[kind] = name
+    return found

@@ -1,0 +1,226 @@
+"""What runs inside a worker process: the hooks in order, updates, cancellation, the outcome.
+
+Order (spec §6.2): before -> main -> after, release always (once). An exception in before,
+main or initialize makes the task Failed with its text and traceback; SIGTERM or a cancel
+request makes it Cancelled (after hook skipped, release hooks run). Update handler calls
+run one at a time on the pipe reader thread.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from skalds.utils.logging import configure_logging, logger
+from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
+from skalds.worker.protocol import ExitCode, Op, Outcome
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from skalds.worker.baseclass import AbstractTaskWorker
+
+
+class TaskCancelled(BaseException):
+    """Raised in the main thread when the task is cancelled (SIGTERM)."""
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    """What the supervisor tells a worker process about its environment."""
+
+    skald_id: str = "-"
+    log_level: str = "INFO"
+    log_path: str = "logs"
+    log_split: bool = False
+    log_rotation_mb: int = 10
+    log_retention: str = "3 days"
+    log_json: bool = False
+    supervised: bool = False
+    orphan_grace_seconds: float = 5.0
+
+
+class WorkerRuntime:
+    def __init__(self, worker: AbstractTaskWorker[Any], connection: Connection | None,
+                 settings: LaunchSettings, attachments: dict[str, Any] | None, attachments_version: int) -> None:
+        self.worker = worker
+        self.connection = connection
+        self.settings = settings
+        self.attachments = attachments
+        self.attachments_version = attachments_version
+        self._send_lock = threading.Lock()
+        self._in_hooks = False
+        self._releasing = False
+
+    # --- messaging ---------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        if self.connection is None:
+            return
+        try:
+            with self._send_lock:
+                self.connection.send(message)
+        except (OSError, EOFError, BrokenPipeError):
+            pass  # supervisor gone: the reader thread handles that
+
+    def _reader(self) -> None:
+        assert self.connection is not None
+        while True:
+            try:
+                message = self.connection.recv()
+            except (EOFError, OSError):
+                self._supervisor_gone()
+                return
+            op = message.get("op")
+            if op == Op.CANCEL:
+                self._request_cancel(str(message.get("reason", "cancel requested")))
+            elif op == Op.UPDATE:
+                self._apply_update(message)
+            else:
+                logger.warning(f"worker ignored an unknown supervisor message {op!r}")
+
+    def _supervisor_gone(self) -> None:
+        """The node died: stop this copy, a new owner may already be running the task."""
+        if self._releasing:
+            return
+        logger.warning("supervisor connection lost; stopping this worker")
+        self._request_cancel("supervisor gone")
+        time.sleep(self.settings.orphan_grace_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(self.settings.orphan_grace_seconds)
+        os._exit(ExitCode.CANCELLED)
+
+    def _request_cancel(self, reason: str) -> None:
+        if not self.worker.cancel_requested.is_set():
+            logger.info(f"cancel requested: {reason}")
+            self.worker.cancel_requested.set()
+
+    def _apply_update(self, message: dict[str, Any]) -> None:
+        version = int(message.get("version", 0))
+        handler_name = self.worker._skalds_hooks.get(UPDATE)
+        try:
+            model = type(self.worker).get_data_model().model_validate(message.get("attachments") or {})
+        except ValidationError as error:
+            logger.error(f"update v{version} rejected: attachments invalid: {error}")
+            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": _short(error)})
+            return
+        if handler_name is None:
+            logger.warning(f"update v{version} received but the worker has no @update_event_handler")
+            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": "worker has no update handler"})
+            return
+        try:
+            getattr(self.worker, handler_name)(model)
+        except Exception as error:
+            logger.exception(f"update handler failed on v{version}: {error}")
+            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": f"{type(error).__name__}: {error}"})
+            return
+        self.worker.attachments_version = version
+        self.send({"op": Op.UPDATE_ACK, "version": version})
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def _on_sigterm(self, signum: int, _frame: Any) -> None:
+        self.worker.cancel_requested.set()
+        if self._in_hooks and not self._releasing:
+            self._in_hooks = False
+            raise TaskCancelled(f"signal {signum}")
+
+    def _configure_process(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        if self.settings.supervised:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us
+        else:
+            signal.signal(signal.SIGINT, self._on_sigterm)
+        task_id = self.worker.task_id
+        configure_logging(
+            level=self.settings.log_level, skald_id=self.settings.skald_id, task_id=task_id,
+            log_path=self.settings.log_path if self.settings.log_split else None,
+            file_name=f"{self.settings.skald_id}_{task_id}", rotation_mb=self.settings.log_rotation_mb,
+            retention=self.settings.log_retention, json=self.settings.log_json,
+        )
+
+    def _call(self, kind: str) -> None:
+        name = self.worker._skalds_hooks.get(kind)
+        if name is None:
+            if kind == MAIN:
+                raise NotImplementedError(f"{type(self.worker).__name__} has no @run_main_handler")
+            return
+        getattr(self.worker, name)()
+
+    def execute(self) -> int:
+        """Run the task to its end; returns the process exit code."""
+        self._configure_process()
+        outcome, error_text, code = Outcome.FINISHED, None, ExitCode.FINISHED
+        self._in_hooks = True
+        try:
+            self.send({"op": Op.STARTED, "pid": os.getpid()})
+            if self.settings.supervised:
+                model = type(self.worker).get_data_model().model_validate(self.attachments or {})
+                self.worker.attachments_version = self.attachments_version
+                self.worker.initialize(model)
+            if self.connection is not None:
+                threading.Thread(target=self._reader, name="skalds-supervisor-pipe", daemon=True).start()
+            self._call(BEFORE)
+            if self.worker.cancel_requested.is_set():
+                raise TaskCancelled("cancel requested")
+            self.send({"op": Op.RUNNING, "ts": time.time()})
+            self._call(MAIN)
+            if self.worker.cancel_requested.is_set():
+                raise TaskCancelled("cancel requested")
+            self._in_hooks = False
+            self._run_after()
+        except TaskCancelled as cancelled:
+            outcome, code = Outcome.CANCELLED, ExitCode.CANCELLED
+            logger.warning(f"task cancelled ({cancelled})")
+        except Exception as error:
+            outcome, code = Outcome.FAILED, ExitCode.FAILED
+            error_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            logger.error(f"task failed: {type(error).__name__}: {error}")
+            self._call_error_handler(error)
+        finally:
+            self._in_hooks = False
+            self._releasing = True
+            self._release()
+        self.send({"op": Op.OUTCOME, "outcome": outcome, "error": error_text, "exit_code": int(code)})
+        if outcome == Outcome.FINISHED:
+            logger.success("task finished successfully")
+        return int(code)
+
+    def _run_after(self) -> None:
+        try:
+            self._call(AFTER)
+        except Exception as error:
+            logger.exception(f"after hook failed (task still counts as finished): {error}")
+
+    def _call_error_handler(self, error: Exception) -> None:
+        handler = getattr(self.worker, "_error_handler", None)
+        if handler is None:
+            return
+        try:
+            handler(error)
+        except Exception as inner:
+            logger.warning(f"_error_handler raised: {inner}")
+
+    def _release(self) -> None:
+        try:
+            self._call(RELEASE)
+        except BaseException as error:
+            logger.warning(f"release hook failed: {error}")
+
+
+def _short(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in item['loc']) or '<root>'}: {item['msg']}"
+                     for item in error.errors())
+
+
+def exit_with(code: int) -> None:
+    """End the worker process with `code` (through SystemExit, so multiprocessing records it)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)

@@ -1,0 +1,445 @@
+"""The node-side owner of worker processes.
+
+One supervisor per Skald owns every worker process and talks to each over a pipe. A
+watcher thread reacts to worker messages and process exits (recording Running, Finished,
+Failed, Cancelled for the attempt it holds); a pulse thread writes all heartbeats in one
+pipelined round trip per period and checks that the node still owns its tasks.
+Cancellation escalates: cooperative request -> SIGTERM (release hooks run) -> SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from skalds.model._time import now_ms
+from skalds.model.task import Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
+from skalds.proxy.redis import RedisKey
+from skalds.repository.repository import TaskRepository
+from skalds.transport.ports import LiveBatch, LiveState
+from skalds.utils.logging import logger
+from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
+from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
+from skalds.worker.registry import WorkerRegistry
+from skalds.worker.runtime import LaunchSettings
+
+HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
+
+
+@dataclass
+class WorkerHandle:
+    """What the supervisor knows about one running task."""
+
+    task: Task
+    attempt: int
+    process: AbstractTaskWorker[Any]
+    connection: Connection
+    started_at: float = field(default_factory=time.monotonic)
+    running: bool = False
+    counter: int = 0
+    stop_reason: str | None = None  # "cancel", "shutdown", "lost"
+    term_at: float | None = None
+    kill_at: float | None = None
+    outcome: dict[str, Any] | None = None
+
+    @property
+    def task_id(self) -> str:
+        return self.task.id
+
+
+@dataclass
+class SupervisorSettings:
+    skald_id: str
+    mode: str = "node"
+    heartbeat_period: float = 3.0
+    key_ttl: int = 3600
+    cancel_request_timeout: float = 2.0
+    cancel_grace_seconds: float = 10.0
+    ownership_check_period: float = 5.0
+    max_concurrent_tasks: int = 0
+    launch: LaunchSettings = field(default_factory=LaunchSettings)
+    record_in_store: bool = True
+    register_node: bool = True
+
+
+class Supervisor:
+    def __init__(self, settings: SupervisorSettings, registry: WorkerRegistry,
+                 repository: TaskRepository | None, live: LiveState | None) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.repository = repository
+        self.live = live
+        self._handles: dict[str, WorkerHandle] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._wake_r, self._wake_w = forkserver_context().Pipe(duplex=False)
+        self._pending_writes: list[Callable[[], None]] = []
+        self._started_at_ms = now_ms()
+        self._threads: list[threading.Thread] = []
+        self.on_task_finished: Callable[[str, str], None] | None = None
+
+    # --- lifecycle of the supervisor ---------------------------------------------------------
+    def start(self) -> None:
+        context = forkserver_context()
+        context.set_forkserver_preload(["__main__", "skalds.worker.baseclass", *self.registry.modules()])
+        for target, name in ((self._watch, "skalds-watcher"), (self._pulse, "skalds-pulse")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def running_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._handles)
+
+    def handle(self, task_id: str) -> WorkerHandle | None:
+        with self._lock:
+            return self._handles.get(task_id)
+
+    def has_capacity(self) -> bool:
+        limit = self.settings.max_concurrent_tasks
+        return limit <= 0 or len(self._handles) < limit
+
+    # --- commands ----------------------------------------------------------------------------
+    def start_task(self, task: Task, attempt: int, attachments: dict[str, Any] | None) -> bool:
+        """Start a worker process for `task`; False if it runs here already."""
+        worker_class = self.registry.get(task.class_name)
+        if worker_class is None:
+            raise LookupError(f"worker class {task.class_name!r} is not registered on {self.settings.skald_id}")
+        with self._lock:
+            if task.id in self._handles:
+                return False
+            parent_end, child_end = forkserver_context().Pipe(duplex=True)
+            worker = worker_class(task=task)
+            worker._skalds_supervise(child_end, self.settings.launch, attachments)
+            worker.start()
+            child_end.close()
+            handle = WorkerHandle(task=task, attempt=attempt, process=worker, connection=parent_end)
+            self._handles[task.id] = handle
+        self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
+        self._wake()
+        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {worker.pid}")
+        return True
+
+    def adopt_attempt(self, task_id: str, attempt: int) -> None:
+        """The task was re-assigned to this node with a newer attempt: keep running, write as that attempt."""
+        with self._lock:
+            handle = self._handles.get(task_id)
+            if handle is not None and attempt > handle.attempt:
+                logger.info(f"task {task_id}: now attempt {attempt} (was {handle.attempt}), keeps running")
+                handle.attempt = attempt
+
+    def cancel_task(self, task_id: str, reason: str = "cancel") -> bool:
+        """Begin stopping a worker: cooperative request now, SIGTERM and SIGKILL on deadlines."""
+        with self._lock:
+            handle = self._handles.get(task_id)
+            if handle is None:
+                return False
+            if handle.stop_reason is None:
+                handle.stop_reason = reason
+                now = time.monotonic()
+                handle.term_at = now + self.settings.cancel_request_timeout
+                handle.kill_at = handle.term_at + self.settings.cancel_grace_seconds
+                self._send(handle, {"op": Op.CANCEL, "reason": reason})
+        self._wake()
+        return True
+
+    def deliver_update(self, task_id: str, attachments: dict[str, Any], version: int) -> bool:
+        with self._lock:
+            handle = self._handles.get(task_id)
+            if handle is None:
+                return False
+            return self._send(handle, {"op": Op.UPDATE, "version": version, "attachments": attachments})
+
+    def stop_all(self, reason: str = "shutdown", timeout: float | None = None) -> None:
+        """Stop every worker within the grace period and wait for them."""
+        for task_id in self.running_ids():
+            self.cancel_task(task_id, reason)
+        limit = timeout if timeout is not None else self.settings.cancel_request_timeout + \
+            self.settings.cancel_grace_seconds + 2
+        deadline = time.monotonic() + limit
+        while self.running_ids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        self._wake()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._flush_pending()
+
+    def deregister(self) -> None:
+        skald_id = self.settings.skald_id
+
+        def fill(batch: LiveBatch) -> None:
+            batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
+            batch.hdel(RedisKey.SKALD_MODE_LIST_HASH, skald_id)
+            for key in (RedisKey.skald_heartbeat(skald_id), RedisKey.skald_all_task(skald_id),
+                        RedisKey.skald_allow_task_class_name(skald_id), RedisKey.skald_info(skald_id)):
+                batch.delete(key)
+        self._write_live(fill)
+
+    # --- watcher thread ----------------------------------------------------------------------
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send_bytes(b"!")
+
+    def _send(self, handle: WorkerHandle, message: dict[str, Any]) -> bool:
+        try:
+            handle.connection.send(message)
+            return True
+        except (OSError, EOFError, BrokenPipeError) as error:
+            logger.warning(f"task {handle.task_id}: could not reach the worker: {error}")
+            return False
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                handles = list(self._handles.values())
+            waitables: dict[Any, tuple[str, WorkerHandle | None]] = {self._wake_r: ("wake", None)}
+            for handle in handles:
+                waitables[handle.connection] = ("message", handle)
+                waitables[handle.process.sentinel] = ("exit", handle)
+            try:
+                ready = wait(list(waitables), timeout=self._next_deadline(handles))
+            except OSError:
+                ready = []
+            for item in ready:
+                kind, handle = waitables[item]
+                try:
+                    if kind == "wake":
+                        while self._wake_r.poll():
+                            self._wake_r.recv_bytes()
+                    elif kind == "message" and handle is not None:
+                        self._drain_messages(handle)
+                    elif handle is not None:
+                        self._drain_messages(handle)
+                        self._on_exit(handle)
+                except Exception as error:  # the watcher must survive anything
+                    logger.exception(f"supervisor watcher error: {error}")
+            self._escalate()
+
+    def _next_deadline(self, handles: list[WorkerHandle]) -> float:
+        now, soonest = time.monotonic(), 1.0
+        for handle in handles:
+            for moment in (handle.term_at, handle.kill_at):
+                if moment is not None:
+                    soonest = min(soonest, max(0.0, moment - now))
+        return soonest
+
+    def _drain_messages(self, handle: WorkerHandle) -> None:
+        while True:
+            try:
+                if not handle.connection.poll():
+                    return
+                message = handle.connection.recv()
+            except (EOFError, OSError):
+                return
+            self._on_message(handle, message)
+
+    def _on_message(self, handle: WorkerHandle, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        if op == Op.RUNNING:
+            handle.running = True
+            self._record(handle, TaskLifecycleStatus.Running)
+        elif op == Op.OUTCOME:
+            handle.outcome = message
+        elif op == Op.UPDATE_ACK:
+            logger.info(f"task {handle.task_id}: worker applied attachments v{message.get('version')}")
+            self._store_call(lambda: self.repository.record_update_result(handle.task_id, int(message["version"]),
+                                                                          True))
+        elif op == Op.UPDATE_REJECTED:
+            logger.warning(f"task {handle.task_id}: worker rejected attachments v{message.get('version')}: "
+                           f"{message.get('error')}")
+            self._store_call(lambda: self.repository.record_update_result(
+                handle.task_id, int(message["version"]), False, str(message.get("error"))))
+
+    def _on_exit(self, handle: WorkerHandle) -> None:
+        handle.process.join(timeout=1)
+        code = handle.process.exitcode
+        with self._lock:
+            self._handles.pop(handle.task_id, None)
+        with contextlib.suppress(OSError):
+            handle.connection.close()
+        handle.process.close()
+        outcome_message = handle.outcome or {}
+        outcome = outcome_message.get("outcome") or outcome_for_exit_code(code)
+        error = outcome_message.get("error")
+        if handle.outcome is None and outcome == Outcome.FAILED:
+            error = f"worker process ended without reporting an outcome: {describe_exit(code)}"
+            if handle.stop_reason is not None:
+                outcome = Outcome.CANCELLED
+        if outcome == Outcome.CANCELLED and handle.stop_reason in ("shutdown", "lost"):
+            self._finish_released(handle, code)
+            return
+        status, heartbeat = {
+            Outcome.FINISHED: (TaskLifecycleStatus.Finished, HEARTBEAT_FINISHED),
+            Outcome.CANCELLED: (TaskLifecycleStatus.Cancelled, HEARTBEAT_CANCELLED),
+        }.get(outcome, (TaskLifecycleStatus.Failed, HEARTBEAT_FAILED))
+        log = logger.success if status == TaskLifecycleStatus.Finished else logger.warning
+        log(f"task {handle.task_id} {status.value} ({describe_exit(code)})"
+            + (f": {error.strip().splitlines()[-1]}" if error else ""))
+        exception_text = error.strip().splitlines()[-1] if error else ""
+        self._write_live(lambda batch: self._terminal_task_keys(batch, handle.task_id, heartbeat, exception_text))
+        self._record(handle, status, error=error, exit_code=code)
+        if self.on_task_finished is not None:
+            self.on_task_finished(handle.task_id, status.value)
+
+    def _finish_released(self, handle: WorkerHandle, code: int | None) -> None:
+        logger.info(f"task {handle.task_id} stopped ({handle.stop_reason}, {describe_exit(code)})")
+
+        def clear(batch: LiveBatch) -> None:
+            batch.delete(RedisKey.task_heartbeat(handle.task_id))
+            batch.delete(RedisKey.task_heartbeat_at(handle.task_id))
+        self._write_live(clear)
+        if handle.stop_reason == "shutdown" and self.repository is not None and self.settings.record_in_store:
+            self._store_call(lambda: self.repository.release(handle.task_id, executor=self.settings.skald_id,
+                                                             attempt=handle.attempt, reason="node shutdown"))
+
+    def _escalate(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            handles = list(self._handles.values())
+        for handle in handles:
+            pid = handle.process.pid
+            if pid is None:
+                continue
+            if handle.kill_at is not None and now >= handle.kill_at:
+                logger.warning(f"task {handle.task_id}: still alive after the grace period; SIGKILL")
+                _signal(pid, signal.SIGKILL)
+                handle.kill_at = None
+            elif handle.term_at is not None and now >= handle.term_at:
+                logger.info(f"task {handle.task_id}: did not stop on request; SIGTERM")
+                _signal(pid, signal.SIGTERM)
+                handle.term_at = None
+
+    # --- recording ---------------------------------------------------------------------------
+    def _record(self, handle: WorkerHandle, status: TaskLifecycleStatus, *, error: str | None = None,
+                exit_code: int | None = None) -> None:
+        if self.repository is None or not self.settings.record_in_store:
+            return
+        task_id, attempt, executor = handle.task_id, handle.attempt, self.settings.skald_id
+
+        def write() -> None:
+            assert self.repository is not None
+            owned = self.repository.record_status(task_id, status, executor=executor, attempt=attempt,
+                                                  error=error, exit_code=exit_code)
+            if not owned and status == TaskLifecycleStatus.Running:
+                self.cancel_task(task_id, "lost")
+        self._store_call(write)
+
+    def _store_call(self, write: Callable[[], None]) -> None:
+        """Run a store write; keep it for a retry when the store is unreachable."""
+        if self.repository is None:
+            return
+        try:
+            write()
+        except Exception as error:
+            logger.warning(f"task store write failed, will retry: {error}")
+            with self._lock:
+                self._pending_writes.append(write)
+
+    def _flush_pending(self) -> None:
+        with self._lock:
+            pending, self._pending_writes = self._pending_writes, []
+        for write in pending:
+            self._store_call(write)
+
+    # --- pulse thread: heartbeats and ownership ----------------------------------------------
+    def _pulse(self) -> None:
+        next_ownership = time.monotonic() + self.settings.ownership_check_period
+        while not self._stop.is_set():
+            self.write_heartbeats()
+            self._flush_pending()
+            if time.monotonic() >= next_ownership:
+                next_ownership = time.monotonic() + self.settings.ownership_check_period
+                self._check_ownership()
+            self._stop.wait(self.settings.heartbeat_period)
+
+    def write_heartbeats(self) -> None:
+        """Node registration and every task's heartbeat in one pipelined round trip."""
+        if self.live is None:
+            return
+        skald_id, period = self.settings.skald_id, self.settings.heartbeat_period
+        with self._lock:
+            handles = list(self._handles.values())
+            for handle in handles:
+                handle.counter = (handle.counter + 1) % 200
+        now = now_ms()
+        ttl = period + 5
+        all_tasks = TaskWorkerSimpleMapList()
+        for handle in handles:
+            all_tasks.push(handle.task_id, handle.task.class_name)
+
+        def fill(batch: LiveBatch) -> None:
+            for handle in handles:
+                if handle.stop_reason is None:
+                    batch.set(RedisKey.task_heartbeat(handle.task_id), str(handle.counter), ttl)
+                    batch.set(RedisKey.task_heartbeat_at(handle.task_id), str(now), ttl)
+            if not self.settings.register_node:
+                return
+            batch.hset(RedisKey.SKALD_LIST_HASH, skald_id, str(now))
+            batch.hset(RedisKey.SKALD_MODE_LIST_HASH, skald_id, self.settings.mode)
+            batch.set(RedisKey.skald_heartbeat(skald_id), str(now // 1000 % 200), ttl)
+            batch.set(RedisKey.skald_all_task(skald_id), all_tasks.to_json(), self.settings.key_ttl)
+            batch.replace_list(RedisKey.skald_allow_task_class_name(skald_id), self.registry.names(),
+                               self.settings.key_ttl)
+            batch.hset(RedisKey.skald_info(skald_id), "capacity", str(self.settings.max_concurrent_tasks))
+            batch.hset(RedisKey.skald_info(skald_id), "pid", str(os.getpid()))
+            batch.hset(RedisKey.skald_info(skald_id), "started", str(self._started_at_ms))
+        self._write_live(fill)
+
+    def _check_ownership(self) -> None:
+        """Stop local copies of tasks that were reassigned elsewhere (at most one live copy)."""
+        if self.repository is None or not self.settings.record_in_store:
+            return
+        with self._lock:
+            held = {handle.task_id: handle.attempt for handle in self._handles.values()
+                    if handle.stop_reason is None and handle.task.mode == "Passive"}
+        if not held:
+            return
+        try:
+            owned = self.repository.owned_attempts(self.settings.skald_id, list(held))
+        except Exception as error:
+            logger.warning(f"ownership check skipped, task store unreachable: {error}")
+            return
+        for task_id, attempt in held.items():
+            current = owned.get(task_id)
+            if current is None:
+                logger.warning(f"task {task_id} was reassigned to another node; stopping the local copy")
+                self.cancel_task(task_id, "lost")
+            elif current > attempt:
+                self.adopt_attempt(task_id, current)
+
+    def _write_live(self, fill: Callable[[LiveBatch], None]) -> None:
+        if self.live is None:
+            return
+        try:
+            self.live.write(fill)
+        except Exception as error:
+            logger.warning(f"live-state write failed (Redis unreachable?): {error}")
+
+    def _fresh_task_keys(self, batch: LiveBatch, task_id: str) -> None:
+        """A new run starts clean: no stale terminal code or exception from an earlier run."""
+        ttl = self.settings.heartbeat_period + 5
+        batch.set(RedisKey.task_heartbeat(task_id), "0", ttl)
+        batch.set(RedisKey.task_heartbeat_at(task_id), str(now_ms()), ttl)
+        batch.set(RedisKey.task_exception(task_id), "")
+
+    def _terminal_task_keys(self, batch: LiveBatch, task_id: str, code: int, exception_text: str) -> None:
+        batch.set(RedisKey.task_heartbeat(task_id), str(code), self.settings.key_ttl)
+        batch.delete(RedisKey.task_heartbeat_at(task_id))
+        if code == HEARTBEAT_FAILED:
+            batch.set(RedisKey.task_exception(task_id), exception_text, self.settings.key_ttl)
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
+__all__ = ["ExitCode", "Supervisor", "SupervisorSettings", "WorkerHandle"]

@@ -1,0 +1,62 @@
+"""Shared fixtures: service endpoints, isolated names per test, and real node processes.
+
+A test that needs a service which is down fails with the reason (never skips).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.services import Endpoints, endpoints  # noqa: E402
+from support.nodes import NodeFactory  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def services() -> Endpoints:
+    return endpoints()
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    """Unique names so tests never see each other's data: topic prefix, database, Redis key prefix."""
+    token = uuid.uuid4().hex[:10]
+    return {
+        "token": token,
+        "topic_prefix": f"t{token}.",
+        "db_name": f"skalds_test_{token}",
+        "redis_prefix": f"t{token}:",
+    }
+
+
+@pytest.fixture
+def nodes(services: Endpoints, names: dict[str, str], tmp_path: Path) -> Iterator[NodeFactory]:
+    factory = NodeFactory(services, names, tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture
+def cluster(services: Endpoints, names: dict[str, str]):
+    """Direct access to the test's isolated topics, database and keys."""
+    from support.cluster import Cluster
+
+    cluster = Cluster(services, names)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")

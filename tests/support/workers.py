@@ -1,0 +1,122 @@
+"""Worker classes used by the tests. Each records what happened to a JSON-lines file
+(`record_to`) so a test can see the hooks run, in order, from outside the process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from skalds.utils.logging import logger
+from skalds.worker.baseclass import (
+    BaseTaskWorker,
+    release_handler,
+    run_after_handler,
+    run_before_handler,
+    run_main_handler,
+    update_event_handler,
+)
+
+
+class SleepModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    seconds: float = 0.2
+    record_to: str | None = Field(None, alias="recordTo")
+    label: str = "x"
+    handler_seconds: float = Field(0.0, alias="handlerSeconds")
+
+
+def record(path: str | None, event: str, **data: object) -> None:
+    if not path:
+        return
+    line = json.dumps({"event": event, "ts": time.time(), "pid": os.getpid(), **data})
+    with Path(path).open("a", encoding="utf-8") as file:
+        file.write(line + "\n")
+
+
+class SleepWorker(BaseTaskWorker[SleepModel]):
+    """Sleeps `seconds` in small steps, honouring cancel requests; records every hook."""
+
+    def initialize(self, data: SleepModel) -> None:
+        self.data = data
+        record(data.record_to, "initialize", task=self.task_id, label=data.label)
+
+    @run_before_handler
+    def before(self) -> None:
+        record(self.data.record_to, "before", task=self.task_id)
+
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id, attempt=getattr(self.task, "attempt", None))
+        logger.info(f"SleepWorker main for {self.data.seconds}s")
+        deadline = time.monotonic() + self.data.seconds
+        while time.monotonic() < deadline and not self.is_cancel_requested():
+            time.sleep(0.02)
+
+    @run_after_handler
+    def after(self) -> None:
+        record(self.data.record_to, "after", task=self.task_id)
+
+    @release_handler
+    def release(self) -> None:
+        record(self.data.record_to, "release", task=self.task_id)
+
+    @update_event_handler
+    def update(self, data: SleepModel) -> None:
+        record(self.data.record_to, "update_start", task=self.task_id, label=data.label,
+               version=self.attachments_version)
+        time.sleep(data.handler_seconds)
+        record(self.data.record_to, "update_end", task=self.task_id, label=data.label)
+        self.data = data.model_copy(update={"record_to": self.data.record_to})
+
+
+class FailingWorker(SleepWorker):
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        raise RuntimeError("boom from FailingWorker")
+
+
+class InitFailWorker(SleepWorker):
+    def initialize(self, data: SleepModel) -> None:
+        raise ValueError("initialize refused these attachments")
+
+
+class HardExitWorker(SleepWorker):
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        os._exit(7)
+
+
+class StubbornWorker(SleepWorker):
+    """Ignores cancel requests and SIGTERM: only SIGKILL ends it."""
+
+    @run_main_handler
+    def main(self) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        record(self.data.record_to, "main", task=self.task_id)
+        while True:
+            time.sleep(0.05)
+
+
+class StrictModel(BaseModel):
+    count: int
+    name: str
+
+
+class StrictWorker(BaseTaskWorker[StrictModel]):
+    def initialize(self, data: StrictModel) -> None:
+        self.data = data
+
+    @run_main_handler
+    def main(self) -> None:
+        time.sleep(0.1)
+
+
+ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker]
