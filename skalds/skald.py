@@ -54,6 +54,10 @@ class Skald:
     def skald_id(self) -> str:
         return self.config.skald_id
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until `run()` has connected and started taking work (for embedding and tests)."""
+        return self._ready.wait(timeout)
+
     def register_task_worker(self, worker_class: type[AbstractTaskWorker[Any]]) -> None:
         """Make a worker class runnable here (by its class name). Call before `run()`."""
         self.registry.register(worker_class)
@@ -150,7 +154,14 @@ class Skald:
         names = [settings.topic(topic) for topic in topics]
         ensure_topics(settings, names, partitions=1, replication_factor=self.config.kafka_replication_factor)
         assigned = threading.Event()
-        self._consumer = KafkaEventConsumer(settings, self.skald_id, names, on_assigned=lambda _: assigned.set())
+
+        def on_assigned(topics: list[str]) -> None:
+            if set(names) <= set(topics):
+                assigned.set()
+            else:
+                logger.debug(f"partial assignment {topics}; waiting for all of {names}")
+
+        self._consumer = KafkaEventConsumer(settings, self.skald_id, names, on_assigned=on_assigned)
         threading.Thread(target=self._consume, args=(handler, assigned), name="skalds-events", daemon=True).start()
         while not assigned.wait(0.2):
             if self._stop.is_set():

@@ -37,13 +37,25 @@ def names() -> dict[str, str]:
     }
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def nodes(services: Endpoints, names: dict[str, str], tmp_path: Path) -> Iterator[NodeFactory]:
+def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
+          tmp_path: Path) -> Iterator[NodeFactory]:
     factory = NodeFactory(services, names, tmp_path)
     try:
         yield factory
     finally:
         factory.stop_all()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            for node in factory.started:
+                print(f"\n===== log of node {node.skald_id} ({node.log_path}) =====\n{node.log()[-6000:]}")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ restarts is delivered when it is back.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,22 @@ def ensure_topics(settings: KafkaSettings, topics: Iterable[str], partitions: in
         except KafkaException as error:
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-        logger.debug(f"Kafka topic ready: {name}")
+        logger.debug(f"Kafka topic created: {name}")
+    _wait_for_leaders(admin, wanted, timeout)
+
+
+def _wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> None:
+    """New topics are usable once the broker reports a leader for every partition."""
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(timeout=timeout).topics
+        if all(name in metadata and metadata[name].partitions and
+               all(partition.leader >= 0 for partition in metadata[name].partitions.values())
+               for name in topics):
+            return
+        if time.monotonic() > deadline:
+            raise ServiceUnavailableError(f"Kafka topics {topics} have no leader after {timeout}s")
+        time.sleep(0.1)
 
 
 class KafkaEventPublisher:
@@ -128,6 +144,19 @@ class KafkaEventPublisher:
             logger.warning(f"Kafka producer flush on close failed: {error}")
 
 
+def _end_offset(consumer: Consumer, partition: TopicPartition, timeout: float = 15.0) -> int:
+    """The partition's end offset, retried while the client's metadata catches up with a new topic."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=5)[1]
+        except KafkaException as error:
+            if time.monotonic() > deadline:
+                raise
+            logger.debug(f"end offset of {partition.topic} not available yet ({error}); retrying")
+            time.sleep(0.2)
+
+
 class KafkaEventConsumer:
     """A consumer group over several topics; offsets are committed only by `commit`."""
 
@@ -149,6 +178,7 @@ class KafkaEventConsumer:
             "session.timeout.ms": 10000,
             "heartbeat.interval.ms": 1000,
             "fetch.wait.max.ms": 50,
+            "topic.metadata.refresh.interval.ms": 10000,
             "max.partition.fetch.bytes": 10 * 1024 * 1024,
         })
         self._consumer.subscribe(topics, on_assign=self._assigned)
@@ -164,7 +194,7 @@ class KafkaEventConsumer:
         fresh: list[TopicPartition] = []
         for partition in committed:
             if partition.offset < 0:
-                _low, high = consumer.get_watermark_offsets(partition, timeout=10)
+                high = _end_offset(consumer, partition)
                 partition.offset = high
                 fresh.append(TopicPartition(partition.topic, partition.partition, high))
         consumer.assign(committed)

@@ -74,8 +74,11 @@ class MongoTaskStore:
         change: dict[str, Any] = {"$set": {"updateDateTime": now_ms(), **(set_fields or {})}}
         if increment:
             change["$inc"] = dict(increment)
-        return self.tasks.find_one_and_update(query, change, projection={"_id": 0},
-                                              return_document=ReturnDocument.AFTER)
+        # No projection: FerretDB 1.x does not implement findAndModify's `fields`.
+        document = self.tasks.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+        if document is not None:
+            document.pop("_id", None)
+        return document
 
     def find(
         self,

@@ -1,0 +1,1 @@
+"""Built-in workers for demos and first runs."""

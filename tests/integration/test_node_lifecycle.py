@@ -1,0 +1,153 @@
+"""A real node on real Kafka, MongoDB (FerretDB) and Redis: assign, run, finish, cancel, update."""
+
+import time
+
+import pytest
+from support.cluster import read_records, wait_for
+from support.workers import SleepModel
+
+from skalds.proxy.kafka import KafkaTopic
+
+pytestmark = pytest.mark.integration
+
+
+def test_assign_runs_the_task_and_records_running_then_finished(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-finish", "SleepWorker", SleepModel(seconds=1.0, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-finish")
+    running = cluster.wait_status("t-finish", "Running")
+    assert running["executor"] == node.skald_id and running["attempt"] == 1
+    assert cluster.key("task:t-finish:heartbeat") is not None
+    done = cluster.wait_status("t-finish", "Finished")
+    assert done["exitCode"] == 0 and done["error"] is None
+    assert [r["event"] for r in read_records(records)] == ["initialize", "before", "main", "after", "release"]
+    assert wait_for(lambda: cluster.key("task:t-finish:heartbeat") == "200", 5, "heartbeat 200")
+    kinds = [(entry["type"], entry.get("status")) for entry in cluster.history("t-finish")]
+    assert ("status", "Running") in kinds and ("status", "Finished") in kinds
+
+
+def test_node_registers_in_redis_with_0_3_8_keys(nodes, cluster):
+    node = nodes.start()
+    assert node.skald_id in cluster.hgetall("skalds:hash")
+    assert cluster.hgetall("skalds:mode:hash")[node.skald_id] == "node"
+    classes = cluster.redis.lrange(cluster.prefix + f"skalds:{node.skald_id}:allow-task-class-name", 0, -1)
+    assert "SleepWorker" in classes
+    assert cluster.key(f"skalds:{node.skald_id}:all-task") is not None
+
+
+def test_running_heartbeat_changes_every_period(nodes, cluster, tmp_path):
+    node = nodes.start()
+    cluster.create("t-beat", "SleepWorker", SleepModel(seconds=5), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-beat")
+    cluster.wait_status("t-beat", "Running")
+    seen = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        seen.add(cluster.key("task:t-beat:heartbeat"))
+        time.sleep(0.1)
+    assert len(seen - {None}) >= 4, seen
+    assert all(0 <= int(value) < 200 for value in seen - {None})
+
+
+def test_repeated_assign_is_a_no_op_and_old_attempt_is_ignored(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-dup", "SleepWorker", SleepModel(seconds=3, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-dup")
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-dup")
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-dup", attempt=0)
+    cluster.wait_status("t-dup", "Finished")
+    assert [r["event"] for r in read_records(records)].count("main") == 1
+    node.wait_log("already runs here")
+
+
+def test_finished_task_is_not_restarted_by_a_replayed_assign(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-replay", "SleepWorker", SleepModel(seconds=0.1, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-replay")
+    cluster.wait_status("t-replay", "Finished")
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-replay")
+    node.wait_log("is Finished; assign ignored")
+    assert [r["event"] for r in read_records(records)].count("main") == 1
+
+
+def test_task_for_another_executor_is_not_started(nodes, cluster):
+    node = nodes.start()
+    cluster.create("t-other", "SleepWorker", SleepModel(), executor="someone-else")
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-other")
+    node.wait_log("not " + node.skald_id)
+    assert cluster.status("t-other") == "Assigning"
+
+
+def test_cancel_of_a_cooperative_worker(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-cancel", "SleepWorker", SleepModel(seconds=60, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-cancel")
+    cluster.wait_status("t-cancel", "Running")
+    started = time.monotonic()
+    cluster.send_event(KafkaTopic.TASK_CANCEL, "t-cancel")
+    document = cluster.wait_status("t-cancel", "Cancelled", timeout=10)
+    assert time.monotonic() - started < 2
+    assert document["exitCode"] == 143
+    assert [r["event"] for r in read_records(records)][-1] == "release"
+    assert wait_for(lambda: cluster.key("task:t-cancel:heartbeat") == "-2", 5, "heartbeat -2")
+
+
+def test_cancel_escalates_to_sigkill_for_a_stubborn_worker(nodes, cluster):
+    node = nodes.start()
+    cluster.create("t-stubborn", "StubbornWorker", SleepModel(), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-stubborn")
+    cluster.wait_status("t-stubborn", "Running")
+    started = time.monotonic()
+    cluster.send_event(KafkaTopic.TASK_CANCEL, "t-stubborn")
+    document = cluster.wait_status("t-stubborn", "Cancelled", timeout=15)
+    elapsed = time.monotonic() - started
+    assert 2.5 < elapsed < 6, elapsed  # request (1 s) + SIGTERM grace (2 s), then SIGKILL
+    assert document["exitCode"] == -9
+    node.wait_log("SIGKILL")
+
+
+def test_update_reaches_the_running_worker_and_is_acknowledged(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-upd", "SleepWorker", SleepModel(seconds=30, record_to=records, label="v0"),
+                   executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-upd")
+    cluster.wait_status("t-upd", "Running")
+    cluster.repository.update_attachments("t-upd", SleepModel(seconds=30, label="v1", record_to=records))
+    cluster.send_event(KafkaTopic.TASK_UPDATE_ATTACHMENT, "t-upd")
+    wait_for(lambda: any(r["event"] == "update_end" and r["label"] == "v1" for r in read_records(records)), 10,
+             "update handler")
+    wait_for(lambda: cluster.doc("t-upd").get("appliedAttachmentsVersion") == 1, 5, "applied version recorded")
+    assert any(entry["type"] == "attachments_applied" for entry in cluster.history("t-upd"))
+
+
+def test_update_calls_never_overlap(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-serial", "SleepWorker", SleepModel(seconds=30, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-serial")
+    cluster.wait_status("t-serial", "Running")
+    for index in range(3):
+        cluster.repository.update_attachments(
+            "t-serial", SleepModel(seconds=30, label=f"u{index}", handler_seconds=0.3, record_to=records))
+        cluster.send_event(KafkaTopic.TASK_UPDATE_ATTACHMENT, "t-serial")
+    wait_for(lambda: sum(r["event"] == "update_end" for r in read_records(records)) == 3, 15, "three updates")
+    sequence = [r["event"] for r in read_records(records) if r["event"].startswith("update")]
+    assert sequence == ["update_start", "update_end"] * 3
+
+
+def test_update_with_invalid_attachments_is_rejected_and_recorded(nodes, cluster, tmp_path):
+    node = nodes.start()
+    cluster.create("t-badupd2", "SleepWorker", SleepModel(seconds=30), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-badupd2")
+    cluster.wait_status("t-badupd2", "Running")
+    cluster.store.update("t-badupd2", {"attachments": {"seconds": "not a number"}}, increment={"attachmentsVersion": 1})
+    cluster.send_event(KafkaTopic.TASK_UPDATE_ATTACHMENT, "t-badupd2")
+    wait_for(lambda: any(entry["type"] == "attachments_rejected" for entry in cluster.history("t-badupd2")), 10,
+             "rejection recorded")
+    assert cluster.status("t-badupd2") == "Running"
+
