@@ -16,8 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.services import Endpoints, endpoints  # noqa: E402
 from support.nodes import NodeFactory  # noqa: E402
+from support.services import Endpoints, endpoints  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -105,7 +106,5 @@ class NodeFactory:
                     os.killpg(node.process.pid, signal.SIGKILL)
                     node.process.wait(5)
             # a node's workers die with it; make sure nothing of the test outlives it
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(node.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
