@@ -48,6 +48,7 @@ class Skald:
         self.live: LiveState | None = None
         self.supervisor: Supervisor | None = None
         self._consumer: KafkaEventConsumer | None = None
+        self._consume_thread: threading.Thread | None = None
         self._ready = threading.Event()
 
     @property
@@ -162,13 +163,15 @@ class Skald:
                 logger.debug(f"partial assignment {topics}; waiting for all of {names}")
 
         self._consumer = KafkaEventConsumer(settings, self.skald_id, names, on_assigned=on_assigned)
-        threading.Thread(target=self._consume, args=(handler, assigned), name="skalds-events", daemon=True).start()
+        self._consume_thread = threading.Thread(target=self._consume, args=(handler,), name="skalds-events",
+                                                daemon=True)
+        self._consume_thread.start()
         while not assigned.wait(0.2):
             if self._stop.is_set():
                 return
         logger.info(f"consuming {', '.join(names)} as group {self.skald_id}")
 
-    def _consume(self, handler: CommandHandler, assigned: threading.Event) -> None:
+    def _consume(self, handler: CommandHandler) -> None:
         consumer = self._consumer
         assert consumer is not None
         while not self._stop.is_set():
@@ -180,8 +183,28 @@ class Skald:
                 continue
             if event is None:
                 continue
-            handler.handle(event)
+            if not self._handle_until_done(handler, event):
+                return
             consumer.commit(event)
+
+    def _handle_until_done(self, handler: CommandHandler, event: Any) -> bool:
+        """An event is committed only once handled: while a service is down, retry it (in order).
+
+        Returns False when the node stops first; the event stays uncommitted and comes again.
+        """
+        delay = 0.5
+        while True:
+            try:
+                handler.handle(event)
+                return True
+            except Exception as error:
+                if self._stop.is_set():
+                    logger.info(f"stopping; event on {event.topic} (key {event.key}) will be delivered again")
+                    return False
+                logger.warning(f"event on {event.topic} (key {event.key}) waits for a service: {error}; "
+                               f"retrying in {delay:.1f}s")
+                self._stop.wait(delay)
+                delay = min(5.0, delay * 2)
 
     # --- modes ---------------------------------------------------------------------------------
     def _run_node(self) -> None:
@@ -290,6 +313,8 @@ class Skald:
 
     def _shutdown(self) -> None:
         self._stop.set()
+        if self._consume_thread is not None:
+            self._consume_thread.join(timeout=30)
         if self._consumer is not None:
             self._consumer.close()
         if self.supervisor is not None:

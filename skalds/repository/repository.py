@@ -7,19 +7,17 @@ so a node that lost a task cannot overwrite the new owner's state.
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pymongo.errors import ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
-from skalds.model._time import now_ms
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.task import Task, TaskLifecycleStatus, attachments_to_dict
-from skalds.transport.ports import DuplicateTaskError, TaskStore
+from skalds.transport.ports import ServiceUnavailableError, TaskStore
 from skalds.utils.logging import logger
 
-_TIMEOUTS = (ExecutionTimeout, NetworkTimeout, ServerSelectionTimeoutError)
+_UNREACHABLE = (ConnectionFailure, ExecutionTimeout)
 
 
 class TaskRepository:
@@ -36,13 +34,11 @@ class TaskRepository:
 
     # --- 0.3.8 API -------------------------------------------------------------------------
     def create_task(self, task: Task) -> Task:
-        """Insert a new task; raises DuplicateTaskError (a DuplicateKeyError subclass in spirit) on a reused id."""
+        """Insert a new task; raises DuplicateTaskError on a reused id, ServiceUnavailableError if unreachable."""
         try:
             self.store.insert(task.to_document())
-        except DuplicateTaskError:
-            raise
-        except _TIMEOUTS as error:
-            raise TimeoutError(f"MongoDB did not answer while creating task {task.id}: {error}") from error
+        except _UNREACHABLE as error:
+            raise ServiceUnavailableError(f"task store unreachable while creating task {task.id}: {error}") from error
         self.store.append_history(task.id, {"type": "created", "className": task.class_name,
                                             "source": task.source})
         return task
@@ -94,8 +90,8 @@ class TaskRepository:
     def get_document(self, task_id: str) -> dict[str, Any] | None:
         try:
             return self.store.get(task_id)
-        except _TIMEOUTS as error:
-            raise TimeoutError(f"MongoDB did not answer for task {task_id}: {error}") from error
+        except _UNREACHABLE as error:
+            raise ServiceUnavailableError(f"task store did not answer for task {task_id}: {error}") from error
 
     def record_status(
         self,
@@ -175,10 +171,3 @@ class TaskRepository:
         except (LookupError, ValidationError):
             return Task.from_document(document)
 
-
-def format_exception(error: BaseException) -> str:
-    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
-
-
-def timestamp() -> int:
-    return now_ms()

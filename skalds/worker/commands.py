@@ -10,13 +10,14 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
 
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.event import TaskEvent
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
 from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
-from skalds.transport.ports import Event
+from skalds.transport.ports import Event, ServiceUnavailableError
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 
@@ -38,12 +39,15 @@ class CommandHandler:
         }
 
     def handle(self, event: Event) -> None:
+        """Handle one event. Raises only when a service is unreachable, so the event can be retried."""
         route = self._routes.get(event.topic)
         if route is None:
             logger.warning(f"event on unexpected topic {event.topic} ignored")
             return
         try:
             route(event)
+        except (ServiceUnavailableError, ConnectionFailure):
+            raise  # the caller retries the same event once the service is back
         except Exception as error:
             logger.exception(f"event on {event.topic} (key {event.key!r}) could not be handled: {error}")
 

@@ -333,21 +333,35 @@ class Supervisor:
         self._store_call(write)
 
     def _store_call(self, write: Callable[[], None]) -> None:
-        """Run a store write; keep it for a retry when the store is unreachable."""
+        """Run a store write in order; while the store is unreachable, queue it for the pulse to retry."""
         if self.repository is None:
             return
+        with self._lock:
+            if self._pending_writes:
+                self._pending_writes.append(write)
+                return
         try:
             write()
         except Exception as error:
             logger.warning(f"task store write failed, will retry: {error}")
             with self._lock:
-                self._pending_writes.append(write)
+                self._pending_writes.insert(0, write)
 
     def _flush_pending(self) -> None:
-        with self._lock:
-            pending, self._pending_writes = self._pending_writes, []
-        for write in pending:
-            self._store_call(write)
+        """Retry queued writes oldest first; stop at the first failure to keep their order."""
+        while True:
+            with self._lock:
+                if not self._pending_writes:
+                    return
+                write = self._pending_writes[0]
+            try:
+                write()
+            except Exception as error:
+                logger.warning(f"task store still unreachable ({len(self._pending_writes)} write(s) queued): {error}")
+                return
+            with self._lock:
+                self._pending_writes.pop(0)
+            logger.info("queued task store write applied")
 
     # --- pulse thread: heartbeats and ownership ----------------------------------------------
     def _pulse(self) -> None:

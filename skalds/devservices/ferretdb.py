@@ -1,0 +1,146 @@
+"""FerretDB v1 (MongoDB wire protocol on SQLite), built from the Go module proxy.
+
+Why not ``go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2``: that binary panics at
+start because the generated ``build/version/version.txt`` is not in the module zip. Why not the
+public embeddable package: it cannot enable SCRAM or create a user, and pymongo authenticates
+with SCRAM as soon as the URI has credentials (``mongodb://root:root@localhost:27017/``).
+
+So ``assets/ferretdb/main.go`` is dropped into a writable copy of the module source as
+``cmd/skalds-ferretdb``, next to a written ``version.txt``, and built there; being inside the
+module it may use FerretDB's internal packages. It runs in "mixed" auth: SCRAM logins are
+verified and clients without credentials are served too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+from .cache import digest, ensure_entry, is_complete
+from .config import HOST
+from .console import phase, say
+from .errors import ServiceError
+from .procs import ProcRecord, run_logged
+from .readiness import Probe, mongo_probe
+from .service import Service, launch
+from .tools import which
+
+MODULE = "github.com/FerretDB/FerretDB"
+BINARY = "skalds-ferretdb"
+GO_DIRS = ("/usr/local/go/bin", "/usr/lib/go/bin")
+
+
+def _main_go() -> bytes:
+    return resources.files(__package__).joinpath("assets", "ferretdb", "main.go").read_bytes()
+
+
+def _make_writable(root: Path) -> None:
+    """The module cache is read-only; the copy must accept version.txt and our main.go."""
+    for dirpath, _dirs, files in os.walk(root):
+        os.chmod(dirpath, os.stat(dirpath).st_mode | stat.S_IWUSR)
+        for f in files:
+            p = os.path.join(dirpath, f)
+            os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
+
+
+class FerretDB(Service):
+    name = "ferretdb"
+    ready_deadline_s = 30.0
+
+    @property
+    def port(self) -> int:
+        return self.settings.mongo_port
+
+    @property
+    def version(self) -> str:
+        return self.settings.ferretdb_version
+
+    @property
+    def log(self) -> Path:
+        return self.dir / "ferretdb.log"
+
+    def probe(self) -> Probe:
+        return mongo_probe(self.port)
+
+    def ready_probe(self) -> Probe:
+        return mongo_probe(self.port, self.settings.mongo_user, self.settings.mongo_password)
+
+    def external_version(self) -> str:
+        """FerretDB says its own version in buildInfo; a real MongoDB only has ``version``."""
+        from pymongo import MongoClient
+        from pymongo.errors import PyMongoError
+
+        client: MongoClient = MongoClient(HOST, self.port, serverSelectionTimeoutMS=2000)
+        try:
+            info = client.admin.command("buildInfo")
+        except PyMongoError:
+            return "?"
+        finally:
+            client.close()
+        if "ferretdbVersion" in info:
+            return str(info["ferretdbVersion"]).lstrip("v")
+        return f"mongodb {info.get('version', '?')}"
+
+    def binary(self) -> Path:
+        """The built server in the shared cache, keyed by FerretDB version and our main.go."""
+        main_go = _main_go()
+        entry = self.settings.cache_dir / "ferretdb" / f"v{self.version}-{digest(main_go)}"
+        build_log = self.dir / "build.log"
+
+        def build(tmp: Path) -> None:
+            go = which("go", GO_DIRS)
+            if go is None:
+                raise ServiceError(self.name, "Go (1.24 or newer) is needed to build FerretDB; "
+                                              "none found on PATH or in /usr/local/go/bin")
+            env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-buildvcs=false")
+            src = self._module_source(go, tmp, env, build_log)
+            (src / "build" / "version" / "version.txt").write_text(f"v{self.version}\n")
+            cmd_dir = src / "cmd" / BINARY
+            cmd_dir.mkdir(parents=True, exist_ok=True)
+            (cmd_dir / "main.go").write_bytes(main_go)
+            run_logged(self.name, [go, "build", "-trimpath", "-o", str(tmp / BINARY), f"./cmd/{BINARY}"],
+                       build_log, env=env, cwd=src, what="go build")
+            shutil.rmtree(src)
+            out = subprocess.run([str(tmp / BINARY), "-version"], capture_output=True, text=True, check=False)
+            if out.stdout.strip() != f"v{self.version}":
+                raise ServiceError(self.name, f"built binary reports version {out.stdout.strip()!r}", build_log)
+
+        if is_complete(entry):
+            say(self.name, f"using cached binary {entry / BINARY}")
+        else:
+            with phase(self.name, f"building FerretDB v{self.version} with Go (first time, ~2-5 min) into {entry}"):
+                ensure_entry(entry, build)
+        return entry / BINARY
+
+    def _module_source(self, go: str, tmp: Path, env: dict[str, str], log: Path) -> Path:
+        """Download the module (Go module proxy, cached in GOMODCACHE) and copy it to ``tmp/src``."""
+        listing = tmp / "download.json"
+        with open(listing, "w") as out, open(log, "ab") as err:
+            rc = subprocess.call([go, "mod", "download", "-json", f"{MODULE}@v{self.version}"],
+                                 stdout=out, stderr=err, env=env, cwd=tmp)
+        info = json.loads(listing.read_text() or "{}")
+        if rc != 0 or "Dir" not in info:
+            raise ServiceError(self.name, f"go mod download {MODULE}@v{self.version} failed: "
+                                          f"{info.get('Error', 'see log')}", log)
+        src = tmp / "src"
+        shutil.copytree(info["Dir"], src, symlinks=True)
+        _make_writable(src)
+        listing.unlink()
+        return src
+
+    def start(self) -> ProcRecord:
+        binary = self.binary()
+        self.wipe()  # the first user is created only in an empty database
+        self.data_dir.mkdir(parents=True)
+        s = self.settings
+        listen = f"-listen-addr={HOST}:{self.port}"
+        argv = [str(binary), listen, f"-sqlite-dir={self.data_dir}", "-auth=mixed",
+                "-setup-database=admin", f"-setup-username={s.mongo_user}", f"-setup-password={s.mongo_password}",
+                f"-log-level={os.environ.get('SKALDS_FERRETDB_LOG_LEVEL', 'warn')}"]
+        with phase(self.name, f"starting FerretDB v{self.version} on {HOST}:{self.port}"):
+            return launch(self, argv, markers=[str(binary), listen], output=self.log, logs=[self.log])
