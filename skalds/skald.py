@@ -33,7 +33,8 @@ from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
 from skalds.worker.supervisor import Supervisor, SupervisorSettings
 
-NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING)
+NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
+               KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
 EDGE_TOPICS = (KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING)
 
 

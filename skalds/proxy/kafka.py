@@ -21,6 +21,8 @@ class KafkaTopic:
     TASK_UPDATE_ATTACHMENT = "task.update.attachment"
     TASK_WORKER_UPDATE = "taskworker.update"
     TESTING = "testing"
+    TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
+    TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
 
     @staticmethod
     def task_notify_process_update(task_id: str) -> str:

@@ -36,6 +36,8 @@ class CommandHandler:
             topic_prefix + KafkaTopic.TASK_CANCEL: self._cancel,
             topic_prefix + KafkaTopic.TASK_UPDATE_ATTACHMENT: self._update,
             topic_prefix + KafkaTopic.TESTING: self._testing,
+            topic_prefix + KafkaTopic.TASK_PAUSE: self._pause,
+            topic_prefix + KafkaTopic.TASK_RESUME: self._resume,
         }
 
     def handle(self, event: Event) -> None:
@@ -139,6 +141,18 @@ class CommandHandler:
         for task_id in parsed.task_ids:
             if not self.supervisor.cancel_task(task_id, "cancel"):
                 logger.info(f"cancel of task {task_id}: it is not running on {self.skald_id}")
+
+    def _pause(self, event: Event) -> None:
+        parsed = self._parse(event)
+        for task_id in parsed.task_ids if parsed else []:
+            if not self.supervisor.pause_task(task_id):
+                logger.info(f"pause of task {task_id}: it is not running on {self.skald_id}")
+
+    def _resume(self, event: Event) -> None:
+        parsed = self._parse(event)
+        for task_id in parsed.task_ids if parsed else []:
+            if not self.supervisor.resume_task(task_id):
+                logger.info(f"resume of task {task_id}: it is not paused on {self.skald_id}")
 
     def _update(self, event: Event) -> None:
         parsed = self._parse(event)

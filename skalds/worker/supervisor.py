@@ -48,6 +48,7 @@ class WorkerHandle:
     term_at: float | None = None
     kill_at: float | None = None
     outcome: dict[str, Any] | None = None
+    paused: bool = False
 
     @property
     def task_id(self) -> str:
@@ -143,12 +144,41 @@ class Supervisor:
                 return False
             if handle.stop_reason is None:
                 handle.stop_reason = reason
+                if handle.paused and handle.process.pid is not None:
+                    _signal(handle.process.pid, signal.SIGCONT)  # a stopped process cannot end itself
+                    handle.paused = False
                 now = time.monotonic()
                 handle.term_at = now + self.settings.cancel_request_timeout
                 handle.kill_at = handle.term_at + self.settings.cancel_grace_seconds
                 self._send(handle, {"op": Op.CANCEL, "reason": reason})
         self._wake()
         return True
+
+    def pause_task(self, task_id: str) -> bool:
+        """Suspend the worker (SIGSTOP): it keeps its memory and state and uses no CPU until resumed."""
+        with self._lock:
+            handle = self._handles.get(task_id)
+            if handle is None or handle.stop_reason is not None or handle.process.pid is None:
+                return False
+            if not handle.paused:
+                _signal(handle.process.pid, signal.SIGSTOP)
+                handle.paused = True
+        logger.info(f"task {task_id} paused")
+        self._record(handle, TaskLifecycleStatus.Paused)
+        return True
+
+    def resume_task(self, task_id: str) -> bool:
+        with self._lock:
+            handle = self._handles.get(task_id)
+            if handle is None or handle.process.pid is None:
+                return False
+            was_paused = handle.paused
+            _signal(handle.process.pid, signal.SIGCONT)
+            handle.paused = False
+        if was_paused:
+            logger.info(f"task {task_id} resumed")
+            self._record(handle, TaskLifecycleStatus.Running)
+        return was_paused
 
     def deliver_update(self, task_id: str, attachments: dict[str, Any], version: int) -> bool:
         with self._lock:

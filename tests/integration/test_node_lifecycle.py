@@ -151,3 +151,40 @@ def test_update_with_invalid_attachments_is_rejected_and_recorded(nodes, cluster
              "rejection recorded")
     assert cluster.status("t-badupd2") == "Running"
 
+
+
+def test_pause_suspends_the_process_and_resume_continues_it(nodes, cluster, tmp_path):
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-pause", "SleepWorker", SleepModel(seconds=2, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-pause")
+    cluster.wait_status("t-pause", "Running")
+    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main")
+    cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pause")
+    cluster.wait_status("t-pause", "Paused")
+    assert _process_state(pid) == "T"  # stopped: uses no CPU
+    time.sleep(3)  # longer than the task's own run time: it must not finish while paused
+    assert cluster.status("t-pause") == "Paused"
+    cluster.send_event(KafkaTopic.TASK_RESUME, "t-pause")
+    cluster.wait_status("t-pause", "Finished", timeout=15)
+    statuses = [entry.get("status") for entry in cluster.history("t-pause") if entry["type"] == "status"]
+    assert statuses == ["Running", "Paused", "Running", "Finished"]
+    main_end = next(r for r in read_records(records) if r["event"] == "after")["ts"]
+    resumed = [entry["ts"] for entry in cluster.history("t-pause") if entry.get("status") == "Running"][-1]
+    assert main_end * 1000 >= resumed - 50  # the main hook ended only after the resume
+
+
+def test_cancel_of_a_paused_task(nodes, cluster):
+    node = nodes.start()
+    cluster.create("t-pc", "SleepWorker", SleepModel(seconds=60), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-pc")
+    cluster.wait_status("t-pc", "Running")
+    cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pc")
+    cluster.wait_status("t-pc", "Paused")
+    cluster.send_event(KafkaTopic.TASK_CANCEL, "t-pc")
+    cluster.wait_status("t-pc", "Cancelled", timeout=10)
+
+
+def _process_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
