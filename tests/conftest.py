@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from support.controller import ControllerFactory  # noqa: E402
 from support.nodes import NodeFactory  # noqa: E402
 from support.services import Endpoints, endpoints  # noqa: E402
 
@@ -56,6 +57,20 @@ def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, 
         if report is not None and report.failed:
             for node in factory.started:
                 print(f"\n===== log of node {node.skald_id} ({node.log_path}) =====\n{node.log()[-6000:]}")
+
+
+@pytest.fixture
+def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
+                tmp_path: Path) -> Iterator[ControllerFactory]:
+    factory = ControllerFactory(services, names, tmp_path)
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            for controller in factory.started:
+                print(f"\n===== log of controller :{controller.port} =====\n{controller.log()[-6000:]}")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ SECRET_FIELDS = frozenset({"redis_password", "kafka_password", "kafka_sasl_passw
 
 
 class EnvBackedConfig(BaseModel):
-    model_config = ConfigDict(validate_assignment=True, use_enum_values=True, extra="forbid")
+    model_config = ConfigDict(validate_assignment=True, validate_default=True, use_enum_values=True, extra="forbid")
 
     @model_validator(mode="before")
     @classmethod

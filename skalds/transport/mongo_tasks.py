@@ -22,9 +22,12 @@ def mongo_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
 
 
 def _condition(value: Any) -> Any:
-    """A list means "one of", anything else an equality (None matches a missing field too)."""
+    """A list means "one of", anything else an equality. None and 0 also match a missing field,
+    so counters added after 0.3.8 (attempt, retryCount) compare correctly on its documents."""
     if isinstance(value, (list, tuple, set, frozenset)):
         return {"$in": list(value)}
+    if value == 0 and not isinstance(value, bool):
+        return {"$in": [0, None]}
     return value
 
 
@@ -49,6 +52,7 @@ class MongoTaskStore:
         }.items():
             self.tasks.create_index(keys, name=name)
         self.events.create_index([("taskId", ASCENDING), ("ts", ASCENDING)], name="task_ts")
+        self.events.create_index([("ts", ASCENDING)], name="ts")
 
     def insert(self, document: dict[str, Any]) -> None:
         try:
@@ -104,6 +108,18 @@ class MongoTaskStore:
 
     def count(self, where: dict[str, Any] | None = None) -> int:
         return self.tasks.count_documents({key: _condition(value) for key, value in (where or {}).items()})
+
+    def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
+        """How many tasks per value of `field` (one aggregation, for loads and summaries)."""
+        pipeline: list[dict[str, Any]] = []
+        if where:
+            pipeline.append({"$match": {key: _condition(value) for key, value in where.items()}})
+        pipeline.append({"$group": {"_id": f"${field}", "count": {"$sum": 1}}})
+        return {row["_id"]: int(row["count"]) for row in self.tasks.aggregate(pipeline)}
+
+    def history_since(self, ts: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """History entries at or after `ts` (ms), oldest first: the controller's change feed."""
+        return list(self.events.find({"ts": {"$gte": ts}}).sort([("ts", ASCENDING)]).limit(limit))
 
     def append_history(self, task_id: str, entry: dict[str, Any]) -> None:
         self.events.insert_one({"taskId": task_id, "ts": now_ms(), **entry})

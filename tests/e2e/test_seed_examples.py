@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+
 from support.nodes import REPO
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -4,9 +4,9 @@ import signal
 import time
 
 import pytest
-from support.cluster import read_records, wait_for
 
 from skalds.proxy.kafka import KafkaTopic
+from support.cluster import read_records, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -1,9 +1,9 @@
 """Bad input never stops a node: each case is logged with its reason, committed, and the next task runs."""
 
 import pytest
-from support.workers import SleepModel
 
 from skalds.proxy.kafka import KafkaTopic
+from support.workers import SleepModel
 
 pytestmark = pytest.mark.integration
 

@@ -3,10 +3,10 @@
 import time
 
 import pytest
-from support.cluster import read_records, wait_for
-from support.workers import SleepModel
 
 from skalds.proxy.kafka import KafkaTopic
+from support.cluster import read_records, wait_for
+from support.workers import SleepModel
 
 pytestmark = pytest.mark.integration
 

@@ -4,10 +4,10 @@ import os
 import signal
 
 import pytest
-from support.cluster import read_records, wait_for
-from support.workers import SleepModel
 
 from skalds.proxy.kafka import KafkaTopic
+from support.cluster import read_records, wait_for
+from support.workers import SleepModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

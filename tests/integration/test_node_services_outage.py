@@ -3,11 +3,11 @@
 import time
 
 import pytest
+
+from skalds.proxy.kafka import KafkaTopic
 from support.cluster import read_records, wait_for
 from support.tcp_proxy import TcpProxy
 from support.workers import SleepModel
-
-from skalds.proxy.kafka import KafkaTopic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -5,11 +5,11 @@ import signal
 import time
 
 import pytest
-from support.cluster import read_records, wait_for
-from support.workers import FailingWorker, HardExitWorker, SleepModel, SleepWorker
 
 from skalds.worker.baseclass import BaseTaskWorker
 from skalds.worker.protocol import ExitCode
+from support.cluster import read_records, wait_for
+from support.workers import FailingWorker, HardExitWorker, SleepModel, SleepWorker
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,79 @@
+"""SystemControllerConfig: 0.3.8's keywords plus authentication, timeouts and capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import field_validator
+
+from skalds.config._base import EnvBackedConfig
+from skalds.config._enum import DispatcherStrategyEnum, LogLevelEnum, SkaldEnvEnum, SystemControllerModeEnum
+
+
+class SystemControllerConfig(EnvBackedConfig):
+    system_controller_mode: SystemControllerModeEnum = SystemControllerModeEnum.DISPATCHER
+    system_controller_host: str = "127.0.0.1"
+    system_controller_port: int = 8000
+    skald_env: SkaldEnvEnum = SkaldEnvEnum.DEV
+    log_level: LogLevelEnum = LogLevelEnum.INFO
+    log_path: str = ""
+    log_retention: str = "3 days"
+    log_rotation_mb: int = 10
+    log_split_with_worker_id: bool = False
+    redis_host: str = "localhost"
+    redis_port: int = 6379
+    redis_password: str = ""
+    redis_username: str = ""
+    redis_db: int = 0
+    redis_ssl: bool = False
+    redis_key_prefix: str = ""
+    redis_sync_period: int = 3
+    redis_key_ttl: int = 3600
+    kafka_host: str = "localhost"
+    kafka_port: int = 9092
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_security_protocol: str | None = None
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_ssl_ca_location: str = ""
+    kafka_topic_prefix: str = ""
+    kafka_topic_partitions: int = 6
+    kafka_replication_factor: int = 3
+    mongo_host: str = "mongodb://root:root@localhost:27017/"
+    db_name: str = "skalds"
+    monitor_skald_interval: float = 1.0
+    monitor_task_interval: float = 1.0
+    monitor_heartbeat_timeout: float = 6.0
+    assign_timeout: float = 15.0
+    dispatcher_interval: float = 1.0
+    dispatcher_strategy: DispatcherStrategyEnum = DispatcherStrategyEnum.LEAST_TASKS
+    max_tasks_per_node: int = 0
+    retry_backoff_seconds: float = 5.0
+    leader_lease_seconds: float = 6.0
+    api_admin_tokens: str = ""
+    api_read_tokens: str = ""
+    api_allow_open: bool = False
+    api_cors_origins: str = ""
+    controller_id: str = ""
+
+    @field_validator("system_controller_mode", "dispatcher_strategy", "log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    def admin_tokens(self) -> set[str]:
+        return {token.strip() for token in self.api_admin_tokens.split(",") if token.strip()}
+
+    def read_tokens(self) -> set[str]:
+        return {token.strip() for token in self.api_read_tokens.split(",") if token.strip()}
+
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.api_cors_origins.split(",") if origin.strip()]
+
+    @property
+    def runs_monitor(self) -> bool:
+        return self.system_controller_mode in ("MONITOR", "DISPATCHER")
+
+    @property
+    def runs_dispatcher(self) -> bool:
+        return self.system_controller_mode == "DISPATCHER"

@@ -1,0 +1,40 @@
+"""What the API handlers need from the running controller."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import redis
+from fastapi import Request
+
+from skalds.config.system_controller_config import SystemControllerConfig
+from skalds.system_controller.hub import EventHub
+from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.task_service import TaskService
+
+if TYPE_CHECKING:
+    from skalds.system_controller.dispatcher import Dispatcher
+    from skalds.system_controller.leader import LeaderLease
+    from skalds.system_controller.monitor import Monitor
+
+
+@dataclass
+class ApiContext:
+    config: SystemControllerConfig
+    service: TaskService
+    redis: redis.Redis
+    hub: EventHub
+    metrics: ControllerMetrics
+    monitor: Monitor | None = None
+    dispatcher: Dispatcher | None = None
+    lease: LeaderLease | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def node_records(self) -> dict[str, Any]:
+        return self.monitor.nodes() if self.monitor is not None else {}
+
+
+def get_context(request: Request) -> ApiContext:
+    return request.app.state.context

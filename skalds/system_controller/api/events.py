@@ -1,0 +1,81 @@
+"""/api/events: Server-Sent Events pushed on change from the controller's event hub.
+
+Each message has an `event:` name (0.3.8's `type`), an `id:` (resume with
+`Last-Event-ID`) and 0.3.8's JSON envelope in `data:`; a comment every 15 s keeps
+proxies from closing idle connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.security import require_read
+
+router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_read)])
+Context = Annotated[ApiContext, Depends(get_context)]
+KEEPALIVE_SECONDS = 15.0
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+def _start(last_event_id: str | None, context: ApiContext) -> int:
+    try:
+        return int(last_event_id) if last_event_id else context.hub.last_seq
+    except ValueError:
+        return context.hub.last_seq
+
+
+async def _stream(request: Request, context: ApiContext, stream: str, subject: str | None, hello: str,
+                  last_seq: int, keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[str]:
+    context.hub.clients += 1
+    try:
+        greeting = {"type": "connection", "message": hello, "timestamp": int(time.time() * 1000)}
+        yield f"retry: 2000\nevent: connection\ndata: {json.dumps(greeting)}\n\n"
+        quiet_since = time.monotonic()
+        while not await request.is_disconnected():
+            head = context.hub.last_seq
+            events = context.hub.since(last_seq, stream, subject)
+            for event in events:
+                yield event.render()
+            last_seq = max(head, events[-1].seq if events else last_seq)
+            if events:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= keepalive:
+                yield f": keep-alive {int(time.time())}\n\n"
+                quiet_since = time.monotonic()
+            await context.hub.wait(last_seq, timeout=min(keepalive, 1.0))
+    except asyncio.CancelledError:
+        pass
+    finally:
+        context.hub.clients -= 1
+
+
+@router.get("/skalds")
+async def skald_events(request: Request, context: Context,
+                       skald_id: Annotated[str | None, Query(max_length=200)] = None,
+                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
+    start = _start(last_event_id, context)
+    return StreamingResponse(_stream(request, context, "skalds", skald_id, "Connected to Skalds events", start),
+                             media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/tasks")
+async def task_events(request: Request, context: Context,
+                      task_id: Annotated[str | None, Query(max_length=200)] = None,
+                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
+    start = _start(last_event_id, context)
+    return StreamingResponse(_stream(request, context, "tasks", task_id, "Connected to Task events", start),
+                             media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/status")
+def events_status(context: Context) -> dict[str, Any]:
+    return {"connectedClients": context.hub.clients, "timestamp": int(time.time() * 1000), "status": "active",
+            "lastEventId": context.hub.last_seq}

@@ -1,0 +1,107 @@
+"""Request and response models (camelCase on the wire, as 0.3.8)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskCreateRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@\-]+$")
+    class_name: str = Field(..., alias="className", min_length=1, max_length=200)
+    attachments: dict[str, Any] = Field(default_factory=dict)
+    priority: int = Field(0, ge=0, le=10)
+    name: str | None = Field(None, max_length=500)
+    description: str | None = Field(None, max_length=5000)
+    max_retries: int = Field(0, alias="maxRetries", ge=0, le=100)
+
+
+class TaskStatusRequest(BaseModel):
+    lifecycle_status: Literal["Created", "Cancelled", "Paused", "Running"] = Field(..., alias="lifecycleStatus")
+
+
+class TaskAttachmentsRequest(BaseModel):
+    attachments: dict[str, Any]
+
+
+class TaskResponse(BaseModel):
+    """0.3.8's TaskResponse fields first; the rest are additive."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    className: str
+    lifecycleStatus: str
+    executor: str | None = None
+    createDateTime: int = 0
+    updateDateTime: int = 0
+    mode: str = "Passive"
+    attachments: dict[str, Any] | None = None
+    heartbeat: int = 0
+    error: str | None = None
+    exception: str | None = None
+    priority: int = 0
+    name: str | None = None
+    description: str | None = None
+    source: str | None = None
+    attempt: int = 0
+    attachmentsVersion: int = 0
+    appliedAttachmentsVersion: int | None = None
+    exitCode: int | None = None
+    maxRetries: int = 0
+    retryCount: int = 0
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
+                      exception: str | None = None) -> TaskResponse:
+        attachments = document.get("attachments")
+        return cls(
+            id=document["id"], className=document.get("className", ""),
+            lifecycleStatus=document.get("lifecycleStatus", "Created"), executor=document.get("executor"),
+            createDateTime=int(document.get("createDateTime") or 0),
+            updateDateTime=int(document.get("updateDateTime") or 0), mode=document.get("mode", "Passive"),
+            attachments=attachments if isinstance(attachments, dict) else None,
+            heartbeat=heartbeat if heartbeat is not None else (200 if document.get("lifecycleStatus") == "Finished"
+                                                               else 0),
+            error=document.get("error"), exception=exception, priority=int(document.get("priority") or 0),
+            name=document.get("name"), description=document.get("description"), source=document.get("source"),
+            attempt=int(document.get("attempt") or 0),
+            attachmentsVersion=int(document.get("attachmentsVersion") or 0),
+            appliedAttachmentsVersion=document.get("appliedAttachmentsVersion"),
+            exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
+            retryCount=int(document.get("retryCount") or 0),
+        )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskResponse]
+    total: int
+    page: int
+    pageSize: int
+
+
+class ActionResponse(BaseModel):
+    success: bool = True
+    message: str
+    data: dict[str, Any]
+
+
+class SkaldResponse(BaseModel):
+    id: str
+    type: str
+    status: str
+    lastHeartbeat: str
+    supportedTasks: list[str]
+    currentTasks: list[str]
+    heartbeat: int
+    taskCount: int
+    capacity: int = 0
+    heartbeatAgeMs: int = 0
+
+
+class SkaldList(BaseModel):
+    items: list[SkaldResponse]
+    total: int

@@ -1,0 +1,131 @@
+"""/api/system: health, status, summaries, configuration (no secrets), analytics, version."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+import skalds
+from skalds.model.task import TaskLifecycleStatus
+from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.security import require_admin, require_read
+
+router = APIRouter(prefix="/api/system", tags=["system"])
+Context = Annotated[ApiContext, Depends(get_context)]
+S = TaskLifecycleStatus
+
+
+def _counts(context: ApiContext) -> dict[str, int]:
+    return {key: value for key, value in context.service.store.group_count("lifecycleStatus").items() if key}
+
+
+def _check(action: Any) -> str:
+    try:
+        action()
+        return "up"
+    except Exception as error:
+        return f"down: {type(error).__name__}"
+
+
+@router.get("/health")
+def health(context: Context) -> dict[str, Any]:
+    """Real checks of the task store and live state (open, for load balancers)."""
+    services = {"mongodb": _check(lambda: context.service.store.count({"id": "__health__"})),
+                "redis": _check(context.redis.ping)}
+    down = [name for name, state in services.items() if state != "up"]
+    status = "healthy" if not down else ("unhealthy" if len(down) == len(services) else "degraded")
+    return {"status": status, "timestamp": int(time.time() * 1000), "services": services}
+
+
+@router.get("/status", dependencies=[Depends(require_read)])
+def status(context: Context) -> dict[str, Any]:
+    components = []
+    if context.monitor is not None:
+        components.append({"name": "Monitor", "running": True,
+                           "details": {"lastCycleMs": round(context.monitor.last_cycle_seconds * 1000, 2),
+                                       "lostTasks": context.monitor.lost_total}})
+    if context.dispatcher is not None:
+        components.append({"name": "Dispatcher", "running": bool(context.lease and context.lease.is_leader),
+                           "details": {"strategy": context.dispatcher.strategy,
+                                       "assigned": context.dispatcher.assigned_total}})
+    return {"mode": context.config.system_controller_mode, "components": components,
+            "leader": bool(context.lease and context.lease.is_leader),
+            "leaderId": context.lease.holder() if context.lease else None,
+            "uptime": int(time.time() - context.started_at), "version": skalds.__version__}
+
+
+@router.get("/dashboard/summary", dependencies=[Depends(require_read)])
+def dashboard_summary(context: Context) -> dict[str, Any]:
+    counts = _counts(context)
+    nodes = list(context.node_records().values())
+    return {"totalSkalds": len(nodes), "onlineSkalds": sum(node.online for node in nodes),
+            "totalTasks": sum(counts.values()), "runningTasks": counts.get(S.Running.value, 0),
+            "finishedTasks": counts.get(S.Finished.value, 0), "failedTasks": counts.get(S.Failed.value, 0),
+            "assigningTasks": counts.get(S.Assigning.value, 0), "cancelledTasks": counts.get(S.Cancelled.value, 0),
+            "createdTasks": counts.get(S.Created.value, 0), "pausedTasks": counts.get(S.Paused.value, 0),
+            "nodeSkalds": sum(node.mode == "node" for node in nodes),
+            "edgeSkalds": sum(node.mode == "edge" for node in nodes)}
+
+
+@router.get("/config", dependencies=[Depends(require_read)])
+def config(context: Context) -> dict[str, Any]:
+    settings = context.config
+    return {"mode": settings.system_controller_mode, "host": settings.system_controller_host,
+            "port": settings.system_controller_port,
+            "monitoring": {"skaldInterval": settings.monitor_skald_interval,
+                           "taskInterval": settings.monitor_task_interval,
+                           "heartbeatTimeout": settings.monitor_heartbeat_timeout},
+            "dispatcher": {"interval": settings.dispatcher_interval, "strategy": settings.dispatcher_strategy},
+            "environment": settings.skald_env, "logLevel": settings.log_level}
+
+
+@router.get("/metrics", dependencies=[Depends(require_read)])
+def metrics(context: Context) -> dict[str, Any]:
+    counts = _counts(context)
+    nodes = list(context.node_records().values())
+    online = [node for node in nodes if node.online]
+    return {"timestamp": int(time.time() * 1000),
+            "skalds": {"total": len(nodes), "online": len(online), "offline": len(nodes) - len(online),
+                       "nodes": sum(node.mode == "node" for node in nodes),
+                       "edges": sum(node.mode == "edge" for node in nodes)},
+            "tasks": {"total": sum(counts.values()), **{status.value.lower(): counts.get(status.value, 0)
+                                                        for status in S}},
+            "performance": {"taskDistribution": {node.id: len(node.current_tasks) for node in nodes}}}
+
+
+@router.post("/cleanup", dependencies=[Depends(require_admin)])
+def cleanup(context: Context) -> dict[str, Any]:
+    """Nothing accumulates in memory any more; kept for 0.3.8 clients."""
+    return {"success": True, "message": "nothing to clean up",
+            "data": {"timestamp": int(time.time() * 1000), "operations": []}}
+
+
+@router.get("/analytics/task-distribution", dependencies=[Depends(require_read)])
+def distribution(context: Context) -> dict[str, Any]:
+    counts = _counts(context)
+    total = sum(counts.values())
+    rows = sorted(({"status": status, "count": count, "percentage": round(count * 100 / total, 2)}
+                   for status, count in counts.items() if count), key=lambda row: -row["count"])
+    return {"distribution": rows, "timestamp": int(time.time() * 1000)}
+
+
+@router.get("/analytics/recent-activity", dependencies=[Depends(require_read)])
+def recent_activity(context: Context, hours: Annotated[int, Query(ge=1, le=168)] = 24) -> dict[str, Any]:
+    cutoff = int((time.time() - hours * 3600) * 1000)
+    store = context.service.store
+    created = store.count({"createDateTime": {"$gte": cutoff}})
+    updated = store.count({"updateDateTime": {"$gte": cutoff}})
+    finished = store.count({"lifecycleStatus": S.Finished.value, "updateDateTime": {"$gte": cutoff}})
+    failed = store.count({"lifecycleStatus": S.Failed.value, "updateDateTime": {"$gte": cutoff}})
+    rate = round(finished * 100 / (finished + failed), 2) if finished + failed else 0
+    return {"timeframe": f"Last {hours} hours", "tasksCreated": created, "tasksUpdated": updated,
+            "tasksFinished": finished, "tasksFailed": failed, "successRate": rate}
+
+
+@router.get("/version")
+def version() -> dict[str, Any]:
+    return {"version": skalds.__version__, "apiVersion": "1.0.0",
+            "pythonVersion": ".".join(map(str, sys.version_info[:3]))}

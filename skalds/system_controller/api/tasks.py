@@ -1,0 +1,189 @@
+"""/api/tasks: 0.3.8's list, detail, status, attachments, delete and heartbeat, plus create and actions."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+
+from skalds.model.task import TaskLifecycleStatus
+from skalds.proxy.redis import RedisKey
+from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.models import (
+    ActionResponse,
+    TaskAttachmentsRequest,
+    TaskCreateRequest,
+    TaskPage,
+    TaskResponse,
+    TaskStatusRequest,
+)
+from skalds.system_controller.api.security import require_admin, require_read
+from skalds.system_controller.task_service import TaskActionError
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+Context = Annotated[ApiContext, Depends(get_context)]
+SORTABLE = {"createDateTime", "updateDateTime", "priority", "id", "className", "lifecycleStatus", "executor"}
+
+
+def _live(context: ApiContext, task_ids: list[str]) -> dict[str, tuple[int | None, str | None]]:
+    """Heartbeat and exception text of each task, in one round trip."""
+    if not task_ids:
+        return {}
+    prefix = context.config.redis_key_prefix
+    keys: list[str] = []
+    for task_id in task_ids:
+        keys += [prefix + RedisKey.task_heartbeat(task_id), prefix + RedisKey.task_exception(task_id)]
+    try:
+        raw = context.redis.mget(keys)
+    except Exception:
+        return {}
+    result = {}
+    for index, task_id in enumerate(task_ids):
+        beat, exception = raw[index * 2], raw[index * 2 + 1]
+        result[task_id] = (int(beat) if beat not in (None, "") and beat.lstrip("-").isdigit() else None,
+                           exception or None)
+    return result
+
+
+def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
+    beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
+    return TaskResponse.from_document(document, beat, exception)
+
+
+def _run(action: Any, *args: Any) -> dict[str, Any]:
+    try:
+        return action(*args)
+    except TaskActionError as error:
+        raise HTTPException(error.status_code, error.message) from error
+
+
+@router.get("", response_model=TaskPage, dependencies=[Depends(require_read)])
+@router.get("/", response_model=TaskPage, dependencies=[Depends(require_read)], include_in_schema=False)
+def list_tasks(
+    context: Context,
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 20,
+    lifecycle_status: Annotated[TaskLifecycleStatus | None, Query(alias="lifecycleStatus")] = None,
+    class_name: Annotated[str | None, Query(alias="className", max_length=200)] = None,
+    task_id: Annotated[str | None, Query(alias="id", max_length=200)] = None,
+    executor: Annotated[str | None, Query(max_length=200)] = None,
+    sort_by: Annotated[str, Query(alias="sortBy")] = "createDateTime",
+    sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "desc",
+) -> TaskPage:
+    """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern)."""
+    if sort_by not in SORTABLE:
+        raise HTTPException(400, f"sortBy must be one of {sorted(SORTABLE)}")
+    where: dict[str, Any] = {}
+    if lifecycle_status is not None:
+        where["lifecycleStatus"] = lifecycle_status.value
+    if class_name:
+        where["className"] = class_name
+    if executor:
+        where["executor"] = executor
+    if task_id:
+        where["id"] = {"$regex": re.escape(task_id), "$options": "i"}
+    store = context.service.store
+    total = store.count(where)
+    documents = store.find(where, sort=[(sort_by, -1 if sort_order == "desc" else 1), ("id", 1)],
+                           skip=(page - 1) * page_size, limit=page_size)
+    live = _live(context, [document["id"] for document in documents])
+    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None))) for d in documents]
+    return TaskPage(items=items, total=total, page=page, pageSize=page_size)
+
+
+@router.post("", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)])
+@router.post("/", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)],
+             include_in_schema=False)
+def create_task(body: TaskCreateRequest, context: Context, response: Response) -> TaskResponse:
+    """Create a Passive task; the dispatcher assigns it to a capable node at once."""
+    document = _run(lambda: context.service.create(
+        task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
+        name=body.name, description=body.description, max_retries=body.max_retries))
+    response.headers["Location"] = f"/api/tasks/{document['id']}"
+    return TaskResponse.from_document(document)
+
+
+@router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)])
+def class_names(context: Context) -> list[str]:
+    return sorted(name for name in context.service.store.group_count("className") if name)
+
+
+@router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)])
+def get_task(task_id: str, context: Context) -> TaskResponse:
+    return _response(context, _run(context.service.get, task_id))
+
+
+@router.get("/{task_id}/events", dependencies=[Depends(require_read)])
+def task_history(task_id: str, context: Context) -> dict[str, Any]:
+    """The task's history: creation, assignments (attempt, node), status changes, updates, errors."""
+    _run(context.service.get, task_id)
+    entries = [{key: value for key, value in entry.items() if key != "_id"}
+               for entry in context.service.store.history(task_id)]
+    return {"taskId": task_id, "events": entries, "total": len(entries)}
+
+
+@router.get("/{task_id}/heartbeat", dependencies=[Depends(require_read)])
+def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
+    document = _run(context.service.get, task_id)
+    beat, exception = _live(context, [task_id]).get(task_id, (None, None))
+    record = context.monitor.beats.get(task_id) if context.monitor else None
+    return {"taskId": task_id, "heartbeat": beat if beat is not None else 0,
+            "status": document.get("lifecycleStatus"),
+            "isAlive": document.get("lifecycleStatus") in ("Running", "Paused") and beat is not None
+            and 0 <= beat < 200,
+            "isAssigning": document.get("lifecycleStatus") == "Assigning", "error": document.get("error"),
+            "exception": exception, "lastUpdate": document.get("updateDateTime"),
+            "heartbeatHistory": [record.heartbeat] if record and record.heartbeat is not None else []}
+
+
+def _action(context: ApiContext, task_id: str, action: Any, message: str) -> ActionResponse:
+    document = _run(action, task_id)
+    return ActionResponse(message=message.format(status=document.get("lifecycleStatus")),
+                          data={"taskId": task_id, "status": document.get("lifecycleStatus"),
+                                "task": TaskResponse.from_document(document).model_dump()})
+
+
+@router.put("/{task_id}/status", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def set_status(task_id: str, body: TaskStatusRequest, context: Context) -> ActionResponse:
+    """Created = restart, Cancelled = cancel, Paused = pause, Running = resume."""
+    return _action(context, task_id, lambda tid: context.service.set_status(tid, body.lifecycle_status),
+                   "Task status updated to {status}")
+
+
+@router.post("/{task_id}/cancel", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def cancel(task_id: str, context: Context) -> ActionResponse:
+    return _action(context, task_id, context.service.cancel, "Task cancelled")
+
+
+@router.post("/{task_id}/pause", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def pause(task_id: str, context: Context) -> ActionResponse:
+    return _action(context, task_id, context.service.pause, "Task paused")
+
+
+@router.post("/{task_id}/resume", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def resume(task_id: str, context: Context) -> ActionResponse:
+    return _action(context, task_id, context.service.resume, "Task resumed ({status})")
+
+
+@router.post("/{task_id}/retry", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def retry(task_id: str, context: Context) -> ActionResponse:
+    return _action(context, task_id, context.service.retry, "Task queued again")
+
+
+@router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def update_attachments(task_id: str, body: TaskAttachmentsRequest, context: Context) -> ActionResponse:
+    """Store new attachments (version +1) and deliver them to the running worker, which accepts or rejects them."""
+    document = _run(lambda tid: context.service.update_attachments(tid, body.attachments), task_id)
+    return ActionResponse(message="Task attachments updated successfully",
+                          data={"taskId": task_id, "attachments": document.get("attachments"),
+                                "attachmentsVersion": document.get("attachmentsVersion")})
+
+
+@router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+def delete_task(task_id: str, context: Context) -> ActionResponse:
+    """Soft delete, as 0.3.8: the task is cancelled."""
+    document = _run(context.service.get, task_id)
+    if document.get("lifecycleStatus") != "Cancelled":
+        _run(context.service.cancel, task_id)
+    return ActionResponse(message="Task cancelled successfully", data={"taskId": task_id, "status": "Cancelled"})

@@ -1,0 +1,101 @@
+"""Assigns Created Passive tasks to online node-mode Skalds that registered the task's class,
+within each node's capacity, highest priority first, by strategy.
+
+Runs when woken (a task was created) and on a periodic sweep as a safety net.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from skalds.model.task import ModeEnum, TaskLifecycleStatus
+from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.nodes import NodeRecord
+from skalds.system_controller.task_service import ACTIVE, TaskService
+from skalds.utils.logging import logger
+
+S = TaskLifecycleStatus
+
+
+class Dispatcher:
+    def __init__(self, service: TaskService, nodes: Callable[[], dict[str, NodeRecord]], strategy: str,
+                 default_capacity: int, retry_backoff_seconds: float, metrics: ControllerMetrics,
+                 batch: int = 500) -> None:
+        self.service = service
+        self.store = service.store
+        self.nodes = nodes
+        self.strategy = strategy.upper()
+        self.default_capacity = default_capacity
+        self.retry_backoff_ms = int(retry_backoff_seconds * 1000)
+        self.metrics = metrics
+        self.batch = batch
+        self.wakeup = threading.Event()
+        self._rotation = 0
+        self.assigned_total = 0
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    def _eligible(self) -> tuple[list[NodeRecord], dict[str, int]]:
+        nodes = [node for node in self.nodes().values() if node.online and node.mode == "node"]
+        loads = self.store.group_count("executor", {"mode": ModeEnum.Passive.value, "lifecycleStatus": ACTIVE})
+        return sorted(nodes, key=lambda node: node.id), {key: count for key, count in loads.items() if key}
+
+    def _capacity(self, node: NodeRecord) -> int:
+        return node.capacity or self.default_capacity
+
+    def _choose(self, candidates: list[NodeRecord], loads: dict[str, int]) -> NodeRecord:
+        if self.strategy == "ROUND_ROBIN":
+            node = candidates[self._rotation % len(candidates)]
+            self._rotation += 1
+            return node
+        if self.strategy == "RANDOM":
+            return random.choice(candidates)
+        return min(candidates, key=lambda node: (loads.get(node.id, 0), node.id))
+
+    def dispatch_once(self) -> int:
+        """One pass over waiting tasks; returns how many were assigned."""
+        self._retry_failed()
+        waiting = self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
+                                  sort=[("priority", -1), ("createDateTime", 1)], limit=self.batch)
+        if not waiting:
+            return 0
+        nodes, loads = self._eligible()
+        assigned = 0
+        for document in waiting:
+            capable = [node for node in nodes if document.get("className") in node.supported_tasks
+                       and (self._capacity(node) <= 0 or loads.get(node.id, 0) < self._capacity(node))]
+            if not capable:
+                continue
+            node = self._choose(capable, loads)
+            started = time.perf_counter()
+            result = self.service.assign(document, node.id)
+            if result is None:
+                continue
+            loads[node.id] = loads.get(node.id, 0) + 1
+            assigned += 1
+            self.metrics.assignment_latency.observe(
+                max(0.0, (result.get("assignedDateTime", 0) - document.get("updateDateTime", 0)) / 1000))
+            logger.info(f"assigned task {document['id']} to {node.id} (attempt {result.get('attempt')}, "
+                        f"{(time.perf_counter() - started) * 1000:.1f} ms)")
+        self.assigned_total += assigned
+        self.metrics.assignments.inc(assigned)
+        return assigned
+
+    def _retry_failed(self) -> None:
+        """Failed tasks with retries left go back to Created after the backoff (doubling per retry)."""
+        now = int(time.time() * 1000)
+        for document in self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value,
+                                         "maxRetries": {"$gt": 0}},
+                                        fields=("id", "attempt", "retryCount", "maxRetries", "updateDateTime",
+                                                "lifecycleStatus"), limit=self.batch):
+            retries, budget = int(document.get("retryCount") or 0), int(document.get("maxRetries") or 0)
+            if retries >= budget:
+                continue
+            if now - int(document.get("updateDateTime") or 0) < self.retry_backoff_ms * (2 ** retries):
+                continue
+            if self.service.retry_failed(document) is not None:
+                logger.info(f"retrying failed task {document['id']} ({retries + 1}/{budget})")

@@ -1,0 +1,76 @@
+"""In-process fan-out of live changes to Server-Sent Events clients.
+
+The monitor publishes each change once; every SSE connection reads the same ring buffer,
+so a thousand dashboards cost no extra store queries. Sequence numbers are the SSE `id:`
+values, which lets a reconnecting client resume with `Last-Event-ID`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HubEvent:
+    seq: int
+    stream: str  # "tasks" or "skalds"
+    name: str  # the SSE `event:` name = 0.3.8's `type`
+    subject: str  # task id or skald id
+    data: str  # JSON envelope
+
+    def render(self) -> str:
+        return f"id: {self.seq}\nevent: {self.name}\ndata: {self.data}\n\n"
+
+
+class EventHub:
+    def __init__(self, capacity: int = 10000) -> None:
+        self._buffer: deque[HubEvent] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.clients = 0
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def publish(self, stream: str, name: str, subject: str, data: dict[str, Any]) -> None:
+        key = "taskId" if stream == "tasks" else "skaldId"
+        envelope = {"type": name, key: subject, "data": data, "timestamp": int(time.time() * 1000)}
+        with self._lock:
+            self._seq += 1
+            self._buffer.append(HubEvent(self._seq, stream, name, subject, json.dumps(envelope, default=str)))
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            with contextlib.suppress(RuntimeError):  # that client's loop is closed
+                loop.call_soon_threadsafe(event.set)
+
+    def since(self, seq: int, stream: str, subject: str | None = None) -> list[HubEvent]:
+        with self._lock:
+            return [event for event in self._buffer
+                    if event.seq > seq and event.stream == stream and (subject is None or event.subject == subject)]
+
+    async def wait(self, seq: int, timeout: float) -> None:
+        """Return when something newer than `seq` was published, or after `timeout`."""
+        if self._seq > seq:
+            return
+        event = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), event)
+        with self._lock:
+            self._waiters.add(waiter)
+        try:
+            if self._seq > seq:
+                return
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._waiters.discard(waiter)

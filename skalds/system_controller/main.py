@@ -1,0 +1,214 @@
+"""`python -m skalds.system_controller.main`: the System Controller process.
+
+Modes (SYSTEM_CONTROLLER_MODE, case-insensitive): CONTROLLER (API only), MONITOR (+ node
+and task monitoring), DISPATCHER (+ assignment). Monitor and dispatcher act only while
+this controller holds the leader lease, so a second controller is a hot standby; the API
+answers on every controller.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+import threading
+import uuid
+from typing import Any
+
+import uvicorn
+
+from skalds.config._base import mask_uri_credentials
+from skalds.config.system_controller_config import SystemControllerConfig
+from skalds.repository.repository import TaskRepository
+from skalds.system_controller.api.app import create_app
+from skalds.system_controller.api.context import ApiContext
+from skalds.system_controller.dispatcher import Dispatcher
+from skalds.system_controller.hub import EventHub
+from skalds.system_controller.leader import LeaderLease
+from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.monitor import Monitor
+from skalds.system_controller.task_service import TaskService
+from skalds.transport.kafka_events import KafkaEventPublisher, KafkaSettings, check_kafka
+from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
+from skalds.transport.redis_state import RedisLiveState, RedisSettings
+from skalds.transport.retry import wait_for_service
+from skalds.utils.logging import configure_logging, logger
+
+
+class UnsafeConfigurationError(RuntimeError):
+    """The controller would expose an open API on the network."""
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SystemController:
+    _instance: SystemController | None = None
+
+    def __init__(self, config: SystemControllerConfig | None = None) -> None:
+        self.config = config or SystemControllerConfig()
+        self.controller_id = self.config.controller_id or f"{socket.gethostname()}-{os.getpid()}-" \
+                                                          f"{uuid.uuid4().hex[:4]}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: uvicorn.Server | None = None
+        self.context: ApiContext | None = None
+        SystemController._instance = self
+
+    # --- wiring ----------------------------------------------------------------------------------
+    def check_security(self) -> None:
+        config = self.config
+        if not is_loopback(config.system_controller_host) and not (config.admin_tokens() or config.read_tokens()) \
+                and not config.api_allow_open:
+            raise UnsafeConfigurationError(
+                f"refusing to serve an open API on {config.system_controller_host}: set API_ADMIN_TOKENS "
+                "(and API_READ_TOKENS), or API_ALLOW_OPEN=true to run without authentication on purpose")
+
+    def build(self) -> ApiContext:
+        config = self.config
+        self.check_security()
+        store = MongoTaskStore(mongo_client(config.mongo_host), config.db_name)
+        wait_for_service("MongoDB", mask_uri_credentials(config.mongo_host), store.ensure_indexes, stop=self._stop)
+        redis_settings = RedisSettings(host=config.redis_host, port=config.redis_port, password=config.redis_password,
+                                       username=config.redis_username, db=config.redis_db, ssl=config.redis_ssl,
+                                       key_prefix=config.redis_key_prefix)
+        live = RedisLiveState(redis_settings)
+        wait_for_service("Redis", redis_settings.where(), live.ping, stop=self._stop)
+        host = config.kafka_host
+        kafka = KafkaSettings(bootstrap_servers=host if ":" in host else f"{host}:{config.kafka_port}",
+                              security_protocol=config.kafka_security_protocol,
+                              sasl_mechanism=config.kafka_sasl_mechanism, username=config.kafka_username,
+                              password=config.kafka_password, ssl_ca_location=config.kafka_ssl_ca_location,
+                              topic_prefix=config.kafka_topic_prefix)
+        wait_for_service("Kafka", kafka.bootstrap_servers, lambda: check_kafka(kafka), stop=self._stop)
+        metrics = ControllerMetrics()
+        hub = EventHub()
+        service = TaskService(TaskRepository(store), KafkaEventPublisher(kafka), config.kafka_topic_prefix)
+        context = ApiContext(config=config, service=service, redis=live.client, hub=hub, metrics=metrics)
+        context.monitor = Monitor(service, live.client, config.redis_key_prefix, hub, metrics,
+                                  config.monitor_heartbeat_timeout, config.assign_timeout)
+        if config.runs_monitor:
+            context.lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds)
+        if config.runs_dispatcher:
+            context.dispatcher = Dispatcher(service, context.monitor.nodes, config.dispatcher_strategy,
+                                            config.max_tasks_per_node, config.retry_backoff_seconds, metrics)
+            service.on_created = context.dispatcher.wake
+        self.context = context
+        return context
+
+    # --- background loops --------------------------------------------------------------------------
+    def _loop(self, name: str, period: float, step: Any, wake: threading.Event | None = None) -> None:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    step()
+                except Exception as error:
+                    logger.warning(f"{name} cycle failed: {error}")
+                if wake is not None:
+                    wake.wait(period)
+                    wake.clear()
+                else:
+                    self._stop.wait(period)
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def start_background(self) -> None:
+        context = self.context
+        assert context is not None and context.monitor is not None
+        monitor, lease, dispatcher = context.monitor, context.lease, context.dispatcher
+
+        def monitor_step() -> None:
+            leader = lease.renew() if lease is not None else False
+            context.metrics.is_leader.set(1 if leader else 0)
+            monitor.cycle(leader=leader)
+            if dispatcher is not None and leader:
+                dispatcher.wake()
+
+        self._loop("skalds-monitor", self.config.monitor_task_interval, monitor_step)
+        if dispatcher is not None:
+            def dispatch_step() -> None:
+                if lease is not None and lease.is_leader:
+                    dispatcher.dispatch_once()
+            self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup)
+
+    # --- run -----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start serving (for embedding in an existing event loop)."""
+        context = self.build()
+        self.start_background()
+        app = create_app(context)
+        self._server = uvicorn.Server(uvicorn.Config(app, host=self.config.system_controller_host,
+                                                     port=self.config.system_controller_port, log_level="warning",
+                                                     access_log=False))
+        logger.success(f"System Controller {self.controller_id} ({self.config.system_controller_mode}) on "
+                       f"http://{self.config.system_controller_host}:{self.config.system_controller_port}")
+        await self._server.serve()
+
+    async def stop(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self.context is not None and self.context.dispatcher is not None:
+            self.context.dispatcher.wake()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        if self.context is not None and self.context.lease is not None:
+            self.context.lease.release()
+
+    def is_running(self) -> bool:
+        return self._server is not None and self._server.started and not self._stop.is_set()
+
+    def get_status(self) -> dict[str, Any]:
+        return {"controllerId": self.controller_id, "mode": self.config.system_controller_mode,
+                "running": self.is_running(),
+                "leader": bool(self.context and self.context.lease and self.context.lease.is_leader)}
+
+    def run(self) -> int:
+        import asyncio
+
+        configure_logging(level=self.config.log_level, skald_id=f"controller:{self.controller_id}",
+                          log_path=self.config.log_path or None, file_name="SystemController")
+        logger.block("System Controller configuration",
+                     [f"{key}: {value}" for key, value in self.config.redacted().items()])
+        signals = {"count": 0}
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            signals["count"] += 1
+            if signals["count"] > 1:
+                os._exit(1)
+            logger.info(f"signal {signal.Signals(signum).name}: stopping the controller")
+            self.shutdown()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, on_signal)
+        try:
+            asyncio.run(self.start())
+        except UnsafeConfigurationError as error:
+            logger.error(str(error))
+            return 2
+        except InterruptedError:
+            return 0
+        finally:
+            self.shutdown()
+        logger.info("System Controller stopped")
+        return 0
+
+
+def main(config: SystemControllerConfig | None = None) -> int:
+    return SystemController(config).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

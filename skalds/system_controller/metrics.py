@@ -1,0 +1,24 @@
+"""Prometheus metrics of one controller (its own registry, so several apps can live in one process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ControllerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.tasks_by_status = Gauge("skalds_tasks", "Tasks by lifecycle status", ["status"], registry=self.registry)
+        self.nodes_online = Gauge("skalds_nodes_online", "Skald nodes online", registry=self.registry)
+        self.nodes_total = Gauge("skalds_nodes", "Skald nodes known", registry=self.registry)
+        self.assignment_latency = Histogram(
+            "skalds_assignment_latency_seconds", "Task became Created -> assigned to a node",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry)
+        self.assignments = Counter("skalds_assignments", "Tasks assigned to nodes", registry=self.registry)
+        self.reassignments = Counter("skalds_reassignments", "Lost tasks handed back for a new attempt",
+                                     registry=self.registry)
+        self.request_duration = Histogram(
+            "skalds_api_request_duration_seconds", "API request duration", ["method", "route", "status"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=self.registry)
+        self.is_leader = Gauge("skalds_controller_leader", "1 while this controller holds the lease",
+                               registry=self.registry)

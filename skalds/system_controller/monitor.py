@@ -1,0 +1,184 @@
+"""Watches nodes and tasks: online/offline nodes, lost tasks, and the live change feed.
+
+Every controller refreshes the node view and the change feed (so its API and SSE are
+live); only the leader declares tasks lost. A Running task is alive while its heartbeat
+timestamp keeps changing, timed on the controller's clock; a task whose node is offline,
+whose heartbeat stopped, or that was not started within the assign timeout is lost and
+goes back to the dispatcher with a new attempt. Edge (Active) tasks are shown, never moved.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from skalds.model.task import ModeEnum, TaskLifecycleStatus
+from skalds.proxy.redis import RedisKey
+from skalds.system_controller.hub import EventHub
+from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.nodes import NodeRecord, NodeRegistry
+from skalds.system_controller.task_service import TaskService
+from skalds.utils.logging import logger
+
+S = TaskLifecycleStatus
+WATCHED = [S.Assigning.value, S.Running.value, S.Paused.value]
+HISTORY_TO_EVENT = {"status": "task_status", "created": "task_created", "assigned": "task_assigned",
+                    "attachments_updated": "task_attachments", "attachments_applied": "task_attachments",
+                    "attachments_rejected": "task_attachments", "lost": "task_lost", "released": "task_status",
+                    "retry": "task_status"}
+
+
+@dataclass
+class TaskBeat:
+    heartbeat: int | None = None
+    stamp: str | None = None
+    seen_change_at: float = field(default_factory=time.monotonic)
+
+
+class Monitor:
+    def __init__(self, service: TaskService, client: redis.Redis, key_prefix: str, hub: EventHub,
+                 metrics: ControllerMetrics, heartbeat_timeout: float, assign_timeout: float) -> None:
+        self.service = service
+        self.store = service.store
+        self.client = client
+        self.prefix = key_prefix
+        self.hub = hub
+        self.metrics = metrics
+        self.registry = NodeRegistry(client, key_prefix, heartbeat_timeout)
+        self.heartbeat_timeout = heartbeat_timeout
+        self.assign_timeout = assign_timeout
+        self.beats: dict[str, TaskBeat] = {}
+        self.live_tasks: dict[str, dict[str, Any]] = {}
+        self._feed_ts = int(time.time() * 1000)
+        self._feed_seen: set[str] = set()
+        self.lost_total = 0
+        self.last_cycle_seconds = 0.0
+        self._last_counts = 0.0
+
+    def nodes(self) -> dict[str, NodeRecord]:
+        return self.registry.nodes
+
+    # --- one cycle -------------------------------------------------------------------------------
+    def cycle(self, leader: bool) -> None:
+        started = time.perf_counter()
+        self._refresh_nodes()
+        self._refresh_tasks(leader)
+        self._feed()
+        if time.monotonic() - self._last_counts > 5:
+            self._count_tasks()
+        self.last_cycle_seconds = time.perf_counter() - started
+
+    def _refresh_nodes(self) -> None:
+        previous = {node_id: (node.heartbeat, [t["id"] for t in node.current_tasks])
+                    for node_id, node in self.registry.nodes.items()}
+        nodes, transitions = self.registry.refresh()
+        for node_id, status in transitions:
+            node = nodes.get(node_id)
+            logger.info(f"node {node_id} is {status}")
+            self.hub.publish("skalds", "skald_status", node_id,
+                             {"status": status, "taskCount": len(node.current_tasks) if node else 0})
+        for node_id, node in nodes.items():
+            current = (node.heartbeat, [t["id"] for t in node.current_tasks])
+            if node.online and previous.get(node_id) != current:
+                self.hub.publish("skalds", "skald_heartbeat", node_id,
+                                 {"heartbeat": node.heartbeat, "status": "online", "tasks": current[1]})
+        self.metrics.nodes_online.set(sum(node.online for node in nodes.values()))
+        self.metrics.nodes_total.set(len(nodes))
+
+    def _refresh_tasks(self, leader: bool) -> None:
+        documents = self.store.find({"lifecycleStatus": WATCHED},
+                                    fields=("id", "executor", "attempt", "lifecycleStatus", "mode",
+                                            "assignedDateTime", "updateDateTime", "className"))
+        ids = [document["id"] for document in documents]
+        values = self._heartbeats(ids)
+        now = time.monotonic()
+        live: dict[str, dict[str, Any]] = {}
+        for document, (heartbeat, stamp) in zip(documents, values, strict=True):
+            task_id = document["id"]
+            beat = self.beats.get(task_id) or TaskBeat(seen_change_at=now)
+            if stamp != beat.stamp:
+                beat.stamp, beat.seen_change_at = stamp, now
+            if heartbeat != beat.heartbeat and heartbeat is not None:
+                self.hub.publish("tasks", "task_heartbeat", task_id,
+                                 {"heartbeat": heartbeat, "lifecycleStatus": document.get("lifecycleStatus")})
+            beat.heartbeat = heartbeat
+            self.beats[task_id] = beat
+            live[task_id] = document
+            if leader and document.get("mode") == ModeEnum.Passive.value:
+                reason = self._lost_reason(document, beat, now)
+                if reason:
+                    self._declare_lost(document, reason)
+        for gone in set(self.beats) - set(live):
+            del self.beats[gone]
+        self.live_tasks = live
+
+    def _heartbeats(self, ids: list[str]) -> list[tuple[int | None, str | None]]:
+        if not ids:
+            return []
+        keys = []
+        for task_id in ids:
+            keys += [self.prefix + RedisKey.task_heartbeat(task_id), self.prefix + RedisKey.task_heartbeat_at(task_id)]
+        raw = self.client.mget(keys)
+        return [(_int_or_none(raw[i]), raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    def _lost_reason(self, document: dict[str, Any], beat: TaskBeat, now: float) -> str | None:
+        executor = document.get("executor")
+        node = self.registry.nodes.get(executor or "")
+        status = document.get("lifecycleStatus")
+        if not executor:
+            return None
+        if node is None or not node.online:
+            return f"node {executor} is offline"
+        if status == S.Running.value and now - beat.seen_change_at > self.heartbeat_timeout:
+            return f"no heartbeat for {now - beat.seen_change_at:.0f}s"
+        if status == S.Assigning.value and beat.stamp is None:
+            assigned_ms = int(document.get("assignedDateTime") or document.get("updateDateTime") or 0)
+            if time.time() * 1000 - assigned_ms > self.assign_timeout * 1000:
+                return f"node {executor} did not start it within {self.assign_timeout:.0f}s"
+        return None
+
+    def _declare_lost(self, document: dict[str, Any], reason: str) -> None:
+        if self.service.mark_lost(document, reason) is not None:
+            self.lost_total += 1
+            self.metrics.reassignments.inc()
+            logger.warning(f"task {document['id']} lost ({reason}); it will be assigned again")
+
+    def _feed(self) -> None:
+        """Publish history entries written since the last cycle (by nodes, the API or the dispatcher)."""
+        entries = self.store.history_since(self._feed_ts)
+        for entry in entries:
+            key = str(entry.get("_id"))
+            if key in self._feed_seen:
+                continue
+            self._feed_seen.add(key)
+            name = HISTORY_TO_EVENT.get(entry.get("type", ""))
+            if name is None:
+                continue
+            data = {k: v for k, v in entry.items() if k not in ("_id", "taskId")}
+            if "status" in entry:
+                data["lifecycleStatus"] = entry["status"]
+            self.hub.publish("tasks", name, entry["taskId"], data)
+            if entry.get("error") and entry.get("status") == S.Failed.value:
+                self.hub.publish("tasks", "task_exception", entry["taskId"],
+                                 {"exception": entry["error"], "lifecycleStatus": S.Failed.value})
+        if entries:
+            newest = max(int(entry["ts"]) for entry in entries)
+            if newest > self._feed_ts:
+                self._feed_ts = newest
+                self._feed_seen = {str(e.get("_id")) for e in entries if int(e["ts"]) == newest}
+
+    def _count_tasks(self) -> None:
+        self._last_counts = time.monotonic()
+        counts = self.store.group_count("lifecycleStatus")
+        for status in S:
+            self.metrics.tasks_by_status.labels(status.value).set(counts.get(status.value, 0))
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,116 @@
+"""The controller's view of Skald nodes, read from live state in one pipelined round trip.
+
+A node is online while its registration timestamp keeps changing. Changes are timed on
+the controller's own clock, so a node whose clock is skewed is judged correctly (0.3.8
+compared the node's clock with the controller's).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from skalds.proxy.redis import RedisKey
+
+
+@dataclass
+class NodeRecord:
+    id: str
+    mode: str = "node"
+    last_heartbeat_ms: int = 0  # as written by the node
+    seen_change_at: float = 0.0  # controller monotonic clock
+    heartbeat: int = 0
+    supported_tasks: list[str] = field(default_factory=list)
+    current_tasks: list[dict[str, str]] = field(default_factory=list)
+    capacity: int = 0
+    online: bool = False
+
+    def age_seconds(self, now: float | None = None) -> float:
+        return max(0.0, (now or time.monotonic()) - self.seen_change_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """0.3.8's SkaldResponse fields plus capacity and heartbeat age."""
+        return {
+            "id": self.id,
+            "type": self.mode,
+            "status": "online" if self.online else "offline",
+            "lastHeartbeat": str(self.last_heartbeat_ms),
+            "supportedTasks": self.supported_tasks,
+            "currentTasks": [task["id"] for task in self.current_tasks],
+            "heartbeat": self.heartbeat,
+            "taskCount": len(self.current_tasks),
+            "capacity": self.capacity,
+            "heartbeatAgeMs": int(self.age_seconds() * 1000),
+        }
+
+
+class NodeRegistry:
+    """Reads every node in two round trips (the hashes, then one pipeline for all details)."""
+
+    def __init__(self, client: redis.Redis, key_prefix: str, timeout_seconds: float) -> None:
+        self.client = client
+        self.prefix = key_prefix
+        self.timeout = timeout_seconds
+        self.nodes: dict[str, NodeRecord] = {}
+
+    def refresh(self) -> tuple[dict[str, NodeRecord], list[tuple[str, str]]]:
+        """Re-read the nodes; returns them and the online/offline transitions since the last call."""
+        now = time.monotonic()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(self.prefix + RedisKey.SKALD_LIST_HASH)
+        pipe.hgetall(self.prefix + RedisKey.SKALD_MODE_LIST_HASH)
+        stamps, modes = pipe.execute()
+        ids = sorted(stamps)
+        pipe = self.client.pipeline(transaction=False)
+        for node_id in ids:
+            pipe.get(self.prefix + RedisKey.skald_heartbeat(node_id))
+            pipe.get(self.prefix + RedisKey.skald_all_task(node_id))
+            pipe.lrange(self.prefix + RedisKey.skald_allow_task_class_name(node_id), 0, -1)
+            pipe.hget(self.prefix + RedisKey.skald_info(node_id), "capacity")
+        details = pipe.execute() if ids else []
+        transitions: list[tuple[str, str]] = []
+        fresh: dict[str, NodeRecord] = {}
+        for index, node_id in enumerate(ids):
+            heartbeat, all_tasks, classes, capacity = details[index * 4:index * 4 + 4]
+            record = self.nodes.get(node_id) or NodeRecord(id=node_id, seen_change_at=now)
+            stamp = _int(stamps.get(node_id))
+            if stamp != record.last_heartbeat_ms:
+                record.last_heartbeat_ms = stamp
+                record.seen_change_at = now
+            record.mode = modes.get(node_id, "node")
+            record.heartbeat = _int(heartbeat)
+            record.current_tasks = _tasks(all_tasks)
+            record.supported_tasks = list(classes)
+            record.capacity = _int(capacity)
+            was_online = record.online if node_id in self.nodes else None
+            record.online = record.age_seconds(now) <= self.timeout
+            if was_online is None or was_online != record.online:
+                transitions.append((node_id, "online" if record.online else "offline"))
+            fresh[node_id] = record
+        for node_id, record in self.nodes.items():
+            if node_id not in fresh and record.online:
+                transitions.append((node_id, "offline"))
+        self.nodes = fresh
+        return fresh, transitions
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _tasks(raw: str | None) -> list[dict[str, str]]:
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    return [{"id": task["id"], "className": task.get("class_name", "")} for task in data.get("tasks", [])
+            if isinstance(task, dict) and "id" in task]

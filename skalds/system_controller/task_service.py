@@ -1,0 +1,207 @@
+"""Task actions shared by the REST API and the dispatcher: every change is a compare-and-set
+in the task store, recorded in the task's history, then announced to nodes over events.
+
+Pause is a suspension of the worker process (SIGSTOP on its node): the task keeps its
+memory and its node, uses no CPU, and resume (SIGCONT) continues where it stopped. A
+task paused before it ran, or whose node was lost, resumes by being dispatched again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from skalds.model._time import now_ms
+from skalds.model.event import TaskEvent
+from skalds.model.task import TERMINAL_STATUSES, ModeEnum, Task, TaskLifecycleStatus
+from skalds.proxy.kafka import KafkaTopic
+from skalds.repository.repository import TaskRepository
+from skalds.transport.ports import EventPublisher
+
+S = TaskLifecycleStatus
+ACTIVE = [S.Assigning.value, S.Running.value, S.Paused.value]
+
+
+class TaskActionError(Exception):
+    """An action that does not fit the task's current state (HTTP 409) or a missing task (404)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+
+
+class TaskService:
+    def __init__(self, repository: TaskRepository, publisher: EventPublisher | None, topic_prefix: str = "",
+                 on_created: Callable[[], None] | None = None) -> None:
+        self.repository = repository
+        self.store = repository.store
+        self.publisher = publisher
+        self.topic_prefix = topic_prefix
+        self.on_created = on_created or (lambda: None)
+
+    # --- events ----------------------------------------------------------------------------------
+    def announce(self, topic: str, task_id: str, attempt: int | None = None) -> None:
+        """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did) and wait for Kafka's ack."""
+        if self.publisher is None:
+            return
+        event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController")
+        self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
+        self.publisher.flush(10)
+
+    # --- reads -----------------------------------------------------------------------------------
+    def get(self, task_id: str) -> dict[str, Any]:
+        document = self.store.get(task_id)
+        if document is None:
+            raise TaskActionError(404, f"task {task_id!r} not found")
+        return document
+
+    # --- actions ---------------------------------------------------------------------------------
+    def create(self, *, task_id: str | None, class_name: str, attachments: dict[str, Any] | None,
+               priority: int = 0, name: str | None = None, description: str | None = None,
+               max_retries: int = 0, source: str = "API") -> dict[str, Any]:
+        task = Task(id=task_id or f"task-{uuid.uuid4().hex[:12]}", class_name=class_name, source=source,
+                    name=name, description=description, priority=priority, max_retries=max_retries)
+        document = task.to_document()
+        document["attachments"] = attachments or {}
+        from skalds.transport.ports import DuplicateTaskError
+
+        try:
+            self.store.insert(document)
+        except DuplicateTaskError as error:
+            raise TaskActionError(409, f"task {task.id!r} already exists") from error
+        self.store.append_history(task.id, {"type": "created", "className": class_name, "source": source})
+        self.on_created()
+        return self.get(task.id)
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        document = self.get(task_id)
+        if document.get("lifecycleStatus") in TERMINAL_STATUSES:
+            raise TaskActionError(409, f"task {task_id!r} is already {document.get('lifecycleStatus')}")
+        updated = self.store.update(task_id, {"lifecycleStatus": S.Cancelled.value},
+                                    expect={"lifecycleStatus": document.get("lifecycleStatus"),
+                                            "attempt": document.get("attempt", 0)})
+        if updated is None:
+            raise TaskActionError(409, f"task {task_id!r} changed meanwhile; try again")
+        self.store.append_history(task_id, {"type": "status", "status": S.Cancelled.value, "by": "api"})
+        if document.get("executor"):
+            self.announce(KafkaTopic.TASK_CANCEL, task_id)
+        return updated
+
+    def pause(self, task_id: str) -> dict[str, Any]:
+        document = self.get(task_id)
+        status = document.get("lifecycleStatus")
+        if status == S.Paused.value:
+            return document
+        if status in TERMINAL_STATUSES:
+            raise TaskActionError(409, f"task {task_id!r} is {status}; only live tasks can be paused")
+        running = status == S.Running.value and document.get("executor")
+        fields: dict[str, Any] = {"lifecycleStatus": S.Paused.value}
+        if not running:
+            fields["executor"] = None  # not started anywhere: resume dispatches it
+        updated = self._transition(task_id, document, fields)
+        if running:
+            self.announce(KafkaTopic.TASK_PAUSE, task_id)
+        return updated
+
+    def resume(self, task_id: str) -> dict[str, Any]:
+        document = self.get(task_id)
+        if document.get("lifecycleStatus") != S.Paused.value:
+            raise TaskActionError(409, f"task {task_id!r} is {document.get('lifecycleStatus')}, not Paused")
+        if document.get("executor"):
+            updated = self._transition(task_id, document, {"lifecycleStatus": S.Running.value})
+            self.announce(KafkaTopic.TASK_RESUME, task_id)
+            return updated
+        updated = self._transition(task_id, document, {"lifecycleStatus": S.Created.value})
+        self.on_created()
+        return updated
+
+    def restart(self, task_id: str) -> dict[str, Any]:
+        """Back to Created for the dispatcher; a running copy is told to stop (fencing stops it anyway)."""
+        document = self.get(task_id)
+        updated = self._transition(task_id, document, {"lifecycleStatus": S.Created.value, "executor": None,
+                                                       "error": None, "exitCode": None})
+        if document.get("executor") and document.get("lifecycleStatus") in ACTIVE:
+            self.announce(KafkaTopic.TASK_CANCEL, task_id)
+        self.on_created()
+        return updated
+
+    def retry(self, task_id: str) -> dict[str, Any]:
+        document = self.get(task_id)
+        if document.get("lifecycleStatus") not in (S.Failed.value, S.Cancelled.value):
+            raise TaskActionError(409, f"task {task_id!r} is {document.get('lifecycleStatus')}; "
+                                       "only Failed or Cancelled tasks can be retried")
+        return self.restart(task_id)
+
+    def set_status(self, task_id: str, status: str) -> dict[str, Any]:
+        actions: dict[str, Callable[[str], dict[str, Any]]] = {
+            S.Created.value: self.restart, S.Cancelled.value: self.cancel,
+            S.Paused.value: self.pause, S.Running.value: self.resume,
+        }
+        return actions[status](task_id)
+
+    def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
+        self.get(task_id)
+        updated = self.store.update(task_id, {"attachments": attachments}, increment={"attachmentsVersion": 1})
+        if updated is None:
+            raise TaskActionError(404, f"task {task_id!r} not found")
+        self.store.append_history(task_id, {"type": "attachments_updated",
+                                            "version": updated.get("attachmentsVersion", 0)})
+        if updated.get("executor") and updated.get("lifecycleStatus") in ACTIVE:
+            self.announce(KafkaTopic.TASK_UPDATE_ATTACHMENT, task_id)
+        return updated
+
+    def _transition(self, task_id: str, document: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        updated = self.store.update(task_id, fields, expect={"lifecycleStatus": document.get("lifecycleStatus"),
+                                                             "attempt": document.get("attempt", 0)})
+        if updated is None:
+            raise TaskActionError(409, f"task {task_id!r} changed meanwhile; try again")
+        entry: dict[str, Any] = {"type": "status", "status": fields["lifecycleStatus"], "by": "api"}
+        self.store.append_history(task_id, entry)
+        return updated
+
+    # --- used by the dispatcher and monitor --------------------------------------------------------
+    def assign(self, document: dict[str, Any], node_id: str) -> dict[str, Any] | None:
+        """Give a Created task to `node_id` with a new attempt; None if someone else changed it first."""
+        updated = self.store.update(
+            document["id"], {"executor": node_id, "lifecycleStatus": S.Assigning.value,
+                             "assignedDateTime": now_ms()},
+            expect={"lifecycleStatus": S.Created.value, "attempt": document.get("attempt", 0)},
+            increment={"attempt": 1},
+        )
+        if updated is None:
+            return None
+        self.store.append_history(document["id"], {"type": "assigned", "executor": node_id,
+                                                   "attempt": updated.get("attempt")})
+        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"))
+        return updated
+
+    def mark_lost(self, document: dict[str, Any], reason: str) -> dict[str, Any] | None:
+        """The task's node or process is gone: back to Created (Paused stays Paused) for a new attempt."""
+        status = document.get("lifecycleStatus")
+        target = S.Paused.value if status == S.Paused.value else S.Created.value
+        updated = self.store.update(document["id"], {"lifecycleStatus": target, "executor": None},
+                                    expect={"lifecycleStatus": status, "executor": document.get("executor"),
+                                            "attempt": document.get("attempt", 0)})
+        if updated is None:
+            return None
+        self.store.append_history(document["id"], {"type": "lost", "executor": document.get("executor"),
+                                                   "attempt": document.get("attempt"), "reason": reason})
+        if document.get("executor"):
+            self.announce(KafkaTopic.TASK_CANCEL, document["id"])  # a stalled-but-alive copy stops
+        return updated
+
+    def retry_failed(self, document: dict[str, Any]) -> dict[str, Any] | None:
+        """Within its retry budget, a Failed task goes back to Created."""
+        updated = self.store.update(document["id"], {"lifecycleStatus": S.Created.value, "executor": None},
+                                    expect={"lifecycleStatus": S.Failed.value, "attempt": document.get("attempt", 0),
+                                            "retryCount": document.get("retryCount", 0)},
+                                    increment={"retryCount": 1})
+        if updated is not None:
+            self.store.append_history(document["id"], {"type": "retry", "retry": updated.get("retryCount")})
+        return updated
+
+
+def passive_only(where: dict[str, Any]) -> dict[str, Any]:
+    return {**where, "mode": ModeEnum.Passive.value}

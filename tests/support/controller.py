@@ -1,0 +1,101 @@
+"""Real System Controller processes for tests, on the test's isolated names."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from support.nodes import REPO
+from support.services import Endpoints
+from support.tcp_proxy import free_port
+
+
+class ControllerProcess:
+    def __init__(self, process: subprocess.Popen, port: int, log_path: Path, token: str | None) -> None:
+        self.process = process
+        self.port = port
+        self.log_path = log_path
+        self.url = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=15)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"controller exited ({self.process.returncode}):\n{self.log()[-4000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/api/system/health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"controller not ready after {timeout}s:\n{self.log()[-4000:]}")
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+class ControllerFactory:
+    def __init__(self, services: Endpoints, names: dict[str, str], workdir: Path) -> None:
+        self.services = services
+        self.names = names
+        self.workdir = workdir
+        self.started: list[ControllerProcess] = []
+
+    def start(self, *, token: str | None = None, wait: bool = True, **overrides: str) -> ControllerProcess:
+        port = int(overrides.pop("SYSTEM_CONTROLLER_PORT", 0)) or free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+            "SYSTEM_CONTROLLER_MODE": "DISPATCHER",
+            "SYSTEM_CONTROLLER_HOST": "127.0.0.1",
+            "SYSTEM_CONTROLLER_PORT": str(port),
+            "LOG_LEVEL": "DEBUG",
+            "KAFKA_HOST": self.services.host,
+            "KAFKA_PORT": str(self.services.kafka_port),
+            "KAFKA_TOPIC_PREFIX": self.names["topic_prefix"],
+            "MONGO_HOST": self.services.mongo_uri,
+            "DB_NAME": self.names["db_name"],
+            "REDIS_HOST": self.services.host,
+            "REDIS_PORT": str(self.services.redis_port),
+            "REDIS_KEY_PREFIX": self.names["redis_prefix"],
+            "MONITOR_HEARTBEAT_TIMEOUT": "3",
+            "MONITOR_TASK_INTERVAL": "0.5",
+            "DISPATCHER_INTERVAL": "0.5",
+            "ASSIGN_TIMEOUT": "8",
+            "LEADER_LEASE_SECONDS": "3",
+            "RETRY_BACKOFF_SECONDS": "0.5",
+            **overrides,
+        }
+        if token:
+            env["API_ADMIN_TOKENS"] = token
+        log_path = self.workdir / f"controller-{len(self.started)}.out"
+        with log_path.open("wb") as out:
+            process = subprocess.Popen([sys.executable, "-m", "skalds.system_controller.main"], env=env, stdout=out,
+                                       stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        controller = ControllerProcess(process, port, log_path, token)
+        self.started.append(controller)
+        if wait:
+            controller.wait_ready()
+        return controller
+
+    def stop_all(self) -> None:
+        for controller in self.started:
+            controller.stop()
