@@ -8,19 +8,27 @@ task paused before it ran, or whose node was lost, resumes by being dispatched a
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from bson.errors import InvalidDocument
+from pymongo.errors import OperationFailure
 
 from skalds.model._time import now_ms
 from skalds.model.event import TaskEvent
-from skalds.model.task import TERMINAL_STATUSES, ModeEnum, Task, TaskLifecycleStatus
+from skalds.model.task import TERMINAL_STATUSES, Task, TaskLifecycleStatus
 from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
-from skalds.transport.ports import EventPublisher
+from skalds.transport.ports import DuplicateTaskError, EventPublisher
 
 S = TaskLifecycleStatus
 ACTIVE = [S.Assigning.value, S.Running.value, S.Paused.value]
+
+
+MAX_ATTACHMENTS_BYTES = 1024 * 1024
 
 
 class TaskActionError(Exception):
@@ -64,11 +72,10 @@ class TaskService:
         task = Task(id=task_id or f"task-{uuid.uuid4().hex[:12]}", class_name=class_name, source=source,
                     name=name, description=description, priority=priority, max_retries=max_retries)
         document = task.to_document()
-        document["attachments"] = attachments or {}
-        from skalds.transport.ports import DuplicateTaskError
-
+        document["attachments"] = _checked_attachments(attachments or {})
         try:
-            self.store.insert(document)
+            with _storable(f"task {task.id!r}"):
+                self.store.insert(document)
         except DuplicateTaskError as error:
             raise TaskActionError(409, f"task {task.id!r} already exists") from error
         self.store.append_history(task.id, {"type": "created", "className": class_name, "source": source})
@@ -143,7 +150,9 @@ class TaskService:
 
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
         self.get(task_id)
-        updated = self.store.update(task_id, {"attachments": attachments}, increment={"attachmentsVersion": 1})
+        with _storable(f"attachments of task {task_id!r}"):
+            updated = self.store.update(task_id, {"attachments": _checked_attachments(attachments)},
+                                        increment={"attachmentsVersion": 1})
         if updated is None:
             raise TaskActionError(404, f"task {task_id!r} not found")
         self.store.append_history(task_id, {"type": "attachments_updated",
@@ -203,5 +212,18 @@ class TaskService:
         return updated
 
 
-def passive_only(where: dict[str, Any]) -> dict[str, Any]:
-    return {**where, "mode": ModeEnum.Passive.value}
+def _checked_attachments(attachments: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(attachments, default=str, allow_nan=True))
+    if size > MAX_ATTACHMENTS_BYTES:
+        raise TaskActionError(413, f"attachments are {size} bytes; the limit is {MAX_ATTACHMENTS_BYTES}")
+    return attachments
+
+
+@contextmanager
+def _storable(what: str) -> Iterator[None]:
+    """Content the task store refuses (NUL bytes, lone surrogates, NaN, `$` keys...) is the client's error."""
+    try:
+        yield
+    except (OperationFailure, InvalidDocument, UnicodeEncodeError, ValueError, OverflowError) as error:
+        reason = str(error).split(", full error:")[0][:300]
+        raise TaskActionError(422, f"{what} cannot be stored: {reason}") from error
