@@ -16,6 +16,7 @@ import signal
 import threading
 from typing import Any
 
+from skalds.config._base import mask_uri_credentials
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
 from skalds.proxy.kafka import KafkaTopic
@@ -100,8 +101,6 @@ class Skald:
                              topic_prefix=config.kafka_topic_prefix)
 
     def _connect_store(self, required: bool) -> None:
-        from skalds.config._base import mask_uri_credentials
-
         store = MongoTaskStore(mongo_client(self.config.mongo_host), self.config.db_name)
         try:
             wait_for_service("MongoDB", mask_uri_credentials(self.config.mongo_host), store.ensure_indexes,

@@ -132,7 +132,14 @@ class CommandHandler:
             return False
         task = Task.from_document(document, attachments)
         raw = attachments.model_dump(mode="json", by_alias=True)
-        return self.supervisor.start_task(task, attempt, raw)
+        try:
+            return self.supervisor.start_task(task, attempt, raw)
+        except Exception as error:  # the worker's constructor raised or it could not be sent to its process
+            logger.exception(f"task {task_id}: worker process could not start: {error}")
+            if self.repository is not None:
+                self.repository.record_status(task_id, TaskLifecycleStatus.Failed, executor=self.skald_id,
+                                              attempt=attempt, error=f"worker could not start: {error!r}")
+            return False
 
     def _cancel(self, event: Event) -> None:
         parsed = self._parse(event)

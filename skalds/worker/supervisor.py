@@ -10,8 +10,10 @@ Cancellation escalates: cooperative request -> SIGTERM (release hooks run) -> SI
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.forkserver
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -89,7 +91,11 @@ class Supervisor:
     # --- lifecycle of the supervisor ---------------------------------------------------------
     def start(self) -> None:
         context = forkserver_context()
-        context.set_forkserver_preload(["__main__", "skalds.worker.baseclass", *self.registry.modules()])
+        context.set_forkserver_preload(["__main__", *_main_module_name(), "skalds.worker.baseclass",
+                                        *self.registry.modules()])
+        started = time.perf_counter()
+        multiprocessing.forkserver.ensure_running()  # pay the template's imports now, not on the first task
+        logger.debug(f"worker fork server ready in {(time.perf_counter() - started) * 1000:.0f} ms")
         for target, name in ((self._watch, "skalds-watcher"), (self._pulse, "skalds-pulse")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -117,10 +123,15 @@ class Supervisor:
             if task.id in self._handles:
                 return False
             parent_end, child_end = forkserver_context().Pipe(duplex=True)
-            worker = worker_class(task=task)
-            worker._skalds_supervise(child_end, self.settings.launch, attachments)
-            worker.start()
-            child_end.close()
+            try:
+                worker = worker_class(task=task)
+                worker._skalds_supervise(child_end, self.settings.launch, attachments)
+                worker.start()
+            except BaseException:
+                parent_end.close()
+                raise
+            finally:
+                child_end.close()
             handle = WorkerHandle(task=task, attempt=attempt, process=worker, connection=parent_end)
             self._handles[task.id] = handle
         self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
@@ -479,6 +490,14 @@ class Supervisor:
         batch.delete(RedisKey.task_heartbeat_at(task_id))
         if code == HEARTBEAT_FAILED:
             batch.set(RedisKey.task_exception(task_id), exception_text, self.settings.key_ttl)
+
+
+def _main_module_name() -> list[str]:
+    """For `python -m pkg.mod`, each worker re-runs that module as `__mp_main__`; pre-importing it in
+    the fork server makes the re-run cheap (its own imports are already loaded)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    name = getattr(spec, "name", None)
+    return [name] if name and not name.endswith("__main__") else []
 
 
 def _signal(pid: int, signum: int) -> None:

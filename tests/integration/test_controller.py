@@ -163,3 +163,21 @@ def test_failed_task_without_budget_is_not_retried_until_asked(controllers, node
     assert sum(r["event"] == "main" for r in read_records(records)) == 1
     assert controller.http.post(f"/api/tasks/{task['id']}/retry").status_code == 200
     wait_for(lambda: sum(r["event"] == "main" for r in read_records(records)) == 2, 15, "manual retry")
+
+
+def test_edge_tasks_are_shown_and_never_moved(controllers, nodes, cluster, tmp_path):
+    controller = controllers.start()
+    nodes.start("spare-node")
+    yaml_file = tmp_path / "edge.yml"
+    yaml_file.write_text("TaskWorkers:\n  edge-cam:\n    className: SleepWorker\n    attachments:\n      seconds: 60\n")
+    edge = nodes.start("edge-box", SKALD_MODE="edge", YAML_FILE=str(yaml_file))
+    wait_api_status(controller, "edge-cam", "Running")
+    assert controller.http.get("/api/tasks/edge-cam").json()["mode"] == "Active"
+    wait_for(lambda: controller.http.get("/api/skalds/edge-box").json()["type"] == "edge", 10, "edge node seen")
+    os.killpg(edge.process.pid, signal.SIGKILL)
+    wait_for(lambda: controller.http.get("/api/skalds/edge-box").json()["status"] == "offline", 10, "edge offline")
+    time.sleep(2)
+    detail = controller.http.get("/api/tasks/edge-cam").json()
+    assert detail["executor"] == "edge-box" and detail["attempt"] == 1
+    assert not any(entry["type"] == "lost" for entry in controller.http.get("/api/tasks/edge-cam/events").json()
+                   ["events"])

@@ -95,3 +95,12 @@ def test_worker_killed_by_a_signal_is_failed_with_the_signal(nodes, cluster):
     document = cluster.wait_status("t-kill", "Failed")
     assert document["exitCode"] == -9
     assert "killed by signal 9 (SIGKILL)" in document["error"]
+
+
+def test_worker_that_cannot_start_is_failed_with_the_reason(nodes, cluster):
+    node = nodes.start()
+    cluster.create("t-nopickle", "UnpicklableWorker", SleepModel(), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-nopickle")
+    document = cluster.wait_status("t-nopickle", "Failed")
+    assert "worker could not start" in document["error"] and "pickle" in document["error"]
+    assert_node_still_works(node, cluster)

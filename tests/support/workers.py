@@ -105,6 +105,16 @@ class StubbornWorker(SleepWorker):
             time.sleep(0.05)
 
 
+class UnpicklableWorker(SleepWorker):
+    """Holds a lock from its constructor: it cannot be sent to its process."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        import threading
+
+        self.lock = threading.Lock()
+
+
 class StrictModel(BaseModel):
     count: int
     name: str
@@ -119,4 +129,5 @@ class StrictWorker(BaseTaskWorker[StrictModel]):
         time.sleep(0.1)
 
 
-ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker]
+ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
+               UnpicklableWorker]
