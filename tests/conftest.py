@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from support.cluster import Cluster  # noqa: E402
 from support.controller import ControllerFactory  # noqa: E402
 from support.nodes import NodeFactory  # noqa: E402
 from support.services import Endpoints, endpoints  # noqa: E402
@@ -47,7 +48,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.fixture
 def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
-          tmp_path: Path) -> Iterator[NodeFactory]:
+          tmp_path: Path, cluster: Cluster) -> Iterator[NodeFactory]:
+    """Nodes stop before `cluster` drops the test's database."""
     factory = NodeFactory(services, names, tmp_path)
     try:
         yield factory
@@ -61,7 +63,9 @@ def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, 
 
 @pytest.fixture
 def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
-                tmp_path: Path) -> Iterator[ControllerFactory]:
+                tmp_path: Path, cluster: Cluster) -> Iterator[ControllerFactory]:
+    """Controllers stop before `cluster` drops the test's database (FerretDB's SQLite backend
+    can crash when a database file is dropped under open connections)."""
     factory = ControllerFactory(services, names, tmp_path)
     try:
         yield factory
@@ -74,10 +78,8 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
 
 
 @pytest.fixture
-def cluster(services: Endpoints, names: dict[str, str]):
+def cluster(services: Endpoints, names: dict[str, str]) -> Iterator[Cluster]:
     """Direct access to the test's isolated topics, database and keys."""
-    from support.cluster import Cluster
-
     cluster = Cluster(services, names)
     try:
         yield cluster
