@@ -153,7 +153,8 @@ class Skald:
             self._ready.set()
             return
         names = [settings.topic(topic) for topic in topics]
-        ensure_topics(settings, names, partitions=1, replication_factor=self.config.kafka_replication_factor)
+        ensure_topics(settings, names, partitions=self.config.kafka_topic_partitions,
+                      replication_factor=self.config.kafka_replication_factor)
         assigned = threading.Event()
 
         def on_assigned(topics: list[str]) -> None:
@@ -215,7 +216,7 @@ class Skald:
         supervisor.start()
         self._recover_own_tasks(handler)
         self._start_consumer(NODE_TOPICS, handler, required=True)
-        supervisor.write_heartbeats()
+        supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
         self._stop.wait()
@@ -249,7 +250,7 @@ class Skald:
             start_yaml_tasks(config.yaml_file, supervisor, self.repository, self.skald_id)
         if config.kafka_host:
             self._start_consumer(EDGE_TOPICS, handler, required=False)
-        supervisor.write_heartbeats()
+        supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald edge {self.skald_id} ready")
         self._stop.wait()
@@ -281,6 +282,7 @@ class Skald:
                     deadline_date_time=0, lifecycle_status=TaskLifecycleStatus.Running, attachments=attachments,
                     description=f"Passive TaskWorker from YAML. ClassName: {entry.class_name}")
         supervisor.start()
+        supervisor.start_pulse()
         supervisor.start_task(task, 0, attachments.model_dump(mode="json", by_alias=True))
         self._ready.set()
         while not done.wait(0.2):

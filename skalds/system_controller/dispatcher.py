@@ -34,6 +34,7 @@ class Dispatcher:
         self.batch = batch
         self.wakeup = threading.Event()
         self._rotation = 0
+        self._next_retry_scan = 0.0
         self.assigned_total = 0
 
     def wake(self) -> None:
@@ -58,7 +59,9 @@ class Dispatcher:
 
     def dispatch_once(self) -> int:
         """One pass over waiting tasks; returns how many were assigned."""
-        self._retry_failed()
+        if time.monotonic() >= self._next_retry_scan:
+            self._next_retry_scan = time.monotonic() + 2.0
+            self._retry_failed()
         waiting = self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
                                   sort=[("priority", -1), ("createDateTime", 1)], limit=self.batch)
         if not waiting:

@@ -198,6 +198,7 @@ class KafkaEventConsumer:
                 partition.offset = high
                 fresh.append(TopicPartition(partition.topic, partition.partition, high))
         consumer.assign(committed)
+        logger.debug("assigned " + ", ".join(f"{p.topic}[{p.partition}]@{p.offset}" for p in committed))
         if fresh:
             consumer.commit(offsets=fresh, asynchronous=False)
         if self._on_assigned is not None:

@@ -95,11 +95,19 @@ class Supervisor:
                                         *self.registry.modules()])
         started = time.perf_counter()
         multiprocessing.forkserver.ensure_running()  # pay the template's imports now, not on the first task
-        logger.debug(f"worker fork server ready in {(time.perf_counter() - started) * 1000:.0f} ms")
-        for target, name in ((self._watch, "skalds-watcher"), (self._pulse, "skalds-pulse")):
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")
+        self._spawn(self._watch, "skalds-watcher")
+
+    def start_pulse(self) -> None:
+        """Begin heartbeats and registration: call once the node can receive events, so that
+        the controller never assigns work to a node that cannot hear it yet."""
+        self.write_heartbeats()
+        self._spawn(self._pulse, "skalds-pulse")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def running_ids(self) -> list[str]:
         with self._lock:

@@ -37,7 +37,8 @@ class NodeProcess:
         raise AssertionError(f"node {self.skald_id} did not log {text!r} within {timeout}s:\n{self.log()[-4000:]}")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        self.wait_log("ready", timeout)
+        """The node logs `Skald <mode> <id> ready` once its consumer owns all its partitions."""
+        self.wait_log(f"{self.skald_id} ready", timeout)
 
     def terminate(self, timeout: float = 30.0) -> int:
         if self.process.poll() is None:
