@@ -100,7 +100,8 @@ class CommandHandler:
         if event_attempt is not None and event_attempt < attempt:
             logger.info(f"assign of task {task_id} for old attempt {event_attempt} (now {attempt}); ignored")
             return
-        if self.supervisor.handle(task_id) is not None:
+        handle = self.supervisor.handle(task_id)
+        if handle is not None and handle.stop_reason is None:
             self.supervisor.adopt_attempt(task_id, attempt)
             logger.info(f"task {task_id} already runs here; repeated assign ignored")
             return
@@ -108,7 +109,18 @@ class CommandHandler:
         if status not in STARTABLE:
             logger.info(f"task {task_id} is {status}; assign ignored (only Created/Assigning tasks start)")
             return
+        if handle is not None and self.supervisor.after_exit(task_id, lambda: self._start_latest(task_id)):
+            logger.info(f"task {task_id}: attempt {attempt} starts once the stopping copy has exited")
+            return
         self.start_document(document, attempt)
+
+    def _start_latest(self, task_id: str) -> None:
+        """Start the task as it is now in the store (it may have moved on while the old copy stopped)."""
+        document = self._document(task_id)
+        if document is None or document.get("executor") != self.skald_id:
+            return
+        if document.get("lifecycleStatus") in STARTABLE:
+            self.start_document(document, int(document.get("attempt") or 0))
 
     def start_document(self, document: dict[str, Any], attempt: int) -> bool:
         """Validate and start one task document on this node; failures are recorded on the task."""

@@ -84,6 +84,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._wake_r, self._wake_w = forkserver_context().Pipe(duplex=False)
         self._pending_writes: list[Callable[[], None]] = []
+        self._after_exit: dict[str, Callable[[], None]] = {}
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
         self.on_task_finished: Callable[[str, str], None] | None = None
@@ -146,6 +147,16 @@ class Supervisor:
         self._wake()
         logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {worker.pid}")
         return True
+
+    def after_exit(self, task_id: str, action: Callable[[], None]) -> bool:
+        """Run `action` once the current copy of `task_id` has exited (a new attempt waits for the old one).
+
+        Returns False when no copy is running, so the caller acts at once."""
+        with self._lock:
+            if task_id not in self._handles:
+                return False
+            self._after_exit[task_id] = action
+            return True
 
     def adopt_attempt(self, task_id: str, attempt: int) -> None:
         """The task was re-assigned to this node with a newer attempt: keep running, write as that attempt."""
@@ -337,6 +348,16 @@ class Supervisor:
         self._record(handle, status, error=error, exit_code=code)
         if self.on_task_finished is not None:
             self.on_task_finished(handle.task_id, status.value)
+        self._run_after_exit(handle.task_id)
+
+    def _run_after_exit(self, task_id: str) -> None:
+        with self._lock:
+            action = self._after_exit.pop(task_id, None)
+        if action is not None:
+            try:
+                action()
+            except Exception as error:
+                logger.exception(f"task {task_id}: deferred start failed: {error}")
 
     def _finish_released(self, handle: WorkerHandle, code: int | None) -> None:
         logger.info(f"task {handle.task_id} stopped ({handle.stop_reason}, {describe_exit(code)})")
@@ -348,6 +369,7 @@ class Supervisor:
         if handle.stop_reason == "shutdown" and self.repository is not None and self.settings.record_in_store:
             self._store_call(lambda: self.repository.release(handle.task_id, executor=self.settings.skald_id,
                                                              attempt=handle.attempt, reason="node shutdown"))
+        self._run_after_exit(handle.task_id)
 
     def _escalate(self) -> None:
         now = time.monotonic()

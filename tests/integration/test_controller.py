@@ -181,3 +181,20 @@ def test_edge_tasks_are_shown_and_never_moved(controllers, nodes, cluster, tmp_p
     assert detail["executor"] == "edge-box" and detail["attempt"] == 1
     assert not any(entry["type"] == "lost" for entry in controller.http.get("/api/tasks/edge-cam/events").json()
                    ["events"])
+
+
+def test_restart_on_the_same_node_runs_the_new_attempt(controllers, nodes, cluster, tmp_path):
+    controller = controllers.start()
+    nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    task = create(controller, attachments={"seconds": 60, "recordTo": records})
+    wait_api_status(controller, task["id"], "Running")
+    assert controller.http.put(f"/api/tasks/{task['id']}/status", json={"lifecycleStatus": "Created"}).status_code \
+        == 200
+    wait_for(lambda: sum(r["event"] == "main" for r in read_records(records)) == 2, 20, "second run")
+    wait_api_status(controller, task["id"], "Running")
+    time.sleep(1.5)
+    detail = controller.http.get(f"/api/tasks/{task['id']}").json()
+    assert detail["lifecycleStatus"] == "Running" and detail["attempt"] == 2
+    mains = [r["pid"] for r in read_records(records) if r["event"] == "main"]
+    assert not _alive(mains[0]) and _alive(mains[1])

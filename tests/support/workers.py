@@ -56,7 +56,7 @@ class SleepWorker(BaseTaskWorker[SleepModel]):
         logger.info(f"SleepWorker main for {self.data.seconds}s")
         deadline = time.monotonic() + self.data.seconds
         while time.monotonic() < deadline and not self.is_cancel_requested():
-            time.sleep(0.02)
+            self.cancel_requested.wait(min(1.0, max(0.0, deadline - time.monotonic())))
 
     @run_after_handler
     def after(self) -> None:
