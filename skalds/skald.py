@@ -21,11 +21,12 @@ from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
 from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
-from skalds.transport.kafka_events import KafkaEventConsumer, KafkaSettings, check_kafka, ensure_topics
+from skalds.transport.kafka_events import KafkaEventConsumer, check_kafka, ensure_topics
 from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
 from skalds.transport.ports import LiveState
-from skalds.transport.redis_state import RedisLiveState, RedisSettings
+from skalds.transport.redis_state import RedisLiveState
 from skalds.transport.retry import wait_for_service
+from skalds.transport.settings import kafka_settings, redis_settings
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.commands import CommandHandler
@@ -91,15 +92,6 @@ class Skald:
         return self.exit_code
 
     # --- wiring --------------------------------------------------------------------------------
-    def _kafka_settings(self) -> KafkaSettings:
-        config = self.config
-        host = config.kafka_host
-        bootstrap = host if ":" in host or "," in host else f"{host}:{config.kafka_port}"
-        return KafkaSettings(bootstrap_servers=bootstrap, security_protocol=config.kafka_security_protocol,
-                             sasl_mechanism=config.kafka_sasl_mechanism, username=config.kafka_username,
-                             password=config.kafka_password, ssl_ca_location=config.kafka_ssl_ca_location,
-                             topic_prefix=config.kafka_topic_prefix)
-
     def _connect_store(self, required: bool) -> None:
         store = MongoTaskStore(mongo_client(self.config.mongo_host), self.config.db_name)
         try:
@@ -113,10 +105,7 @@ class Skald:
         self.repository = TaskRepository(store)
 
     def _connect_live(self, required: bool) -> None:
-        config = self.config
-        settings = RedisSettings(host=config.redis_host, port=config.redis_port, password=config.redis_password,
-                                 username=config.redis_username, db=config.redis_db, ssl=config.redis_ssl,
-                                 key_prefix=config.redis_key_prefix)
+        settings = redis_settings(self.config)
         live = RedisLiveState(settings)
         try:
             wait_for_service("Redis", settings.where(), live.ping, stop=self._stop,
@@ -142,7 +131,7 @@ class Skald:
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
-        settings = self._kafka_settings()
+        settings = kafka_settings(self.config)
         try:
             wait_for_service("Kafka", settings.bootstrap_servers, lambda: check_kafka(settings), stop=self._stop,
                              deadline=None if required else 10)

@@ -46,6 +46,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _print_logs_on_failure(request: pytest.FixtureRequest, logs: dict) -> None:
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for name, read in logs.items():
+            print(f"\n===== log of {name} =====\n{read()[-6000:]}")
+
+
 @pytest.fixture
 def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
           tmp_path: Path, cluster: Cluster) -> Iterator[NodeFactory]:
@@ -55,10 +62,7 @@ def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, 
         yield factory
     finally:
         factory.stop_all()
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            for node in factory.started:
-                print(f"\n===== log of node {node.skald_id} ({node.log_path}) =====\n{node.log()[-6000:]}")
+        _print_logs_on_failure(request, {f"node {node.skald_id}": node.log for node in factory.started})
 
 
 @pytest.fixture
@@ -71,10 +75,7 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
         yield factory
     finally:
         factory.stop_all()
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            for controller in factory.started:
-                print(f"\n===== log of controller :{controller.port} =====\n{controller.log()[-6000:]}")
+        _print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from skalds.config._enum import LogLevelEnum, SkaldEnvEnum
 from skalds.config.environment import read_environment
 
 SECRET_FIELDS = frozenset({"redis_password", "kafka_password", "kafka_sasl_password", "api_admin_tokens",
@@ -63,3 +64,41 @@ def mask_uri_credentials(uri: str) -> str:
         return uri
     user, colon, _password = credentials.partition(":")
     return f"{scheme}://{user}{':******' if colon else ''}@{host}"
+
+
+class ServiceConfig(EnvBackedConfig):
+    """Logging and the three services: shared by SkaldConfig and SystemControllerConfig."""
+
+    skald_env: SkaldEnvEnum = SkaldEnvEnum.DEV
+    log_level: LogLevelEnum = LogLevelEnum.INFO
+    log_path: str = "logs"
+    log_retention: str = "3 days"
+    log_rotation_mb: int = 10
+    log_split_with_worker_id: bool = False
+    log_json: bool = False
+    redis_host: str = "localhost"
+    redis_port: int = 6379
+    redis_password: str = ""
+    redis_username: str = ""
+    redis_db: int = 0
+    redis_ssl: bool = False
+    redis_key_prefix: str = ""
+    redis_sync_period: int = 3
+    redis_key_ttl: int = 3600
+    kafka_host: str = "localhost"
+    kafka_port: int = 9092
+    kafka_username: str = ""
+    kafka_password: str = ""
+    kafka_security_protocol: str | None = None
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_ssl_ca_location: str = ""
+    kafka_topic_prefix: str = ""
+    kafka_topic_partitions: int = 6
+    kafka_replication_factor: int = 3
+    mongo_host: str = "mongodb://root:root@localhost:27017/"
+    db_name: str = "skalds"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value

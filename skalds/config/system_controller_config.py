@@ -6,41 +6,15 @@ from typing import Any
 
 from pydantic import field_validator
 
-from skalds.config._base import EnvBackedConfig
-from skalds.config._enum import DispatcherStrategyEnum, LogLevelEnum, SkaldEnvEnum, SystemControllerModeEnum
+from skalds.config._base import ServiceConfig
+from skalds.config._enum import DispatcherStrategyEnum, SystemControllerModeEnum
 
 
-class SystemControllerConfig(EnvBackedConfig):
+class SystemControllerConfig(ServiceConfig):
+    log_path: str = ""
     system_controller_mode: SystemControllerModeEnum = SystemControllerModeEnum.DISPATCHER
     system_controller_host: str = "127.0.0.1"
     system_controller_port: int = 8000
-    skald_env: SkaldEnvEnum = SkaldEnvEnum.DEV
-    log_level: LogLevelEnum = LogLevelEnum.INFO
-    log_path: str = ""
-    log_retention: str = "3 days"
-    log_rotation_mb: int = 10
-    log_split_with_worker_id: bool = False
-    redis_host: str = "localhost"
-    redis_port: int = 6379
-    redis_password: str = ""
-    redis_username: str = ""
-    redis_db: int = 0
-    redis_ssl: bool = False
-    redis_key_prefix: str = ""
-    redis_sync_period: int = 3
-    redis_key_ttl: int = 3600
-    kafka_host: str = "localhost"
-    kafka_port: int = 9092
-    kafka_username: str = ""
-    kafka_password: str = ""
-    kafka_security_protocol: str | None = None
-    kafka_sasl_mechanism: str = "PLAIN"
-    kafka_ssl_ca_location: str = ""
-    kafka_topic_prefix: str = ""
-    kafka_topic_partitions: int = 6
-    kafka_replication_factor: int = 3
-    mongo_host: str = "mongodb://root:root@localhost:27017/"
-    db_name: str = "skalds"
     monitor_skald_interval: float = 1.0
     monitor_task_interval: float = 1.0
     monitor_heartbeat_timeout: float = 6.0
@@ -56,7 +30,7 @@ class SystemControllerConfig(EnvBackedConfig):
     api_cors_origins: str = ""
     controller_id: str = ""
 
-    @field_validator("system_controller_mode", "dispatcher_strategy", "log_level", mode="before")
+    @field_validator("system_controller_mode", "dispatcher_strategy", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value

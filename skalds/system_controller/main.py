@@ -29,10 +29,11 @@ from skalds.system_controller.leader import LeaderLease
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.task_service import TaskService
-from skalds.transport.kafka_events import KafkaEventPublisher, KafkaSettings, check_kafka
+from skalds.transport.kafka_events import KafkaEventPublisher, check_kafka
 from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
-from skalds.transport.redis_state import RedisLiveState, RedisSettings
+from skalds.transport.redis_state import RedisLiveState
 from skalds.transport.retry import wait_for_service
+from skalds.transport.settings import kafka_settings, redis_settings
 from skalds.utils.logging import configure_logging, logger
 
 
@@ -76,17 +77,10 @@ class SystemController:
         self.check_security()
         store = MongoTaskStore(mongo_client(config.mongo_host), config.db_name)
         wait_for_service("MongoDB", mask_uri_credentials(config.mongo_host), store.ensure_indexes, stop=self._stop)
-        redis_settings = RedisSettings(host=config.redis_host, port=config.redis_port, password=config.redis_password,
-                                       username=config.redis_username, db=config.redis_db, ssl=config.redis_ssl,
-                                       key_prefix=config.redis_key_prefix)
-        live = RedisLiveState(redis_settings)
-        wait_for_service("Redis", redis_settings.where(), live.ping, stop=self._stop)
-        host = config.kafka_host
-        kafka = KafkaSettings(bootstrap_servers=host if ":" in host else f"{host}:{config.kafka_port}",
-                              security_protocol=config.kafka_security_protocol,
-                              sasl_mechanism=config.kafka_sasl_mechanism, username=config.kafka_username,
-                              password=config.kafka_password, ssl_ca_location=config.kafka_ssl_ca_location,
-                              topic_prefix=config.kafka_topic_prefix)
+        live_settings = redis_settings(config)
+        live = RedisLiveState(live_settings)
+        wait_for_service("Redis", live_settings.where(), live.ping, stop=self._stop)
+        kafka = kafka_settings(config)
         wait_for_service("Kafka", kafka.bootstrap_servers, lambda: check_kafka(kafka), stop=self._stop)
         metrics = ControllerMetrics()
         hub = EventHub()

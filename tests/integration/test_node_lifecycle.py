@@ -162,7 +162,7 @@ def test_pause_suspends_the_process_and_resume_continues_it(nodes, cluster, tmp_
     pid = next(r["pid"] for r in read_records(records) if r["event"] == "main")
     cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pause")
     cluster.wait_status("t-pause", "Paused")
-    assert _process_state(pid) == "T"  # stopped: uses no CPU
+    wait_for(lambda: _process_state(pid) == "T", 3, "the worker process to be stopped (no CPU)")
     time.sleep(3)  # longer than the task's own run time: it must not finish while paused
     assert cluster.status("t-pause") == "Paused"
     cluster.send_event(KafkaTopic.TASK_RESUME, "t-pause")
