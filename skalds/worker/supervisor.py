@@ -13,11 +13,11 @@ import contextlib
 import multiprocessing.forkserver
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import spawn
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -28,6 +28,7 @@ from skalds.repository.repository import TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
+from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
@@ -91,13 +92,25 @@ class Supervisor:
 
     # --- lifecycle of the supervisor ---------------------------------------------------------
     def start(self) -> None:
-        context = forkserver_context()
-        context.set_forkserver_preload(["__main__", *_main_module_name(), "skalds.worker.baseclass",
-                                        *self.registry.modules()])
-        started = time.perf_counter()
-        multiprocessing.forkserver.ensure_running()  # pay the template's imports now, not on the first task
-        logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")
+        self._start_fork_server()
         self._spawn(self._watch, "skalds-watcher")
+
+    def _start_fork_server(self) -> None:
+        """Start the template process now (not on the first task), with the main module and the
+        worker modules imported once, so a worker starts in milliseconds."""
+        forkserver_context().set_forkserver_preload(["skalds.worker.forkserver_main", "skalds.worker.baseclass",
+                                                     *self.registry.modules()])
+        main = spawn.get_preparation_data("skalds")
+        variables = {MAIN_PATH_VARIABLE: main.get("init_main_from_path"),
+                     MAIN_NAME_VARIABLE: main.get("init_main_from_name")}
+        started = time.perf_counter()
+        try:
+            os.environ.update({key: value for key, value in variables.items() if value})
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            for key in variables:
+                os.environ.pop(key, None)
+        logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")
 
     def start_pulse(self) -> None:
         """Begin heartbeats and registration: call once the node can receive events, so that
@@ -520,14 +533,6 @@ class Supervisor:
         batch.delete(RedisKey.task_heartbeat_at(task_id))
         if code == HEARTBEAT_FAILED:
             batch.set(RedisKey.task_exception(task_id), exception_text, self.settings.key_ttl)
-
-
-def _main_module_name() -> list[str]:
-    """For `python -m pkg.mod`, each worker re-runs that module as `__mp_main__`; pre-importing it in
-    the fork server makes the re-run cheap (its own imports are already loaded)."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    name = getattr(spec, "name", None)
-    return [name] if name and not name.endswith("__main__") else []
 
 
 def _signal(pid: int, signum: int) -> None:
