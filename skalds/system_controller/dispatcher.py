@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
 from skalds.system_controller.metrics import ControllerMetrics
@@ -21,12 +22,16 @@ S = TaskLifecycleStatus
 
 
 class Dispatcher:
-    def __init__(self, service: TaskService, nodes: Callable[[], dict[str, NodeRecord]], strategy: str,
+    def __init__(self, service: TaskService, nodes: Callable[[], dict[str, NodeRecord]],
+                 live_tasks: Callable[[], dict[str, dict[str, Any]]], strategy: str,
                  default_capacity: int, retry_backoff_seconds: float, metrics: ControllerMetrics,
                  batch: int = 500) -> None:
         self.service = service
         self.store = service.store
         self.nodes = nodes
+        self.live_tasks = live_tasks
+        self._recent: dict[str, tuple[str, float]] = {}
+        self.monitor_period = 1.0
         self.strategy = strategy.upper()
         self.default_capacity = default_capacity
         self.retry_backoff_ms = int(retry_backoff_seconds * 1000)
@@ -41,9 +46,21 @@ class Dispatcher:
         self.wakeup.set()
 
     def _eligible(self) -> tuple[list[NodeRecord], dict[str, int]]:
+        """Online node-mode Skalds and how many tasks each holds.
+
+        Loads come from the monitor's last view of live tasks plus what this dispatcher assigned
+        since (the view can be one cycle old), so no aggregation runs per pass."""
         nodes = [node for node in self.nodes().values() if node.online and node.mode == "node"]
-        loads = self.store.group_count("executor", {"mode": ModeEnum.Passive.value, "lifecycleStatus": ACTIVE})
-        return sorted(nodes, key=lambda node: node.id), {key: count for key, count in loads.items() if key}
+        holders = {task_id: document.get("executor") for task_id, document in self.live_tasks().items()
+                   if document.get("mode") == ModeEnum.Passive.value and document.get("lifecycleStatus") in ACTIVE}
+        horizon = time.monotonic() - max(3.0, 3 * self.monitor_period)
+        self._recent = {task_id: (node, at) for task_id, (node, at) in self._recent.items() if at > horizon}
+        holders.update({task_id: node for task_id, (node, _at) in self._recent.items()})
+        loads: dict[str, int] = {}
+        for node_id in holders.values():
+            if node_id:
+                loads[node_id] = loads.get(node_id, 0) + 1
+        return sorted(nodes, key=lambda node: node.id), loads
 
     def _capacity(self, node: NodeRecord) -> int:
         return node.capacity or self.default_capacity
@@ -79,6 +96,7 @@ class Dispatcher:
             if result is None:
                 continue
             loads[node.id] = loads.get(node.id, 0) + 1
+            self._recent[document["id"]] = (node.id, time.monotonic())
             assigned += 1
             self.metrics.assignment_latency.observe(
                 max(0.0, (result.get("assignedDateTime", 0) - document.get("updateDateTime", 0)) / 1000))

@@ -91,8 +91,11 @@ class SystemController:
         if config.runs_monitor:
             context.lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds)
         if config.runs_dispatcher:
-            context.dispatcher = Dispatcher(service, context.monitor.nodes, config.dispatcher_strategy,
-                                            config.max_tasks_per_node, config.retry_backoff_seconds, metrics)
+            monitor = context.monitor
+            context.dispatcher = Dispatcher(service, monitor.nodes, lambda: monitor.live_tasks,
+                                            config.dispatcher_strategy, config.max_tasks_per_node,
+                                            config.retry_backoff_seconds, metrics)
+            context.dispatcher.monitor_period = config.monitor_task_interval
             service.on_created = context.dispatcher.wake
         self.context = context
         return context

@@ -80,7 +80,7 @@ class TaskService:
             raise TaskActionError(409, f"task {task.id!r} already exists") from error
         self.store.append_history(task.id, {"type": "created", "className": class_name, "source": source})
         self.on_created()
-        return self.get(task.id)
+        return document
 
     def cancel(self, task_id: str) -> dict[str, Any]:
         document = self.get(task_id)
