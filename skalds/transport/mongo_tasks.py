@@ -49,6 +49,8 @@ class MongoTaskStore:
             "mode_status_priority": [("mode", ASCENDING), ("lifecycleStatus", ASCENDING),
                                      ("priority", DESCENDING)],
             "created": [("createDateTime", DESCENDING)],
+            "updated": [("updateDateTime", DESCENDING)],
+            "priority_created": [("priority", DESCENDING), ("createDateTime", ASCENDING)],
         }.items():
             self.tasks.create_index(keys, name=name)
         self.events.create_index([("taskId", ASCENDING), ("ts", ASCENDING)], name="task_ts")

@@ -79,3 +79,18 @@ async def task_events(request: Request, context: Context,
 def events_status(context: Context) -> dict[str, Any]:
     return {"connectedClients": context.hub.clients, "timestamp": int(time.time() * 1000), "status": "active",
             "lastEventId": context.hub.last_seq}
+
+
+@router.get("/test")
+async def test_events(request: Request) -> StreamingResponse:
+    """0.3.8's connectivity check: a numbered test message every 5 seconds."""
+
+    async def numbered() -> AsyncIterator[str]:
+        count = 0
+        while not await request.is_disconnected():
+            count += 1
+            message = {"type": "test", "message": f"Test message {count}", "timestamp": int(time.time() * 1000)}
+            yield f"event: test\ndata: {json.dumps(message)}\n\n"
+            await asyncio.sleep(5)
+
+    return StreamingResponse(numbered(), media_type="text/event-stream", headers=SSE_HEADERS)
