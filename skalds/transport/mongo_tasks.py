@@ -41,7 +41,7 @@ class MongoTaskStore:
         self.events: Collection = self.db[HISTORY]
 
     def ensure_indexes(self) -> None:
-        self.tasks.create_index([("id", ASCENDING)], unique=True, name="id_unique")
+        self.tasks.create_index([("id", ASCENDING)], unique=True)  # default name id_1, as 0.3.8
         for name, keys in {
             "status_created": [("lifecycleStatus", ASCENDING), ("createDateTime", DESCENDING)],
             "executor_status": [("executor", ASCENDING), ("lifecycleStatus", ASCENDING)],

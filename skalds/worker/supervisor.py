@@ -10,9 +10,11 @@ Cancellation escalates: cooperative request -> SIGTERM (release hooks run) -> SI
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing.forkserver
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from skalds.repository.repository import TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
-from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE
+from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE, SYS_PATH_VARIABLE
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
@@ -102,7 +104,8 @@ class Supervisor:
                                                      *self.registry.modules()])
         main = spawn.get_preparation_data("skalds")
         variables = {MAIN_PATH_VARIABLE: main.get("init_main_from_path"),
-                     MAIN_NAME_VARIABLE: main.get("init_main_from_name")}
+                     MAIN_NAME_VARIABLE: main.get("init_main_from_name"),
+                     SYS_PATH_VARIABLE: json.dumps(main.get("sys_path") or sys.path)}
         started = time.perf_counter()
         try:
             os.environ.update({key: value for key, value in variables.items() if value})

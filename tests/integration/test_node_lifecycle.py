@@ -188,3 +188,20 @@ def test_cancel_of_a_paused_task(nodes, cluster):
 def _process_state(pid: int) -> str:
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_node_script_importing_a_sibling_module_from_another_directory(nodes, cluster, tmp_path):
+    """The fork server gets the node's import path, so workers start with the script's siblings."""
+    from pathlib import Path
+
+    import support.workers as workers_module
+
+    script_dir = tmp_path / "app"
+    script_dir.mkdir()
+    (script_dir / "sibworkers.py").write_text(Path(workers_module.__file__).read_text())
+    runner = (Path(workers_module.__file__).parent / "run_node.py").read_text()
+    (script_dir / "node.py").write_text(runner.replace("from support.workers import", "from sibworkers import"))
+    node = nodes.start(script=script_dir / "node.py", cwd=tmp_path)
+    cluster.create("t-sib", "SleepWorker", SleepModel(seconds=0.2), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-sib")
+    assert cluster.wait_status("t-sib", "Finished")["exitCode"] == 0

@@ -1,0 +1,47 @@
+"""The worker the controller bench's real nodes run (bench/controller_node.py).
+
+Its main hook appends one JSON line `{"event": "main", "task": id, "ts": time.time(), "pid": ...}`
+to `recordTo` as soon as it is entered, so the bench can time API create -> main hook from
+outside the process. One `os.write` on an O_APPEND descriptor per line: lines written by
+many worker processes never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from skalds.worker.baseclass import BaseTaskWorker, run_main_handler
+
+
+class CtlBenchModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    seconds: float = 0.0  # how long main runs
+    record_to: str = Field("", alias="recordTo")
+
+
+def record(path: str, event: str, **data: object) -> None:
+    if not path:
+        return
+    line = json.dumps({"event": event, "ts": time.time(), "pid": os.getpid(), **data}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+class CtlBenchWorker(BaseTaskWorker[CtlBenchModel]):
+    def initialize(self, data: CtlBenchModel) -> None:
+        self.data = data
+
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        deadline = time.monotonic() + self.data.seconds
+        while time.monotonic() < deadline and not self.is_cancel_requested():
+            time.sleep(0.05)
