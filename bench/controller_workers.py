@@ -8,11 +8,10 @@ many worker processes never interleave.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
+from workers import record  # the same O_APPEND JSON-lines recorder as the node bench
 
 from skalds.worker.baseclass import BaseTaskWorker, run_main_handler
 
@@ -22,17 +21,6 @@ class CtlBenchModel(BaseModel):
 
     seconds: float = 0.0  # how long main runs
     record_to: str = Field("", alias="recordTo")
-
-
-def record(path: str, event: str, **data: object) -> None:
-    if not path:
-        return
-    line = json.dumps({"event": event, "ts": time.time(), "pid": os.getpid(), **data}) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 class CtlBenchWorker(BaseTaskWorker[CtlBenchModel]):

@@ -57,22 +57,25 @@ async def _stream(request: Request, context: ApiContext, stream: str, subject: s
         context.hub.clients -= 1
 
 
+def _sse(request: Request, context: ApiContext, stream: str, subject: str | None, hello: str,
+         last_event_id: str | None) -> StreamingResponse:
+    start = _start(last_event_id, context)
+    return StreamingResponse(_stream(request, context, stream, subject, hello, start),
+                             media_type="text/event-stream", headers=SSE_HEADERS)
+
+
 @router.get("/skalds")
 async def skald_events(request: Request, context: Context,
                        skald_id: Annotated[str | None, Query(max_length=200)] = None,
                        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
-    start = _start(last_event_id, context)
-    return StreamingResponse(_stream(request, context, "skalds", skald_id, "Connected to Skalds events", start),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    return _sse(request, context, "skalds", skald_id, "Connected to Skalds events", last_event_id)
 
 
 @router.get("/tasks")
 async def task_events(request: Request, context: Context,
                       task_id: Annotated[str | None, Query(max_length=200)] = None,
                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
-    start = _start(last_event_id, context)
-    return StreamingResponse(_stream(request, context, "tasks", task_id, "Connected to Task events", start),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    return _sse(request, context, "tasks", task_id, "Connected to Task events", last_event_id)
 
 
 @router.get("/status")
