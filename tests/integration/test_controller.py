@@ -173,7 +173,7 @@ def test_edge_tasks_are_shown_and_never_moved(controllers, nodes, cluster, tmp_p
     edge = nodes.start("edge-box", SKALD_MODE="edge", YAML_FILE=str(yaml_file))
     wait_api_status(controller, "edge-cam", "Running")
     assert controller.http.get("/api/tasks/edge-cam").json()["mode"] == "Active"
-    wait_for(lambda: controller.http.get("/api/skalds/edge-box").json()["type"] == "edge", 10, "edge node seen")
+    wait_for(lambda: controller.http.get("/api/skalds/edge-box").json().get("type") == "edge", 10, "edge node seen")
     os.killpg(edge.process.pid, signal.SIGKILL)
     wait_for(lambda: controller.http.get("/api/skalds/edge-box").json()["status"] == "offline", 10, "edge offline")
     time.sleep(2)
