@@ -85,8 +85,8 @@ class SystemController:
         metrics = ControllerMetrics()
         hub = EventHub()
         service = TaskService(TaskRepository(store), KafkaEventPublisher(kafka), config.kafka_topic_prefix)
-        context = ApiContext(config=config, service=service, redis=live.client, hub=hub, metrics=metrics)
-        context.monitor = Monitor(service, live.client, config.redis_key_prefix, hub, metrics,
+        context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics)
+        context.monitor = Monitor(service, live, hub, metrics,
                                   config.monitor_heartbeat_timeout, config.assign_timeout)
         if config.runs_monitor:
             context.lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds)

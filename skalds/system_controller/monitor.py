@@ -13,14 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
 from skalds.proxy.redis import RedisKey
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.task_service import TaskService
+from skalds.transport.ports import LiveState
 from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
@@ -39,15 +38,14 @@ class TaskBeat:
 
 
 class Monitor:
-    def __init__(self, service: TaskService, client: redis.Redis, key_prefix: str, hub: EventHub,
+    def __init__(self, service: TaskService, live: LiveState, hub: EventHub,
                  metrics: ControllerMetrics, heartbeat_timeout: float, assign_timeout: float) -> None:
         self.service = service
         self.store = service.store
-        self.client = client
-        self.prefix = key_prefix
+        self.live = live
         self.hub = hub
         self.metrics = metrics
-        self.registry = NodeRegistry(client, key_prefix, heartbeat_timeout)
+        self.registry = NodeRegistry(live, heartbeat_timeout)
         self.heartbeat_timeout = heartbeat_timeout
         self.assign_timeout = assign_timeout
         self.beats: dict[str, TaskBeat] = {}
@@ -120,8 +118,8 @@ class Monitor:
             return []
         keys = []
         for task_id in ids:
-            keys += [self.prefix + RedisKey.task_heartbeat(task_id), self.prefix + RedisKey.task_heartbeat_at(task_id)]
-        raw = self.client.mget(keys)
+            keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_heartbeat_at(task_id)]
+        raw = self.live.mget(keys)
         return [(_int_or_none(raw[i]), raw[i + 1]) for i in range(0, len(raw), 2)]
 
     def _lost_reason(self, document: dict[str, Any], beat: TaskBeat, now: float) -> str | None:
@@ -131,6 +129,10 @@ class Monitor:
         if not executor:
             return None
         if node is None or not node.online:
+            # The task's own heartbeat is written by the same node: while it still changes the
+            # node is alive (its registration was lost, e.g. live state restarted), so wait.
+            if beat.stamp is not None and now - beat.seen_change_at <= self.heartbeat_timeout:
+                return None
             return f"node {executor} is offline"
         if status == S.Running.value and now - beat.seen_change_at > self.heartbeat_timeout:
             return f"no heartbeat for {now - beat.seen_change_at:.0f}s"

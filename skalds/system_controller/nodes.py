@@ -12,9 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
 from skalds.proxy.redis import RedisKey
+from skalds.transport.ports import LiveReadBatch, LiveState
 
 
 @dataclass
@@ -51,27 +50,30 @@ class NodeRecord:
 class NodeRegistry:
     """Reads every node in two round trips (the hashes, then one pipeline for all details)."""
 
-    def __init__(self, client: redis.Redis, key_prefix: str, timeout_seconds: float) -> None:
-        self.client = client
-        self.prefix = key_prefix
+    def __init__(self, live: LiveState, timeout_seconds: float) -> None:
+        self.live = live
         self.timeout = timeout_seconds
         self.nodes: dict[str, NodeRecord] = {}
 
     def refresh(self) -> tuple[dict[str, NodeRecord], list[tuple[str, str]]]:
         """Re-read the nodes; returns them and the online/offline transitions since the last call."""
         now = time.monotonic()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(self.prefix + RedisKey.SKALD_LIST_HASH)
-        pipe.hgetall(self.prefix + RedisKey.SKALD_MODE_LIST_HASH)
-        stamps, modes = pipe.execute()
+
+        def registry(batch: LiveReadBatch) -> None:
+            batch.hgetall(RedisKey.SKALD_LIST_HASH)
+            batch.hgetall(RedisKey.SKALD_MODE_LIST_HASH)
+
+        stamps, modes = self.live.read(registry)
         ids = sorted(stamps)
-        pipe = self.client.pipeline(transaction=False)
-        for node_id in ids:
-            pipe.get(self.prefix + RedisKey.skald_heartbeat(node_id))
-            pipe.get(self.prefix + RedisKey.skald_all_task(node_id))
-            pipe.lrange(self.prefix + RedisKey.skald_allow_task_class_name(node_id), 0, -1)
-            pipe.hget(self.prefix + RedisKey.skald_info(node_id), "capacity")
-        details = pipe.execute() if ids else []
+
+        def per_node(batch: LiveReadBatch) -> None:
+            for node_id in ids:
+                batch.get(RedisKey.skald_heartbeat(node_id))
+                batch.get(RedisKey.skald_all_task(node_id))
+                batch.lrange(RedisKey.skald_allow_task_class_name(node_id))
+                batch.hget(RedisKey.skald_info(node_id), "capacity")
+
+        details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, node_id in enumerate(ids):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
-from skalds.transport.ports import LiveBatch
+from skalds.transport.ports import LiveBatch, LiveReadBatch
 
 _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -73,6 +74,24 @@ class _RedisBatch:
                 self._pipe.pexpire(full, int(ttl * 1000))
 
 
+class _RedisReadBatch:
+    def __init__(self, pipeline: redis.client.Pipeline, prefix: str) -> None:
+        self._pipe = pipeline
+        self._prefix = prefix
+
+    def get(self, key: str) -> None:
+        self._pipe.get(self._prefix + key)
+
+    def hget(self, key: str, field: str) -> None:
+        self._pipe.hget(self._prefix + key, field)
+
+    def hgetall(self, key: str) -> None:
+        self._pipe.hgetall(self._prefix + key)
+
+    def lrange(self, key: str) -> None:
+        self._pipe.lrange(self._prefix + key, 0, -1)
+
+
 class RedisLiveState:
     """Every key is prefixed with `key_prefix` (empty in production, unique per test)."""
 
@@ -91,6 +110,12 @@ class RedisLiveState:
         pipeline = self.client.pipeline(transaction=False)
         fill(_RedisBatch(pipeline, self._prefix))
         pipeline.execute()
+
+    def read(self, fill: Callable[[LiveReadBatch], None]) -> list[Any]:
+        """Queue reads with `fill`, then run them in one round trip."""
+        pipeline = self.client.pipeline(transaction=False)
+        fill(_RedisReadBatch(pipeline, self._prefix))
+        return pipeline.execute()
 
     def get(self, key: str) -> str | None:
         return self.client.get(self._prefix + key)

@@ -6,13 +6,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import redis
 from fastapi import Request
 
 from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.task_service import TaskService
+from skalds.transport.ports import LiveState
 
 if TYPE_CHECKING:
     from skalds.system_controller.dispatcher import Dispatcher
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class ApiContext:
     config: SystemControllerConfig
     service: TaskService
-    redis: redis.Redis
+    live: LiveState
     hub: EventHub
     metrics: ControllerMetrics
     monitor: Monitor | None = None

@@ -33,8 +33,7 @@ def _check(action: Any) -> str:
 @router.get("/health")
 def health(context: Context) -> dict[str, Any]:
     """Real checks of the task store and live state (open, for load balancers)."""
-    services = {"mongodb": _check(lambda: context.service.store.client.admin.command("ping")),
-                "redis": _check(context.redis.ping)}
+    services = {"mongodb": _check(context.service.store.ping), "redis": _check(context.live.ping)}
     down = [name for name, state in services.items() if state != "up"]
     status = "healthy" if not down else ("unhealthy" if len(down) == len(services) else "degraded")
     return {"status": status, "timestamp": int(time.time() * 1000), "services": services}

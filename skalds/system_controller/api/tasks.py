@@ -30,12 +30,11 @@ def _live(context: ApiContext, task_ids: list[str]) -> dict[str, tuple[int | Non
     """Heartbeat and exception text of each task, in one round trip."""
     if not task_ids:
         return {}
-    prefix = context.config.redis_key_prefix
     keys: list[str] = []
     for task_id in task_ids:
-        keys += [prefix + RedisKey.task_heartbeat(task_id), prefix + RedisKey.task_exception(task_id)]
+        keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_exception(task_id)]
     try:
-        raw = context.redis.mget(keys)
+        raw = context.live.mget(keys)
     except Exception:
         return {}
     result = {}
