@@ -16,17 +16,13 @@ import signal
 import threading
 from typing import Any
 
-from skalds.config._base import mask_uri_credentials
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
 from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
-from skalds.transport.kafka_events import KafkaEventConsumer, check_kafka, ensure_topics
-from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
-from skalds.transport.ports import LiveState
-from skalds.transport.redis_state import RedisLiveState
+from skalds.transport import factory
+from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError
 from skalds.transport.retry import wait_for_service
-from skalds.transport.settings import kafka_settings, redis_settings
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.commands import CommandHandler
@@ -50,7 +46,7 @@ class Skald:
         self.repository: TaskRepository | None = None
         self.live: LiveState | None = None
         self.supervisor: Supervisor | None = None
-        self._consumer: KafkaEventConsumer | None = None
+        self._consumer: EventConsumer | None = None
         self._consume_thread: threading.Thread | None = None
         self._ready = threading.Event()
 
@@ -78,6 +74,7 @@ class Skald:
                      [f"{name} -> {self.registry.model_for(name).__name__}" for name in self.registry.names()]
                      or ["(none)"])
         self._install_signal_handlers()
+        logger.info(f"transport: {factory.describe(config)}")
         try:
             if config.skald_mode == "node":
                 self._run_node()
@@ -87,33 +84,35 @@ class Skald:
                 self._run_single_process()
         except InterruptedError:
             logger.info("stopped before the services were reachable")
+        except MisconfiguredError as error:
+            logger.error(str(error))
+            self.exit_code = 2
         finally:
             self._shutdown()
         return self.exit_code
 
     # --- wiring --------------------------------------------------------------------------------
     def _connect_store(self, required: bool) -> None:
-        store = MongoTaskStore(mongo_client(self.config.mongo_host), self.config.db_name)
+        store = factory.build_store(self.config)
+        name, where = factory.where(self.config, "store")
         try:
-            wait_for_service("MongoDB", mask_uri_credentials(self.config.mongo_host), store.ensure_indexes,
-                             stop=self._stop, deadline=None if required else 10)
-        except InterruptedError:
+            wait_for_service(name, where, store.ensure_indexes, stop=self._stop, deadline=None if required else 10)
+        except (InterruptedError, MisconfiguredError):
             raise
         except Exception as error:
-            logger.error(f"MongoDB unreachable, tasks run without being recorded: {error}")
+            logger.error(f"{name} unreachable, tasks run without being recorded: {error}")
             return
         self.repository = TaskRepository(store)
 
     def _connect_live(self, required: bool) -> None:
-        settings = redis_settings(self.config)
-        live = RedisLiveState(settings)
+        live = factory.build_live(self.config)
+        name, where = factory.where(self.config, "live")
         try:
-            wait_for_service("Redis", settings.where(), live.ping, stop=self._stop,
-                             deadline=None if required else 10)
-        except InterruptedError:
+            wait_for_service(name, where, live.ping, stop=self._stop, deadline=None if required else 10)
+        except (InterruptedError, MisconfiguredError):
             raise
         except Exception as error:
-            logger.error(f"Redis unreachable, heartbeats are not written until it is back: {error}")
+            logger.error(f"{name} unreachable, heartbeats are not written until it is back: {error}")
         self.live = live
 
     def _make_supervisor(self, mode: str, *, record: bool = True, register: bool = True) -> Supervisor:
@@ -131,19 +130,19 @@ class Skald:
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
-        settings = kafka_settings(self.config)
+        config = self.config
+        name, where = factory.where(config, "events")
         try:
-            wait_for_service("Kafka", settings.bootstrap_servers, lambda: check_kafka(settings), stop=self._stop,
+            wait_for_service(name, where, lambda: factory.check_events(config), stop=self._stop,
                              deadline=None if required else 10)
-        except InterruptedError:
+        except (InterruptedError, MisconfiguredError):
             raise
         except Exception as error:
-            logger.error(f"Kafka unreachable, no events are received: {error}")
+            logger.error(f"{name} unreachable, no events are received: {error}")
             self._ready.set()
             return
-        names = [settings.topic(topic) for topic in topics]
-        ensure_topics(settings, names, partitions=self.config.kafka_topic_partitions,
-                      replication_factor=self.config.kafka_replication_factor)
+        names = [factory.topic_name(config, topic) for topic in topics]
+        factory.prepare_topics(config, names)
         assigned = threading.Event()
 
         def on_assigned(topics: list[str]) -> None:
@@ -152,7 +151,7 @@ class Skald:
             else:
                 logger.debug(f"partial assignment {topics}; waiting for all of {names}")
 
-        self._consumer = KafkaEventConsumer(settings, self.skald_id, names, on_assigned=on_assigned)
+        self._consumer = factory.build_consumer(config, self.skald_id, names, on_assigned=on_assigned)
         self._consume_thread = threading.Thread(target=self._consume, args=(handler,), name="skalds-events",
                                                 daemon=True)
         self._consume_thread.start()
@@ -168,7 +167,7 @@ class Skald:
             try:
                 event = consumer.poll(0.2)
             except Exception as error:
-                logger.error(f"Kafka consumer failed: {error}; retrying")
+                logger.error(f"event consumer failed: {error}; retrying")
                 self._stop.wait(1)
                 continue
             if event is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from skalds.config._enum import LogLevelEnum, SkaldEnvEnum
+from skalds.config._enum import BackendEnum, LogLevelEnum, SkaldEnvEnum
 from skalds.config.environment import read_environment
 
 SECRET_FIELDS = frozenset({"redis_password", "kafka_password", "kafka_sasl_password", "api_admin_tokens",
@@ -97,8 +97,17 @@ class ServiceConfig(EnvBackedConfig):
     kafka_replication_factor: int = 3
     mongo_host: str = "mongodb://root:root@localhost:27017/"
     db_name: str = "skalds"
+    # Which transport family (skalds/transport/factory.py): "auto" = the real services when a
+    # KAFKA_HOST, MONGO_HOST or REDIS_HOST is configured, else the embedded SQLite file.
+    skalds_backend: BackendEnum = BackendEnum.AUTO
+    skalds_embedded_path: str = ""  # empty: $XDG_DATA_HOME/skalds/skalds.db (~/.local/share/skalds/skalds.db)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("skalds_backend", mode="before")
+    @classmethod
+    def _lower_backend(cls, value: Any) -> Any:
+        return (value.strip().lower() or BackendEnum.AUTO.value) if isinstance(value, str) else value

@@ -24,6 +24,14 @@ class SkaldEnvEnum(_ListableEnum):
     PRODUCTION = "PRODUCTION"
 
 
+class BackendEnum(_ListableEnum):
+    """SKALDS_BACKEND: the transport family (auto = services if a host is configured, else embedded)."""
+
+    AUTO = "auto"
+    EMBEDDED = "embedded"
+    SERVICES = "services"
+
+
 class SkaldModeEnum(_ListableEnum):
     EDGE = "edge"
     NODE = "node"

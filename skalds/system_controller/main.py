@@ -18,7 +18,6 @@ from typing import Any
 
 import uvicorn
 
-from skalds.config._base import mask_uri_credentials
 from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.repository.repository import TaskRepository
 from skalds.system_controller.api.app import create_app
@@ -29,11 +28,9 @@ from skalds.system_controller.leader import LeaderLease
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.task_service import TaskService
-from skalds.transport.kafka_events import KafkaEventPublisher, check_kafka
-from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
-from skalds.transport.redis_state import RedisLiveState
+from skalds.transport import factory
+from skalds.transport.ports import MisconfiguredError
 from skalds.transport.retry import wait_for_service
-from skalds.transport.settings import kafka_settings, redis_settings
 from skalds.utils.logging import configure_logging, logger
 
 
@@ -75,16 +72,15 @@ class SystemController:
     def build(self) -> ApiContext:
         config = self.config
         self.check_security()
-        store = MongoTaskStore(mongo_client(config.mongo_host), config.db_name)
-        wait_for_service("MongoDB", mask_uri_credentials(config.mongo_host), store.ensure_indexes, stop=self._stop)
-        live_settings = redis_settings(config)
-        live = RedisLiveState(live_settings)
-        wait_for_service("Redis", live_settings.where(), live.ping, stop=self._stop)
-        kafka = kafka_settings(config)
-        wait_for_service("Kafka", kafka.bootstrap_servers, lambda: check_kafka(kafka), stop=self._stop)
+        logger.info(f"transport: {factory.describe(config)}")
+        store = factory.build_store(config)
+        wait_for_service(*factory.where(config, "store"), store.ensure_indexes, stop=self._stop)
+        live = factory.build_live(config)
+        wait_for_service(*factory.where(config, "live"), live.ping, stop=self._stop)
+        wait_for_service(*factory.where(config, "events"), lambda: factory.check_events(config), stop=self._stop)
         metrics = ControllerMetrics()
         hub = EventHub()
-        service = TaskService(TaskRepository(store), KafkaEventPublisher(kafka), config.kafka_topic_prefix)
+        service = TaskService(TaskRepository(store), factory.build_publisher(config), config.kafka_topic_prefix)
         context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics)
         context.monitor = Monitor(service, live, hub, metrics,
                                   config.monitor_heartbeat_timeout, config.assign_timeout)
@@ -191,7 +187,7 @@ class SystemController:
             signal.signal(signum, on_signal)
         try:
             asyncio.run(self.start())
-        except UnsafeConfigurationError as error:
+        except (UnsafeConfigurationError, MisconfiguredError) as error:
             logger.error(str(error))
             return 2
         except InterruptedError:

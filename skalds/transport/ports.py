@@ -15,6 +15,10 @@ class ServiceUnavailableError(Exception):
     """A backing service did not answer in time."""
 
 
+class MisconfiguredError(Exception):
+    """A transport cannot work with this configuration (bad path, unusable file): waiting cannot help."""
+
+
 @dataclass(frozen=True)
 class Event:
     """One consumed event: `handle` is what the adapter needs to commit it."""

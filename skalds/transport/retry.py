@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from skalds.transport.ports import MisconfiguredError
 from skalds.utils.logging import logger
 
 T = TypeVar("T")
@@ -23,7 +24,8 @@ def wait_for_service(
 ) -> T:
     """Call `attempt` until it succeeds, logging each failure; never gives up unless told to.
 
-    `deadline` is a duration in seconds; when it passes, the last error is raised.
+    `deadline` is a duration in seconds; when it passes, the last error is raised. A
+    MisconfiguredError is raised at once: only a change of configuration fixes it.
     """
     delay, tries, started = 0.25, 0, time.monotonic()
     while True:
@@ -33,6 +35,8 @@ def wait_for_service(
             if tries > 1:
                 logger.success(f"{name} at {where} is reachable (after {tries} attempts)")
             return result
+        except MisconfiguredError:
+            raise
         except Exception as error:
             if deadline is not None and time.monotonic() - started >= deadline:
                 raise

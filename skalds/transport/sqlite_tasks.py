@@ -1,0 +1,188 @@
+"""Task store port on the embedded SQLite file: `tasks` (id + JSON document) and `task_history`.
+
+Same contract as `mongo_tasks.MongoTaskStore`: camelCase documents keyed by `id`, a duplicate id
+is a DuplicateTaskError, and `update` is a compare-and-set run in one write transaction, so two
+processes racing on a task never both win.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from skalds.model._time import now_ms
+from skalds.transport.ports import DuplicateTaskError
+from skalds.transport.sqlite_db import SqliteDatabase
+from skalds.transport.sqlite_query import json_path, order_clause, project_row, projection, where_clause
+
+
+def _dumps(document: dict[str, Any], what: str) -> str:
+    try:
+        return json.dumps(document, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{what} cannot be stored as JSON: {error}") from error
+
+
+def _get_path(document: dict[str, Any], field: str) -> Any:
+    value: Any = document
+    for part in field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _set_path(document: dict[str, Any], field: str, value: Any) -> None:
+    *parents, leaf = field.split(".")
+    target = document
+    for part in parents:
+        child = target.get(part)
+        if child is None:
+            child = target[part] = {}
+        elif not isinstance(child, dict):
+            raise ValueError(f"cannot set {field!r}: {part!r} is not an object")
+        target = child
+    target[leaf] = value
+
+
+class SqliteTaskStore:
+    """Task documents in the embedded database file."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    @property
+    def database(self) -> SqliteDatabase:
+        return self._db
+
+    def ensure_indexes(self) -> None:
+        """The schema (indexes included) is created when the file is first opened."""
+        self._db.connection()
+
+    def ping(self) -> None:
+        self._db.ping()
+
+    def insert(self, document: dict[str, Any]) -> None:
+        task_id = document.get("id") if isinstance(document, dict) else None
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError("a task document needs a non-empty string `id`")
+        text = _dumps(dict(document), f"task {task_id!r}")
+        try:
+            self._db.transaction(lambda connection: connection.execute(
+                "INSERT INTO tasks (id, doc) VALUES (?, ?)", (task_id, text)))
+        except sqlite3.IntegrityError as error:
+            raise DuplicateTaskError(f"task {task_id!r} already exists") from error
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        row = self._db.read(lambda connection: connection.execute(
+            "SELECT doc FROM tasks WHERE id = ?", (task_id,)).fetchone())
+        return json.loads(row[0]) if row is not None else None
+
+    def update(
+        self,
+        task_id: str,
+        set_fields: dict[str, Any] | None = None,
+        *,
+        expect: dict[str, Any] | None = None,
+        increment: dict[str, int] | None = None,
+    ) -> dict[str, Any] | None:
+        """Apply the change only if every `expect` field matches; returns the new document or None."""
+        changes = {"updateDateTime": now_ms(), **(set_fields or {})}
+        for field in [*changes, *(increment or {})]:
+            json_path(field)
+        if changes.get("id", task_id) != task_id or "id" in (increment or {}):
+            raise ValueError(f"the id of task {task_id!r} cannot be changed")
+        clashing = set(changes) & set(increment or {})
+        if clashing:
+            raise ValueError(f"fields both set and incremented: {sorted(clashing)}")
+        for field, step in (increment or {}).items():
+            if isinstance(step, bool) or not isinstance(step, (int, float)):
+                raise ValueError(f"increment of {field!r} must be a number, got {step!r}")
+        condition, params = where_clause({**(expect or {}), "id": task_id})
+
+        def change(connection: sqlite3.Connection) -> dict[str, Any] | None:
+            row = connection.execute(f"SELECT doc FROM tasks WHERE {condition}", params).fetchone()
+            if row is None:
+                return None
+            document = json.loads(row[0])
+            for field, value in changes.items():
+                _set_path(document, field, value)
+            for field, step in (increment or {}).items():
+                current = _get_path(document, field)
+                if current is None:
+                    current = 0
+                if isinstance(current, bool) or not isinstance(current, (int, float)):
+                    raise ValueError(f"cannot increment {field!r} of task {task_id!r}: it holds {current!r}")
+                _set_path(document, field, current + step)
+            connection.execute("UPDATE tasks SET doc = ? WHERE id = ?", (_dumps(document, f"task {task_id!r}"),
+                                                                          task_id))
+            return document
+
+        return self._db.transaction(change)
+
+    def find(
+        self,
+        where: dict[str, Any] | None = None,
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        skip: int = 0,
+        limit: int = 0,
+        fields: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        if skip < 0 or limit < 0:
+            raise ValueError("skip and limit must not be negative")
+        condition, params = where_clause(where)
+        order = order_clause(sort)
+        page = f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
+        if fields is None:
+            rows = self._db.read(lambda connection: connection.execute(
+                f"SELECT doc FROM tasks WHERE {condition} ORDER BY {order}{page}", params).fetchall())
+            return [json.loads(row[0]) for row in rows]
+        names, selects = projection(fields)
+        rows = self._db.read(lambda connection: connection.execute(
+            f"SELECT {selects} FROM tasks WHERE {condition} ORDER BY {order}{page}", params).fetchall())
+        return [project_row(names, row) for row in rows]
+
+    def count(self, where: dict[str, Any] | None = None) -> int:
+        condition, params = where_clause(where)
+        return int(self._db.read(lambda connection: connection.execute(
+            f"SELECT COUNT(*) FROM tasks WHERE {condition}", params).fetchone()[0]))
+
+    def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
+        """How many tasks per value of `field` (None for tasks without it)."""
+        condition, params = where_clause(where)
+        names, selects = projection([field])
+        rows = self._db.read(lambda connection: connection.execute(
+            f"SELECT {selects}, COUNT(*) FROM tasks WHERE {condition} GROUP BY 1, 2", params).fetchall())
+        counts: dict[Any, int] = {}
+        for row in rows:
+            value = _get_path(project_row(names, row[:2]), field)
+            key = json.dumps(value) if isinstance(value, (dict, list)) else value
+            counts[key] = counts.get(key, 0) + int(row[2])
+        return counts
+
+    # --- history -------------------------------------------------------------------------------
+    def append_history(self, task_id: str, entry: dict[str, Any]) -> None:
+        document = {"taskId": task_id, "ts": now_ms(), **entry}
+        ts = document["ts"]
+        if isinstance(ts, bool) or not isinstance(ts, int):
+            raise ValueError(f"history entry of task {task_id!r}: ts must be an integer (ms), got {ts!r}")
+        text = _dumps(document, f"history entry of task {task_id!r}")
+        self._db.transaction(lambda connection: connection.execute(
+            "INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)", (task_id, ts, text)))
+
+    def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self._db.read(lambda connection: connection.execute(
+            "SELECT doc FROM task_history WHERE task_id = ? ORDER BY ts, seq LIMIT ?", (task_id, limit)).fetchall())
+        return [json.loads(row[0]) for row in rows]
+
+    def history_since(self, ts: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Entries at or after `ts` (ms), oldest first, each with a unique `_id` (the change feed)."""
+        rows = self._db.read(lambda connection: connection.execute(
+            "SELECT seq, doc FROM task_history WHERE ts >= ? ORDER BY ts, seq LIMIT ?", (ts, limit)).fetchall())
+        return [{"_id": seq, **json.loads(doc)} for seq, doc in rows]
+
+    def close(self) -> None:
+        self._db.close()
