@@ -1,0 +1,108 @@
+"""A small client of the controller's REST API that turns every failure into an actionable CliError."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from skalds.cli.errors import CliError
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def default_url() -> str:
+    return os.environ.get("SKALDS_URL") or DEFAULT_URL
+
+
+def _detail(response: httpx.Response) -> str:
+    """The API's own explanation (`error`, `message` or pydantic's `detail` list), else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        detail = body.get("detail")
+        if isinstance(detail, list):
+            return "; ".join(f"{'.'.join(str(p) for p in item.get('loc', []) if p != 'body')}: {item.get('msg')}"
+                             for item in detail if isinstance(item, dict))
+        for key in ("message", "error", "detail"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return json.dumps(body)[:300]
+
+
+class ControllerClient:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 15.0) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ControllerClient:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, *, task_id: str | None = None, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.ConnectError as error:
+            raise CliError(f"cannot reach the controller at {self.url} ({error})",
+                           "start it with `skalds dev` or `skalds controller`, or point --url / SKALDS_URL at it"
+                           ) from error
+        except httpx.TimeoutException as error:
+            raise CliError(f"the controller at {self.url} did not answer in time",
+                           "check that it is running and that its services are up") from error
+        except httpx.HTTPError as error:
+            raise CliError(f"request to {self.url}{path} failed: {error}",
+                           "check --url / SKALDS_URL") from error
+        if response.status_code < 400:
+            return response.json() if response.content else None
+        self._raise(response, task_id)
+
+    def _raise(self, response: httpx.Response, task_id: str | None) -> None:
+        status, detail = response.status_code, _detail(response)
+        if status == 401:
+            raise CliError(f"the controller refused the token ({detail})",
+                           "pass a valid token with --token or SKALDS_TOKEN (one of its API_ADMIN_TOKENS)")
+        if status == 403:
+            raise CliError(f"not allowed: {detail}", "use an admin token (API_ADMIN_TOKENS) to change tasks")
+        if status == 404 and task_id is not None:
+            raise CliError(f"task {task_id!r} not found on {self.url}", "list the tasks with `skalds task list`")
+        if status == 404:
+            raise CliError(f"{self.url} has no {response.request.url.path} ({detail})",
+                           "is --url / SKALDS_URL a Skalds controller?")
+        if status == 409:
+            raise CliError(f"conflict: {detail}", "check the task's status with `skalds task show`")
+        if status in (400, 413, 422):
+            raise CliError(f"the controller rejected the request: {detail}", "fix the arguments and try again")
+        if status == 503:
+            raise CliError(f"the controller's services are unavailable: {detail}", "try again once they are back")
+        raise CliError(f"the controller answered {status}: {detail}", "see the controller's log")
+
+    # --- the task endpoints ------------------------------------------------------------------------
+    def list_tasks(self, **query: Any) -> dict[str, Any]:
+        return self.request("GET", "/api/tasks", params={k: v for k, v in query.items() if v is not None})
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}", task_id=task_id)
+
+    def history(self, task_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}/events", task_id=task_id)
+
+    def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/api/tasks", json=body)
+
+    def action(self, task_id: str, action: str) -> dict[str, Any]:
+        return self.request("POST", f"/api/tasks/{quote(task_id, safe='')}/{action}", task_id=task_id)
+
+    def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/api/tasks/{quote(task_id, safe='')}/attachments", task_id=task_id,
+                            json={"attachments": attachments})

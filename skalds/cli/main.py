@@ -1,0 +1,41 @@
+"""The `skalds` command (console script and `python -m skalds`)."""
+
+from __future__ import annotations
+
+import typer
+
+import skalds
+from skalds.cli import dev as dev_command
+from skalds.cli import modes, services, tasks
+from skalds.cli.errors import CliError, report
+
+app = typer.Typer(name="skalds", no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="Skalds: long-running task workers on one machine or a cluster.")
+app.command("dev")(dev_command.dev)
+app.command("node", rich_help_panel="Run one process")(modes.node)
+app.command("edge", rich_help_panel="Run one process")(modes.edge)
+app.command("single", rich_help_panel="Run one process")(modes.single)
+app.command("controller", rich_help_panel="Run one process")(modes.controller)
+app.add_typer(tasks.app, name="task")
+app.add_typer(services.app, name="services")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(skalds.__version__)
+
+
+def main() -> None:
+    """Run the app; a CliError becomes one line on stderr and a non-zero exit code."""
+    try:
+        app()
+    except CliError as error:
+        raise SystemExit(report(error)) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()
