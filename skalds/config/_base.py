@@ -96,6 +96,7 @@ class ServiceConfig(EnvBackedConfig):
     kafka_topic_partitions: int = 6
     kafka_replication_factor: int = 3
     mongo_host: str = "mongodb://root:root@localhost:27017/"
+    mongo_timeout_seconds: float = 10.0  # per operation; an API call waiting longer answers 503
     db_name: str = "skalds"
     # Which transport family (skalds/transport/factory.py): "auto" = the real services when a
     # KAFKA_HOST, MONGO_HOST or REDIS_HOST is configured, else the embedded SQLite file.

@@ -19,7 +19,7 @@ class SystemControllerConfig(ServiceConfig):
     monitor_task_interval: float = 1.0
     monitor_heartbeat_timeout: float = 6.0
     assign_timeout: float = 15.0
-    dispatcher_interval: float = 1.0
+    dispatcher_interval: float = 5.0  # the safety-net sweep; new work wakes the dispatcher at once
     dispatcher_strategy: DispatcherStrategyEnum = DispatcherStrategyEnum.LEAST_TASKS
     max_tasks_per_node: int = 0
     retry_backoff_seconds: float = 5.0

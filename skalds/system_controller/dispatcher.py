@@ -1,7 +1,9 @@
 """Assigns Created Passive tasks to online node-mode Skalds that registered the task's class,
 within each node's capacity, highest priority first, by strategy.
 
-Runs when woken (a task was created) and on a periodic sweep as a safety net.
+Runs when woken — a task became Created (API, release, lost, retry), a node came online, or
+capacity was freed while tasks were waiting — and on a periodic sweep as a safety net, so an
+idle cluster costs no task-store query per monitor cycle.
 """
 
 from __future__ import annotations
@@ -38,12 +40,32 @@ class Dispatcher:
         self.metrics = metrics
         self.batch = batch
         self.wakeup = threading.Event()
+        self.should_stop: Callable[[], bool] = lambda: False
+        self._maybe_waiting = True  # False once a pass saw nothing waiting; set again by new work
         self._rotation = 0
         self._next_retry_scan = 0.0
+        self.retry_scan_period = 30.0  # a Failed task seen in the feed triggers a scan sooner
         self.assigned_total = 0
 
     def wake(self) -> None:
+        """New work may wait: a task became Created."""
+        self._maybe_waiting = True
         self.wakeup.set()
+
+    def task_failed(self) -> None:
+        """A task failed: if it has retries left, its retry is due after the backoff."""
+        self._next_retry_scan = 0.0
+        self.capacity_changed()
+        self.wakeup.set()
+
+    def seconds_until_due(self, default: float) -> float:
+        """How long the loop may sleep: the sweep period, or less when a retry falls due sooner."""
+        return max(0.05, min(default, self._next_retry_scan - time.monotonic()))
+
+    def capacity_changed(self) -> None:
+        """A node came online or a task ended: worth a pass only if tasks were left waiting."""
+        if self._maybe_waiting:
+            self.wakeup.set()
 
     def _eligible(self) -> tuple[list[NodeRecord], dict[str, int]]:
         """Online node-mode Skalds and how many tasks each holds.
@@ -77,38 +99,50 @@ class Dispatcher:
     def dispatch_once(self) -> int:
         """One pass over waiting tasks; returns how many were assigned."""
         if time.monotonic() >= self._next_retry_scan:
-            self._next_retry_scan = time.monotonic() + 2.0
-            self._retry_failed()
+            self._next_retry_scan = time.monotonic() + self.retry_scan_period
+            due_in = self._retry_failed()
+            if due_in is not None:
+                self._next_retry_scan = min(self._next_retry_scan, time.monotonic() + due_in)
         waiting = self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
                                   sort=[("priority", -1), ("createDateTime", 1)], limit=self.batch)
+        self._maybe_waiting = bool(waiting)
         if not waiting:
             return 0
         nodes, loads = self._eligible()
         assigned = 0
-        for document in waiting:
-            capable = [node for node in nodes if document.get("className") in node.supported_tasks
-                       and (self._capacity(node) <= 0 or loads.get(node.id, 0) < self._capacity(node))]
-            if not capable:
-                continue
-            node = self._choose(capable, loads)
-            started = time.perf_counter()
-            result = self.service.assign(document, node.id)
-            if result is None:
-                continue
-            loads[node.id] = loads.get(node.id, 0) + 1
-            self._recent[document["id"]] = (node.id, time.monotonic())
-            assigned += 1
-            self.metrics.assignment_latency.observe(
-                max(0.0, (result.get("assignedDateTime", 0) - document.get("updateDateTime", 0)) / 1000))
-            logger.info(f"assigned task {document['id']} to {node.id} (attempt {result.get('attempt')}, "
-                        f"{(time.perf_counter() - started) * 1000:.1f} ms)")
-        self.assigned_total += assigned
-        self.metrics.assignments.inc(assigned)
+        try:
+            for document in waiting:
+                if self.should_stop():
+                    break
+                capable = [node for node in nodes if document.get("className") in node.supported_tasks
+                           and (self._capacity(node) <= 0 or loads.get(node.id, 0) < self._capacity(node))]
+                if not capable:
+                    continue
+                node = self._choose(capable, loads)
+                started = time.perf_counter()
+                result = self.service.assign(document, node.id, flush=False)
+                if result is None:
+                    continue
+                loads[node.id] = loads.get(node.id, 0) + 1
+                self._recent[document["id"]] = (node.id, time.monotonic())
+                assigned += 1
+                self.assigned_total += 1
+                self.metrics.assignments.inc()
+                self.metrics.assignment_latency.observe(
+                    max(0.0, (result.get("assignedDateTime", 0) - document.get("updateDateTime", 0)) / 1000))
+                logger.info(f"assigned task {document['id']} to {node.id} (attempt {result.get('attempt')}, "
+                            f"{(time.perf_counter() - started) * 1000:.1f} ms)")
+        finally:
+            if assigned:
+                self.service.flush_events()
         return assigned
 
-    def _retry_failed(self) -> None:
-        """Failed tasks with retries left go back to Created after the backoff (doubling per retry)."""
+    def _retry_failed(self) -> float | None:
+        """Failed tasks with retries left go back to Created after the backoff (doubling per retry).
+
+        Returns the seconds until the next retry that is not due yet, if any."""
         now = int(time.time() * 1000)
+        next_due_ms: int | None = None
         for document in self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value,
                                          "maxRetries": {"$gt": 0}},
                                         fields=("id", "attempt", "retryCount", "maxRetries", "updateDateTime",
@@ -116,7 +150,10 @@ class Dispatcher:
             retries, budget = int(document.get("retryCount") or 0), int(document.get("maxRetries") or 0)
             if retries >= budget:
                 continue
-            if now - int(document.get("updateDateTime") or 0) < self.retry_backoff_ms * (2 ** retries):
+            due_ms = int(document.get("updateDateTime") or 0) + self.retry_backoff_ms * (2 ** retries)
+            if now < due_ms:
+                next_due_ms = due_ms if next_due_ms is None else min(next_due_ms, due_ms)
                 continue
             if self.service.retry_failed(document) is not None:
                 logger.info(f"retrying failed task {document['id']} ({retries + 1}/{budget})")
+        return None if next_due_ms is None else (next_due_ms - now) / 1000

@@ -92,21 +92,28 @@ class SystemController:
                                             config.dispatcher_strategy, config.max_tasks_per_node,
                                             config.retry_backoff_seconds, metrics)
             context.dispatcher.monitor_period = config.monitor_task_interval
+            context.dispatcher.should_stop = self._stop.is_set
             service.on_created = context.dispatcher.wake
+            monitor.on_waiting = context.dispatcher.wake
+            monitor.on_capacity = context.dispatcher.capacity_changed
+            monitor.on_failed = context.dispatcher.task_failed
         self.context = context
         return context
 
     # --- background loops --------------------------------------------------------------------------
-    def _loop(self, name: str, period: float, step: Any, wake: threading.Event | None = None) -> None:
+    def _loop(self, name: str, period: float, step: Any, wake: threading.Event | None = None,
+              wait_for: Any = None) -> None:
+        """Run `step` every `period` seconds (or `wait_for(period)`), at once when `wake` is set."""
         def run() -> None:
             while not self._stop.is_set():
+                if wake is not None:
+                    wake.clear()  # work arriving while `step` runs sets it again: nothing is missed
                 try:
                     step()
                 except Exception as error:
-                    logger.warning(f"{name} cycle failed: {error}")
+                    logger.warning(f"{name} cycle failed: {type(error).__name__}: {error}")
                 if wake is not None:
-                    wake.wait(period)
-                    wake.clear()
+                    wake.wait(wait_for(period) if wait_for is not None else period)
                 else:
                     self._stop.wait(period)
         thread = threading.Thread(target=run, name=name, daemon=True)
@@ -119,18 +126,20 @@ class SystemController:
         monitor, lease, dispatcher = context.monitor, context.lease, context.dispatcher
 
         def monitor_step() -> None:
+            was_leader = lease.is_leader if lease is not None else False
             leader = lease.renew() if lease is not None else False
             context.metrics.is_leader.set(1 if leader else 0)
             monitor.cycle(leader=leader)
-            if dispatcher is not None and leader:
-                dispatcher.wake()
+            if dispatcher is not None and leader and not was_leader:
+                dispatcher.wake()  # a new leader looks for waiting work at once
 
         self._loop("skalds-monitor", self.config.monitor_task_interval, monitor_step)
         if dispatcher is not None:
             def dispatch_step() -> None:
                 if lease is not None and lease.is_leader:
                     dispatcher.dispatch_once()
-            self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup)
+            self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup,
+                       dispatcher.seconds_until_due)
 
     # --- run -----------------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -10,6 +10,7 @@ goes back to the dispatcher with a new attempt. Edge (Active) tasks are shown, n
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
 WATCHED = [S.Assigning.value, S.Running.value, S.Paused.value]
+TERMINAL = {S.Finished.value, S.Failed.value, S.Cancelled.value}
 HISTORY_TO_EVENT = {"status": "task_status", "created": "task_created", "assigned": "task_assigned",
                     "attachments_updated": "task_attachments", "attachments_applied": "task_attachments",
                     "attachments_rejected": "task_attachments", "lost": "task_lost", "released": "task_status",
@@ -53,6 +55,9 @@ class Monitor:
         self._feed_ts = int(time.time() * 1000)
         self._feed_seen: set[str] = set()
         self.lost_total = 0
+        self.on_waiting: Callable[[], None] = lambda: None  # a task became Created (seen in the feed)
+        self.on_capacity: Callable[[], None] = lambda: None  # a node came online or a task ended
+        self.on_failed: Callable[[], None] = lambda: None  # a task failed (it may have retries left)
         self.last_cycle_seconds = 0.0
         self._last_counts = 0.0
 
@@ -76,6 +81,8 @@ class Monitor:
         for node_id, status in transitions:
             node = nodes.get(node_id)
             logger.info(f"node {node_id} is {status}")
+            if status == "online":
+                self.on_capacity()
             self.hub.publish("skalds", "skald_status", node_id,
                              {"status": status, "taskCount": len(node.current_tasks) if node else 0})
         for node_id, node in nodes.items():
@@ -94,6 +101,7 @@ class Monitor:
         values = self._heartbeats(ids)
         now = time.monotonic()
         live: dict[str, dict[str, Any]] = {}
+        lost = 0
         for document, (heartbeat, stamp) in zip(documents, values, strict=True):
             task_id = document["id"]
             beat = self.beats.get(task_id) or TaskBeat(seen_change_at=now)
@@ -108,7 +116,9 @@ class Monitor:
             if leader and document.get("mode") == ModeEnum.Passive.value:
                 reason = self._lost_reason(document, beat, now)
                 if reason:
-                    self._declare_lost(document, reason)
+                    lost += self._declare_lost(document, reason)
+        if lost:
+            self.service.flush_events()  # one wait for the broker's acks for the whole batch
         for gone in set(self.beats) - set(live):
             del self.beats[gone]
         self.live_tasks = live
@@ -142,11 +152,13 @@ class Monitor:
                 return f"node {executor} did not start it within {self.assign_timeout:.0f}s"
         return None
 
-    def _declare_lost(self, document: dict[str, Any], reason: str) -> None:
-        if self.service.mark_lost(document, reason) is not None:
-            self.lost_total += 1
-            self.metrics.reassignments.inc()
-            logger.warning(f"task {document['id']} lost ({reason}); it will be assigned again")
+    def _declare_lost(self, document: dict[str, Any], reason: str) -> int:
+        if self.service.mark_lost(document, reason, flush=False) is None:
+            return 0
+        self.lost_total += 1
+        self.metrics.reassignments.inc()
+        logger.warning(f"task {document['id']} lost ({reason}); it will be assigned again")
+        return 1
 
     def _feed(self) -> None:
         """Publish history entries written since the last cycle (by nodes, the API or the dispatcher)."""
@@ -163,6 +175,7 @@ class Monitor:
             if "status" in entry:
                 data["lifecycleStatus"] = entry["status"]
             self.hub.publish("tasks", name, entry["taskId"], data)
+            self._notify_dispatcher(entry)
             if entry.get("error") and entry.get("status") == S.Failed.value:
                 self.hub.publish("tasks", "task_exception", entry["taskId"],
                                  {"exception": entry["error"], "lifecycleStatus": S.Failed.value})
@@ -171,6 +184,16 @@ class Monitor:
             if newest > self._feed_ts:
                 self._feed_ts = newest
                 self._feed_seen = {str(e.get("_id")) for e in entries if int(e["ts"]) == newest}
+
+    def _notify_dispatcher(self, entry: dict[str, Any]) -> None:
+        """Work done anywhere (another controller's API, a node's release) reaches the dispatcher at once."""
+        kind, status = entry.get("type"), entry.get("status")
+        if kind in ("created", "lost", "retry", "released") or status == S.Created.value:
+            self.on_waiting()
+        elif status == S.Failed.value:
+            self.on_failed()
+        elif status in TERMINAL or status == S.Paused.value:
+            self.on_capacity()
 
     def _count_tasks(self) -> None:
         self._last_counts = time.monotonic()

@@ -50,13 +50,19 @@ class TaskService:
         self.on_created = on_created or (lambda: None)
 
     # --- events ----------------------------------------------------------------------------------
-    def announce(self, topic: str, task_id: str, attempt: int | None = None) -> None:
-        """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did) and wait for Kafka's ack."""
+    def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True) -> None:
+        """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did); with `flush`, wait for the
+        broker's ack. Batch callers pass flush=False and call `flush_events` once at the end."""
         if self.publisher is None:
             return
         event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController")
         self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
-        self.publisher.flush(10)
+        if flush:
+            self.publisher.flush(10)
+
+    def flush_events(self) -> None:
+        if self.publisher is not None:
+            self.publisher.flush(10)
 
     # --- reads -----------------------------------------------------------------------------------
     def get(self, task_id: str) -> dict[str, Any]:
@@ -171,7 +177,7 @@ class TaskService:
         return updated
 
     # --- used by the dispatcher and monitor --------------------------------------------------------
-    def assign(self, document: dict[str, Any], node_id: str) -> dict[str, Any] | None:
+    def assign(self, document: dict[str, Any], node_id: str, flush: bool = True) -> dict[str, Any] | None:
         """Give a Created task to `node_id` with a new attempt; None if someone else changed it first."""
         updated = self.store.update(
             document["id"], {"executor": node_id, "lifecycleStatus": S.Assigning.value,
@@ -183,10 +189,10 @@ class TaskService:
             return None
         self.store.append_history(document["id"], {"type": "assigned", "executor": node_id,
                                                    "attempt": updated.get("attempt")})
-        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"))
+        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush)
         return updated
 
-    def mark_lost(self, document: dict[str, Any], reason: str) -> dict[str, Any] | None:
+    def mark_lost(self, document: dict[str, Any], reason: str, flush: bool = True) -> dict[str, Any] | None:
         """The task's node or process is gone: back to Created (Paused stays Paused) for a new attempt."""
         status = document.get("lifecycleStatus")
         target = S.Paused.value if status == S.Paused.value else S.Created.value
@@ -198,7 +204,9 @@ class TaskService:
         self.store.append_history(document["id"], {"type": "lost", "executor": document.get("executor"),
                                                    "attempt": document.get("attempt"), "reason": reason})
         if document.get("executor"):
-            self.announce(KafkaTopic.TASK_CANCEL, document["id"])  # a stalled-but-alive copy stops
+            self.announce(KafkaTopic.TASK_CANCEL, document["id"], flush=flush)  # a stalled-but-alive copy stops
+        if target == S.Created.value:
+            self.on_created()
         return updated
 
     def retry_failed(self, document: dict[str, Any]) -> dict[str, Any] | None:
@@ -209,6 +217,7 @@ class TaskService:
                                     increment={"retryCount": 1})
         if updated is not None:
             self.store.append_history(document["id"], {"type": "retry", "retry": updated.get("retryCount")})
+            self.on_created()
         return updated
 
 

@@ -16,9 +16,10 @@ TASKS = "tasks"
 HISTORY = "task_events"
 
 
-def mongo_client(uri: str, timeout_ms: int = 3000) -> MongoClient:
+def mongo_client(uri: str, timeout_ms: int = 3000, operation_timeout_ms: int = 10000) -> MongoClient:
+    """Fail fast when the server is unreachable (`timeout_ms`); allow slow queries up to `operation_timeout_ms`."""
     return MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
-                       socketTimeoutMS=max(timeout_ms, 10000), retryWrites=False, appname="skalds")
+                       socketTimeoutMS=max(timeout_ms, operation_timeout_ms), retryWrites=False, appname="skalds")
 
 
 def _condition(value: Any) -> Any:

@@ -78,7 +78,7 @@ class ControllerFactory:
             "REDIS_KEY_PREFIX": self.names["redis_prefix"],
             "MONITOR_HEARTBEAT_TIMEOUT": "3",
             "MONITOR_TASK_INTERVAL": "0.5",
-            "DISPATCHER_INTERVAL": "0.5",
+            "DISPATCHER_INTERVAL": "30",  # wake-ups, not the sweep, must drive assignment in tests
             "ASSIGN_TIMEOUT": "8",
             "LEADER_LEASE_SECONDS": "3",
             "RETRY_BACKOFF_SECONDS": "0.5",

@@ -16,7 +16,9 @@ import skalds
 from skalds.system_controller.api import events, system, tasks
 from skalds.system_controller.api import skalds as skalds_routes
 from skalds.system_controller.api.context import ApiContext
+from skalds.system_controller.api.dashboard import install_dashboard
 from skalds.system_controller.api.security import require_read
+from skalds.transport.outage import OUTAGE_ERRORS, service_of
 from skalds.transport.ports import ServiceUnavailableError
 from skalds.utils.logging import logger
 
@@ -40,7 +42,7 @@ def create_app(context: ApiContext) -> FastAPI:
         if context.config.system_controller_mode == "CONTROLLER":
             return {"name": "Skalds SystemController", "version": skalds.__version__,
                     "mode": context.config.system_controller_mode, "status": "running",
-                    "endpoints": {"api": "/api", "docs": "/api/docs", "dashboard": None}}
+                    "endpoints": {"api": "/api", "docs": "/api/docs", "dashboard": "/dashboard/"}}
         return RedirectResponse("/dashboard", status_code=302)
 
     @app.get("/api", tags=["system"])
@@ -54,12 +56,7 @@ def create_app(context: ApiContext) -> FastAPI:
         require_read(request, context)
         return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/dashboard", include_in_schema=False)
-    @app.get("/dashboard/{path:path}", include_in_schema=False)
-    def dashboard(path: str = "") -> JSONResponse:
-        return JSONResponse(status_code=503, content={
-            "error": "Dashboard not available", "message": "this build of Skalds ships no dashboard yet",
-            "suggestion": "use the REST API at /api/docs"})
+    install_dashboard(app, context)
 
     return app
 
@@ -95,10 +92,14 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(status_code=422, content={"detail": details})
 
     @app.exception_handler(ServiceUnavailableError)
-    async def unavailable(request: Request, error: ServiceUnavailableError) -> JSONResponse:
-        logger.warning(f"{request.method} {request.url.path}: {error}")
-        return JSONResponse(status_code=503, content={"error": "Service Unavailable",
-                                                      "message": "a backing service is unreachable; try again"})
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        logger.warning(f"{request.method} {request.url.path}: {type(error).__name__}: {error}")
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"},
+                            content={"error": "Service Unavailable",
+                                     "message": f"{service_of(error)} did not answer in time; try again"})
+
+    for outage in OUTAGE_ERRORS:
+        app.add_exception_handler(outage, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,91 @@
+// Nodes: every Skald the controller sees, live (online state, classes, running tasks, capacity,
+// heartbeat age). The list is small and kept in the controller's memory, so it is simply re-read
+// on each node event (at most once a second); the age ticks locally in between.
+import { api } from '../api.js';
+import { auth } from '../auth.js';
+import { empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
+import { live } from '../live.js';
+
+function cell(label, ...content) {
+  return h('td', { 'data-label': label }, ...content);
+}
+
+export function mount(container) {
+  const body = h('div', { class: 'panel' }, loading());
+  container.append(h('h2', { text: 'Nodes' }), body);
+  let nodes = null;
+  let fetchedAt = 0;
+  let stopped = false;
+  const ages = new Map();
+
+  function row(node) {
+    const age = h('span', { class: 'age', text: formatAge(node.heartbeatAgeMs) });
+    ages.set(node.id, { element: age, base: node.heartbeatAgeMs });
+    const running = node.currentTasks.length
+      ? h('span', { class: 'task-list' }, node.currentTasks.slice(0, 3).map((id) => [taskLink(id), ' ']),
+        node.currentTasks.length > 3 ? h('a', { href: `#/tasks?executor=${encodeURIComponent(node.id)}`,
+          text: `+${node.currentTasks.length - 3} more` }) : null)
+      : h('span', { class: 'muted', text: 'none' });
+    return h('tr', { dataset: { node: node.id, status: node.status } },
+      cell('Node', h('a', { href: `#/tasks?executor=${encodeURIComponent(node.id)}`, class: 'mono', text: node.id,
+        title: 'tasks of this node' })),
+      cell('Mode', node.type),
+      cell('State', onlineBadge(node.status === 'online')),
+      cell('Classes', node.supportedTasks.length
+        ? h('span', { class: 'chips' }, node.supportedTasks.map((name) => h('span', { class: 'chip', text: name })))
+        : h('span', { class: 'muted', text: 'none' })),
+      cell('Running', h('span', { class: 'count', text: String(node.taskCount) }), ' ', running),
+      cell('Capacity', node.capacity ? `${node.taskCount} / ${node.capacity}` : 'no limit'),
+      cell('Heartbeat age', age));
+  }
+
+  function render() {
+    ages.clear();
+    if (!nodes.length) {
+      const monitoring = auth.info.monitoring !== false;
+      body.replaceChildren(empty(monitoring ? 'No Skald node has registered yet.'
+        : 'This controller runs in CONTROLLER mode: it does not watch nodes.',
+      monitoring ? h('p', { class: 'muted', text: 'Start one with `python your_node.py`; it appears here within seconds.' })
+        : null));
+      return;
+    }
+    const online = nodes.filter((node) => node.status === 'online').length;
+    body.replaceChildren(
+      h('p', { class: 'muted', text: `${online} of ${nodes.length} online` }),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive' },
+        h('caption', { class: 'visually-hidden', text: 'Skald nodes' }),
+        h('thead', {}, h('tr', {}, ['Node', 'Mode', 'State', 'Classes', 'Running', 'Capacity', 'Heartbeat age']
+          .map((title) => h('th', { scope: 'col', text: title })))),
+        h('tbody', {}, nodes.map(row)))));
+  }
+
+  async function load() {
+    try {
+      const page = await api('api/skalds');
+      if (stopped) return;
+      nodes = page.items;
+      fetchedAt = Date.now();
+      render();
+    } catch (error) {
+      if (!stopped) body.replaceChildren(failure(error, load));
+    }
+  }
+
+  const tick = setInterval(() => {
+    const elapsed = Date.now() - fetchedAt;
+    for (const { element, base } of ages.values()) element.textContent = formatAge(base + elapsed);
+  }, 1000);
+  const soon = throttle(load, 1000);
+  const offSkald = live.on('skald', soon);
+  const offResync = live.on('resync', load);
+  const poll = setInterval(load, 10000); // ages of nodes that went silent, even without events
+  load();
+  return () => {
+    stopped = true;
+    clearInterval(tick);
+    clearInterval(poll);
+    soon.cancel();
+    offSkald();
+    offResync();
+  };
+}

@@ -1,0 +1,240 @@
+// Tasks: server-side pagination, filters (id substring, class, status, executor) and sorting,
+// all kept in the address (#/tasks?status=Running&sort=priority&order=asc&page=2) so reload,
+// back/forward and shared links show the same list. Heartbeats update rows in place; status
+// changes re-read the current page (at most once a second) since they can move rows.
+import { api } from '../api.js';
+import { STATUSES, debounce, empty, failure, formatTime, h, loading, statusBadge, taskLink, throttle }
+  from '../dom.js';
+import { live } from '../live.js';
+
+const COLUMNS = [
+  { key: 'id', title: 'Task', sort: 'id' },
+  { key: 'className', title: 'Class', sort: 'className' },
+  { key: 'lifecycleStatus', title: 'Status', sort: 'lifecycleStatus' },
+  { key: 'executor', title: 'Executor', sort: 'executor' },
+  { key: 'heartbeat', title: 'Heartbeat' },
+  { key: 'priority', title: 'Priority', sort: 'priority' },
+  { key: 'createDateTime', title: 'Created', sort: 'createDateTime' },
+  { key: 'updateDateTime', title: 'Updated', sort: 'updateDateTime' },
+];
+const SIZES = [10, 20, 50, 100];
+const DEFAULTS = { id: '', className: '', status: '', executor: '', sort: 'createDateTime', order: 'desc', page: '1',
+  size: '20' };
+
+function readQuery(query) {
+  const state = { ...DEFAULTS, ...query };
+  if (!COLUMNS.some((column) => column.sort === state.sort)) state.sort = DEFAULTS.sort;
+  if (!['asc', 'desc'].includes(state.order)) state.order = DEFAULTS.order;
+  if (!SIZES.includes(Number(state.size))) state.size = DEFAULTS.size;
+  if (!(Number(state.page) >= 1)) state.page = '1';
+  if (state.status && !STATUSES.includes(state.status)) state.status = '';
+  return state;
+}
+
+function writeQuery(state) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(state)) if (value && value !== DEFAULTS[key]) params.set(key, value);
+  const search = params.toString();
+  const target = `#/tasks${search ? `?${search}` : ''}`;
+  if (location.hash !== target) history.replaceState(null, '', target);
+}
+
+function label(text, control) {
+  return h('label', { class: 'field' }, h('span', { text }), control);
+}
+
+export function mount(container, route) {
+  const state = readQuery(route.query);
+  const results = h('div', { class: 'panel', 'aria-live': 'polite', 'aria-busy': 'true' }, loading());
+  let stopped = false;
+  let controller = null;
+  let rows = new Map();
+
+  const idInput = h('input', { type: 'search', name: 'id', value: state.id, placeholder: 'part of an id',
+    autocomplete: 'off', maxlength: 200 });
+  const classSelect = h('select', { name: 'className' }, h('option', { value: '', text: 'any class' }));
+  const statusSelect = h('select', { name: 'status' }, h('option', { value: '', text: 'any status' }),
+    STATUSES.map((status) => h('option', { value: status, text: status, selected: state.status === status })));
+  const executorInput = h('input', { type: 'search', name: 'executor', value: state.executor, list: 'executor-list',
+    placeholder: 'node id', autocomplete: 'off', maxlength: 200 });
+  const executorList = h('datalist', { id: 'executor-list' });
+  const sizeSelect = h('select', { name: 'size' }, SIZES.map((size) => h('option', { value: String(size),
+    text: `${size} per page`, selected: String(size) === state.size })));
+  const sortSelect = h('select', { name: 'sort' }, COLUMNS.filter((column) => column.sort).map((column) =>
+    h('option', { value: column.sort, text: column.title, selected: state.sort === column.sort })));
+  const orderSelect = h('select', { name: 'order' }, h('option', { value: 'desc', text: 'descending',
+    selected: state.order === 'desc' }), h('option', { value: 'asc', text: 'ascending', selected: state.order === 'asc' }));
+  const reset = h('button', { type: 'button', class: 'button ghost', text: 'Clear filters' });
+
+  const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter tasks',
+    onsubmit: (event) => { event.preventDefault(); changed(); } },
+  label('Id contains', idInput), label('Class', classSelect), label('Status', statusSelect),
+  label('Executor', executorInput), executorList, label('Sort by', sortSelect), label('Order', orderSelect),
+  label('Page size', sizeSelect), reset);
+
+  container.append(h('div', { class: 'view-head' }, h('h2', { text: 'Tasks' }),
+    h('a', { href: '#/create', class: 'button primary', 'data-admin': true, text: 'New task',
+      hidden: !document.body.dataset.role || document.body.dataset.role !== 'admin' })), filters, results);
+
+  function changed() {
+    state.id = idInput.value.trim();
+    state.className = classSelect.value;
+    state.status = statusSelect.value;
+    state.executor = executorInput.value.trim();
+    state.size = sizeSelect.value;
+    state.page = '1';
+    load();
+  }
+  const typed = debounce(changed, 300);
+  idInput.addEventListener('input', typed);
+  executorInput.addEventListener('input', typed);
+  for (const select of [classSelect, statusSelect, sizeSelect]) select.addEventListener('change', changed);
+  sortSelect.addEventListener('change', () => { state.sort = sortSelect.value; state.page = '1'; load(); });
+  orderSelect.addEventListener('change', () => { state.order = orderSelect.value; state.page = '1'; load(); });
+  reset.addEventListener('click', () => {
+    idInput.value = '';
+    classSelect.value = '';
+    statusSelect.value = '';
+    executorInput.value = '';
+    changed();
+  });
+
+  function sortBy(key) {
+    if (state.sort === key) state.order = state.order === 'asc' ? 'desc' : 'asc';
+    else {
+      state.sort = key;
+      state.order = key === 'createDateTime' || key === 'updateDateTime' || key === 'priority' ? 'desc' : 'asc';
+    }
+    sortSelect.value = state.sort;
+    orderSelect.value = state.order;
+    state.page = '1';
+    load();
+  }
+
+  function header() {
+    return h('tr', {}, COLUMNS.map((column) => {
+      if (!column.sort) return h('th', { scope: 'col', text: column.title });
+      const active = state.sort === column.sort;
+      const direction = state.order === 'asc' ? 'ascending' : 'descending';
+      return h('th', { scope: 'col', 'aria-sort': active ? direction : 'none' },
+        h('button', { type: 'button', class: 'sort', onclick: () => sortBy(column.sort),
+          'aria-label': `Sort by ${column.title}${active ? `, now ${direction}` : ''}` },
+        column.title, h('span', { class: 'sort-mark', 'aria-hidden': 'true',
+          text: active ? (state.order === 'asc' ? ' ▲' : ' ▼') : '' })));
+    }));
+  }
+
+  function heartbeatCell(task) {
+    return h('span', { class: 'heartbeat mono', dataset: { beat: String(task.heartbeat) }, text: String(task.heartbeat) });
+  }
+
+  function row(task) {
+    const status = h('td', { 'data-label': 'Status' }, statusBadge(task.lifecycleStatus));
+    const heartbeat = h('td', { 'data-label': 'Heartbeat' }, heartbeatCell(task));
+    const element = h('tr', { dataset: { task: task.id, status: task.lifecycleStatus } },
+      h('td', { 'data-label': 'Task' }, taskLink(task.id), task.name ? h('div', { class: 'muted small', text: task.name }) : null),
+      h('td', { 'data-label': 'Class', text: task.className }),
+      status,
+      h('td', { 'data-label': 'Executor' }, task.executor ? h('span', { class: 'mono', text: task.executor })
+        : h('span', { class: 'muted', text: '—' })),
+      heartbeat,
+      h('td', { 'data-label': 'Priority', text: String(task.priority) }),
+      h('td', { 'data-label': 'Created', text: formatTime(task.createDateTime) }),
+      h('td', { 'data-label': 'Updated', text: formatTime(task.updateDateTime) }));
+    rows.set(task.id, { element, status, heartbeat });
+    return element;
+  }
+
+  function pager(page) {
+    const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
+    const go = (number) => { state.page = String(number); load(); };
+    return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+      h('button', { type: 'button', class: 'button', text: '‹ Previous', disabled: page.page <= 1,
+        onclick: () => go(page.page - 1) }),
+      h('span', { class: 'page-info', text: `Page ${page.page} of ${pages} · ${page.total} tasks` }),
+      h('button', { type: 'button', class: 'button', text: 'Next ›', disabled: page.page >= pages,
+        onclick: () => go(page.page + 1) }));
+  }
+
+  function render(page) {
+    rows = new Map();
+    results.setAttribute('aria-busy', 'false');
+    if (!page.items.length) {
+      const filtered = state.id || state.className || state.status || state.executor;
+      results.replaceChildren(empty(filtered ? 'No task matches these filters.' : 'No tasks yet.',
+        filtered ? null : h('a', { href: '#/create', 'data-admin': true, hidden: document.body.dataset.role !== 'admin',
+          text: 'Create the first one' })));
+      return;
+    }
+    results.replaceChildren(
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive tasks' },
+        h('caption', { class: 'visually-hidden', text: 'Tasks' }),
+        h('thead', {}, header()), h('tbody', {}, page.items.map(row)))),
+      pager(page));
+  }
+
+  async function load(quiet = false) {
+    writeQuery(state);
+    if (controller) controller.abort();
+    controller = new AbortController();
+    if (!quiet) results.setAttribute('aria-busy', 'true');
+    try {
+      const page = await api('api/tasks', { signal: controller.signal, query: {
+        page: state.page, pageSize: state.size, id: state.id, className: state.className,
+        lifecycleStatus: state.status, executor: state.executor, sortBy: state.sort, sortOrder: state.order } });
+      if (stopped) return;
+      const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
+      if (page.page > pages && page.total > 0) { // the list shrank under us
+        state.page = String(pages);
+        load(quiet);
+        return;
+      }
+      render(page);
+    } catch (error) {
+      if (error.name === 'AbortError' || stopped) return;
+      results.setAttribute('aria-busy', 'false');
+      results.replaceChildren(failure(error, () => load()));
+    }
+  }
+
+  async function loadChoices() {
+    try {
+      const [classes, nodes] = await Promise.all([api('api/tasks/classnames'), api('api/skalds')]);
+      if (stopped) return;
+      const known = new Set(classes);
+      for (const node of nodes.items) for (const name of node.supportedTasks) known.add(name);
+      classSelect.append(...[...known].sort().map((name) => h('option', { value: name, text: name,
+        selected: name === state.className })));
+      if (state.className && !known.has(state.className)) {
+        classSelect.append(h('option', { value: state.className, text: state.className, selected: true }));
+      }
+      executorList.replaceChildren(...nodes.items.map((node) => h('option', { value: node.id })));
+    } catch {
+      // the filters still work as free text; the list itself shows the error if the API is down
+    }
+  }
+
+  const soon = throttle(() => load(true), 1000);
+  const offTask = live.on('task', (event) => {
+    const shown = rows.get(event.taskId);
+    if (event.name === 'task_heartbeat' && shown) {
+      const beat = event.data.heartbeat;
+      shown.heartbeat.replaceChildren(heartbeatCell({ heartbeat: beat }));
+      const status = event.data.lifecycleStatus;
+      if (status && status !== shown.element.dataset.status) soon();
+      return;
+    }
+    if (event.name !== 'task_heartbeat') soon();
+  });
+  const offResync = live.on('resync', () => load(true));
+  loadChoices();
+  load();
+  return () => {
+    stopped = true;
+    if (controller) controller.abort();
+    soon.cancel();
+    typed.cancel();
+    offTask();
+    offResync();
+  };
+}

@@ -1,0 +1,135 @@
+"""Counts of tasks by status over time, and recent activity, sampled by the controller itself.
+
+The overview chart needs history from before the page was opened, so the controller keeps a ring
+of samples (one aggregation per interval, like the monitor's own count). Activity (assignments,
+finishes, failures) is read from the task history feed since the previous sample, so rates cost
+only the new history entries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from skalds.transport.ports import TaskStore
+from skalds.utils.logging import logger
+
+SAMPLE_SECONDS = 5.0
+CAPACITY = 720  # one hour at 5 s
+RATE_WINDOW_SECONDS = 300
+HISTORY_PAGE = 1000
+MAX_PAGES_PER_SAMPLE = 20
+
+
+@dataclass
+class Sample:
+    ts: int  # ms
+    counts: dict[str, int]
+    assigned: int = 0  # assignments since the previous sample
+    finished: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Cursor:
+    ts: int
+    seen: set[str] = field(default_factory=set)
+
+
+class StatusTimeline:
+    """A ring of samples, filled by a thread between `start()` and `stop()`."""
+
+    def __init__(self, store: TaskStore, interval: float = SAMPLE_SECONDS, capacity: int = CAPACITY) -> None:
+        self.store = store
+        self.interval = interval
+        self.samples: deque[Sample] = deque(maxlen=capacity)
+        self.started_ms = int(time.time() * 1000)
+        self._cursor = _Cursor(ts=self.started_ms)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    # --- sampling ------------------------------------------------------------------------------------
+    def sample_once(self) -> Sample:
+        counts = {str(key): int(value) for key, value in self.store.group_count("lifecycleStatus").items() if key}
+        sample = Sample(ts=int(time.time() * 1000), counts=counts)
+        for entry in self._new_history():
+            kind, status = entry.get("type"), entry.get("status")
+            if kind == "assigned":
+                sample.assigned += 1
+            elif kind == "status" and status == "Finished":
+                sample.finished += 1
+            elif kind == "status" and status == "Failed":
+                sample.failed += 1
+        with self._lock:
+            self.samples.append(sample)
+        return sample
+
+    def _new_history(self) -> list[dict[str, Any]]:
+        """History entries written since the last sample, each once (entries sharing a ms are deduplicated)."""
+        fresh: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES_PER_SAMPLE):
+            page = self.store.history_since(self._cursor.ts, limit=HISTORY_PAGE)
+            new = [entry for entry in page if str(entry.get("_id")) not in self._cursor.seen]
+            fresh += new
+            if new:
+                newest = max(int(entry["ts"]) for entry in new)
+                if newest > self._cursor.ts:
+                    self._cursor = _Cursor(newest)
+                self._cursor.seen |= {str(entry.get("_id")) for entry in new if int(entry["ts"]) == newest}
+            if len(page) < HISTORY_PAGE or not new:
+                break
+        return fresh
+
+    # --- reading -------------------------------------------------------------------------------------
+    def snapshot(self, since_ms: int = 0) -> dict[str, Any]:
+        """Rates over the last minutes, and the samples newer than `since_ms` (a polling client sends its last)."""
+        with self._lock:
+            samples = list(self.samples)
+        now = int(time.time() * 1000)
+        recent = [sample for sample in samples if sample.ts >= now - RATE_WINDOW_SECONDS * 1000]
+        # a controller that started a minute ago has seen one minute of activity, not five
+        covered = (now - self.started_ms) / 1000
+        minutes = min(max(covered, self.interval), RATE_WINDOW_SECONDS) / 60
+        assigned = sum(sample.assigned for sample in recent)
+        finished = sum(sample.finished for sample in recent)
+        failed = sum(sample.failed for sample in recent)
+        return {
+            "intervalSeconds": self.interval,
+            "samples": [asdict(sample) for sample in samples if sample.ts > since_ms],
+            "rates": {"windowSeconds": round(minutes * 60), "assigned": assigned, "finished": finished,
+                      "failed": failed, "assignedPerMinute": round(assigned / minutes, 2),
+                      "failedPerMinute": round(failed / minutes, 2),
+                      "failureRatio": round(failed / (finished + failed), 4) if finished + failed else None},
+        }
+
+    # --- thread --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="skalds-dashboard-timeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sample_once()
+                if self._failing:
+                    logger.info("dashboard timeline: sampling works again")
+                self._failing = False
+            except Exception as error:  # the store is down: skip this sample, say so once
+                if not self._failing:
+                    logger.warning(f"dashboard timeline: cannot sample task counts ({error}); will retry")
+                self._failing = True
+            self._stop.wait(self.interval)
