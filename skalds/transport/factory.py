@@ -88,7 +88,9 @@ def build_store(config: ServiceConfig) -> TaskStore:
         return SqliteTaskStore(open_database(config))
     from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
 
-    return MongoTaskStore(mongo_client(config.mongo_host), config.db_name)
+    return MongoTaskStore(mongo_client(config.mongo_host,
+                                       operation_timeout_ms=int(config.mongo_timeout_seconds * 1000)),
+                          config.db_name)
 
 
 def build_live(config: ServiceConfig) -> LiveState:
