@@ -40,7 +40,8 @@ function writeQuery(state) {
 }
 
 function label(text, control) {
-  return h('label', { class: 'field' }, h('span', { text }), control);
+  control.id = `filter-${control.name}`;
+  return h('div', { class: 'field' }, h('label', { for: control.id, text }), control);
 }
 
 export function mount(container, route) {
