@@ -39,8 +39,11 @@ class ConsoleWatch:
 
     errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
+    tolerated: list[re.Pattern[str]] = field(default_factory=list)
 
     def record(self, text: str) -> None:
+        if any(pattern.search(text) for pattern in self.tolerated):
+            return
         for index, pattern in enumerate(self.allowed):
             if pattern.search(text):
                 del self.allowed[index]
@@ -49,6 +52,10 @@ class ConsoleWatch:
 
     def allow(self, pattern: str) -> None:
         self.allowed.append(re.compile(pattern))
+
+    def tolerate(self, pattern: str) -> None:
+        """Any number of matching errors from now on (a server the test stopped on purpose)."""
+        self.tolerated.append(re.compile(pattern))
 
     def check(self) -> None:
         assert not self.errors, "the browser reported errors:\n" + "\n".join(self.errors)

@@ -191,3 +191,28 @@ def test_read_only_token_sees_everything_and_changes_nothing(controllers, cluste
     page.reload()
     expect(page.get_by_role("dialog", name="Sign in")).to_be_visible()
     console.check()
+
+
+def test_live_view_reconnects_after_the_controller_restarts(controllers, cluster, dashboard):
+    controller = controllers.start()  # no token configured: nothing to sign in to
+    page, console = dashboard.open(controller.url)
+    live_state = page.locator("#live-state")
+    expect(live_state).to_have_text("Live")
+    expect(page.get_by_role("dialog", name="Sign in")).to_be_hidden()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tasks").click()
+    expect(page.get_by_text("No tasks yet.")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+
+    console.tolerate(r"ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_CONNECTION_RESET")
+    os.killpg(controller.process.pid, signal.SIGKILL)
+    controller.process.wait(10)
+    expect(live_state).to_have_text("Reconnecting…", timeout=LIVE_TIMEOUT)
+    dashboard.shot(page, "reconnecting")
+    second = controllers.start(SYSTEM_CONTROLLER_PORT=str(controller.port))
+    created = second.http.post("/api/tasks", json={"id": "after-restart", "className": "NobodyHasThis"})
+    assert created.status_code == 201, created.text
+    expect(live_state).to_have_text("Live", timeout=LIVE_TIMEOUT)
+    expect(page.locator('tr[data-task="after-restart"]')).to_be_visible(timeout=LIVE_TIMEOUT)
+    dashboard.shot(page, "reconnected")
+    assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+    console.check()
