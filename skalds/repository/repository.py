@@ -7,6 +7,8 @@ so a node that lost a task cannot overwrite the new owner's state.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +20,39 @@ from skalds.transport.ports import ServiceUnavailableError, TaskStore
 from skalds.utils.logging import logger
 
 _UNREACHABLE = (ConnectionFailure, ExecutionTimeout)
+
+
+@dataclass
+class StatusChange:
+    """One task's status write (several statuses merged into their final fields) and its history entries."""
+
+    task_id: str
+    executor: str
+    attempt: int
+    fields: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, task_id: str, status: TaskLifecycleStatus, *, executor: str, attempt: int,
+           error: str | None = None, exit_code: int | None = None) -> StatusChange:
+        fields: dict[str, Any] = {"lifecycleStatus": status.value}
+        if status == TaskLifecycleStatus.Running:
+            fields.update({"error": None, "exitCode": None})
+        if error is not None:
+            fields["error"] = error
+        if exit_code is not None:
+            fields["exitCode"] = exit_code
+        entry: dict[str, Any] = {"type": "status", "status": status.value, "executor": executor, "attempt": attempt}
+        if error:
+            entry["error"] = error
+        if exit_code is not None:
+            entry["exitCode"] = exit_code
+        return cls(task_id, executor, attempt, fields, [entry])
+
+    def merge(self, later: StatusChange) -> None:
+        """Fold a later status of the same attempt into this one (e.g. Running then Finished: one write)."""
+        self.fields.update(later.fields)
+        self.history.extend(later.history)
 
 
 class TaskRepository:
@@ -124,6 +159,47 @@ class TaskRepository:
             entry["exitCode"] = exit_code
         self.store.append_history(task_id, entry)
         return True
+
+    def record_statuses(self, changes: list[StatusChange]) -> set[str]:
+        """Write many status changes of one executor at once; returns the ids it no longer owns.
+
+        Changes with the same attempt and fields go out as one compare-and-set over all their tasks
+        (one query instead of one per task), and their history entries in one insert."""
+        groups: dict[tuple[int, str], list[StatusChange]] = {}
+        for change in changes:
+            key = (change.attempt, json.dumps(change.fields, sort_keys=True, default=str))
+            groups.setdefault(key, []).append(change)
+        lost: set[str] = set()
+        for group in groups.values():
+            lost |= self._record_group(group)
+        history = [(change.task_id, entry) for change in changes if change.task_id not in lost
+                   for entry in change.history]
+        append_many = getattr(self.store, "append_history_many", None)
+        if append_many is not None:
+            append_many(history)
+        else:
+            for task_id, entry in history:
+                self.store.append_history(task_id, entry)
+        for task_id in sorted(lost):
+            logger.warning(f"task {task_id}: not recording its status, this node no longer owns that attempt")
+        return lost
+
+    def _record_group(self, group: list[StatusChange]) -> set[str]:
+        first = group[0]
+        expect = {"executor": first.executor, "attempt": first.attempt}
+        update_where = getattr(self.store, "update_where", None)
+        if update_where is None or len(group) == 1:
+            return {change.task_id for change in group
+                    if self.store.update(change.task_id, first.fields, expect=expect) is None}
+        ids = [change.task_id for change in group]
+        if update_where(ids, first.fields, expect=expect) == len(ids):
+            return set()
+        # Some were not ours: the ones still matching the executor, attempt and new status were written.
+        written = {document["id"] for document in self.store.find({"id": ids}, fields=(
+            "id", "executor", "attempt", "lifecycleStatus"))
+            if document.get("executor") == first.executor and int(document.get("attempt") or 0) == first.attempt
+            and document.get("lifecycleStatus") == first.fields.get("lifecycleStatus")}
+        return set(ids) - written
 
     def release(self, task_id: str, *, executor: str, attempt: int, reason: str) -> bool:
         """Give a task back for reassignment (node shutdown): Created, no executor."""

@@ -26,7 +26,7 @@ from typing import Any
 from skalds.model._time import now_ms
 from skalds.model.task import Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
 from skalds.proxy.redis import RedisKey
-from skalds.repository.repository import TaskRepository
+from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
@@ -34,6 +34,7 @@ from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
+from skalds.worker.store_writer import StoreWriter
 
 HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
 
@@ -86,7 +87,8 @@ class Supervisor:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = forkserver_context().Pipe(duplex=False)
-        self._pending_writes: list[Callable[[], None]] = []
+        self._writer = StoreWriter(repository, lambda task_id: self.cancel_task(task_id, "lost")) \
+            if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
@@ -95,6 +97,8 @@ class Supervisor:
     # --- lifecycle of the supervisor ---------------------------------------------------------
     def start(self) -> None:
         self._start_fork_server()
+        if self._writer is not None:
+            self._writer.start()
         self._spawn(self._watch, "skalds-watcher")
 
     def _start_fork_server(self) -> None:
@@ -246,7 +250,8 @@ class Supervisor:
         self._wake()
         for thread in self._threads:
             thread.join(timeout=5)
-        self._flush_pending()
+        if self._writer is not None:
+            self._writer.close(timeout=10)
 
     def deregister(self) -> None:
         skald_id = self.settings.skald_id
@@ -407,55 +412,25 @@ class Supervisor:
     # --- recording ---------------------------------------------------------------------------
     def _record(self, handle: WorkerHandle, status: TaskLifecycleStatus, *, error: str | None = None,
                 exit_code: int | None = None) -> None:
-        if self.repository is None or not self.settings.record_in_store:
+        if self._writer is None:
             return
-        task_id, attempt, executor = handle.task_id, handle.attempt, self.settings.skald_id
-
-        def write() -> None:
-            assert self.repository is not None
-            owned = self.repository.record_status(task_id, status, executor=executor, attempt=attempt,
-                                                  error=error, exit_code=exit_code)
-            if not owned and status == TaskLifecycleStatus.Running:
-                self.cancel_task(task_id, "lost")
-        self._store_call(write)
+        change = StatusChange.of(handle.task_id, status, executor=self.settings.skald_id, attempt=handle.attempt,
+                                 error=error, exit_code=exit_code)
+        self._writer.status(change, stop_if_lost=status == TaskLifecycleStatus.Running)
 
     def _store_call(self, write: Callable[[], None]) -> None:
-        """Run a store write in order; while the store is unreachable, queue it for the pulse to retry."""
-        if self.repository is None:
-            return
-        with self._lock:
-            if self._pending_writes:
-                self._pending_writes.append(write)
-                return
-        try:
-            write()
-        except Exception as error:
-            logger.warning(f"task store write failed, will retry: {error}")
-            with self._lock:
-                self._pending_writes.insert(0, write)
+        """Any other store write, in order with the status writes (queued while the store is unreachable)."""
+        if self._writer is not None:
+            self._writer.call(write)
 
-    def _flush_pending(self) -> None:
-        """Retry queued writes oldest first; stop at the first failure to keep their order."""
-        while True:
-            with self._lock:
-                if not self._pending_writes:
-                    return
-                write = self._pending_writes[0]
-            try:
-                write()
-            except Exception as error:
-                logger.warning(f"task store still unreachable ({len(self._pending_writes)} write(s) queued): {error}")
-                return
-            with self._lock:
-                self._pending_writes.pop(0)
-            logger.info("queued task store write applied")
+    def store_writes_pending(self) -> int:
+        return self._writer.pending() if self._writer is not None else 0
 
     # --- pulse thread: heartbeats and ownership ----------------------------------------------
     def _pulse(self) -> None:
         next_ownership = time.monotonic() + self.settings.ownership_check_period
         while not self._stop.is_set():
             self.write_heartbeats()
-            self._flush_pending()
             if time.monotonic() >= next_ownership:
                 next_ownership = time.monotonic() + self.settings.ownership_check_period
                 self._check_ownership()

@@ -1,0 +1,155 @@
+"""The node's task-store writes, in order, on one thread, batched.
+
+Status changes waiting together go out as one compare-and-set per group (see
+`TaskRepository.record_statuses`), and a task's statuses queued behind each other (Running
+then Finished for a short task) become one write. While the store is unreachable nothing is
+dropped: the writer keeps the queue in order and retries, so the watcher thread never waits
+for the store and a burst of finishing tasks costs a few queries instead of one per status.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from skalds.repository.repository import StatusChange, TaskRepository
+from skalds.utils.logging import logger
+
+
+@dataclass
+class _Status:
+    change: StatusChange
+    stop_if_lost: bool  # a Running write that finds another owner stops the local copy
+
+
+Item = _Status | Callable[[], None]
+
+
+class StoreWriter:
+    def __init__(self, repository: TaskRepository, on_lost: Callable[[str], None], *,
+                 retry_seconds: float = 1.0, batch_limit: int = 500) -> None:
+        self.repository = repository
+        self.on_lost = on_lost
+        self.retry_seconds = retry_seconds
+        self.batch_limit = batch_limit
+        self._queue: deque[Item] = deque()
+        self._cond = threading.Condition()
+        self._busy = False
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._failing_since: float | None = None
+
+    # --- producers -----------------------------------------------------------------------------
+    def status(self, change: StatusChange, stop_if_lost: bool = False) -> None:
+        self._put(_Status(change, stop_if_lost))
+
+    def call(self, action: Callable[[], None]) -> None:
+        """Any other store write, kept in order with the statuses around it."""
+        self._put(action)
+
+    def _put(self, item: Item) -> None:
+        with self._cond:
+            self._queue.append(item)
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + (1 if self._busy else 0)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="skalds-store-writer", daemon=True)
+        self._thread.start()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every queued write is applied (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.1))
+        return True
+
+    def close(self, timeout: float) -> None:
+        """Apply what is queued (up to `timeout`), then stop; whatever is left is reported."""
+        self.drain(timeout)
+        with self._cond:
+            self._closing = True
+            left = len(self._queue)
+            self._cond.notify_all()
+        if left:
+            logger.error(f"{left} task-store write(s) not applied: the task store stayed unreachable")
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- the writer thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                batch = self._take()
+                self._busy = True
+            try:
+                self._apply(batch)
+            except Exception as error:
+                self._failed(batch, error)
+                continue
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+            if self._failing_since is not None:
+                logger.info(f"task store reachable again after {time.monotonic() - self._failing_since:.1f}s; "
+                            "queued writes applied")
+                self._failing_since = None
+
+    def _take(self) -> list[Item]:
+        """The queue's head: one plain call, or a run of status changes (up to the batch limit)."""
+        first = self._queue.popleft()
+        if not isinstance(first, _Status):
+            return [first]
+        batch: list[Item] = [first]
+        while self._queue and isinstance(self._queue[0], _Status) and len(batch) < self.batch_limit:
+            batch.append(self._queue.popleft())
+        return batch
+
+    def _failed(self, batch: list[Item], error: Exception) -> None:
+        """Put the batch back at the head, in order, and wait before trying again."""
+        with self._cond:
+            self._queue.extendleft(reversed(batch))
+            closing = self._closing
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+            logger.warning(f"task store write failed, will retry in order: {error}")
+        else:
+            logger.debug(f"task store still unreachable ({len(self._queue)} write(s) queued): {error}")
+        if not closing:
+            time.sleep(self.retry_seconds)
+
+    def _apply(self, batch: list[Item]) -> None:
+        if len(batch) == 1 and not isinstance(batch[0], _Status):
+            batch[0]()
+            return
+        merged: dict[tuple[str, int], StatusChange] = {}
+        stop_if_lost: set[str] = set()
+        for item in batch:
+            assert isinstance(item, _Status)
+            key = (item.change.task_id, item.change.attempt)
+            if key in merged:
+                merged[key].merge(item.change)
+            else:
+                merged[key] = StatusChange(item.change.task_id, item.change.executor, item.change.attempt,
+                                           dict(item.change.fields), list(item.change.history))
+            if item.stop_if_lost:
+                stop_if_lost.add(item.change.task_id)
+        lost = self.repository.record_statuses(list(merged.values()))
+        for task_id in lost & stop_if_lost:
+            self.on_lost(task_id)
