@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from support.nodes import REPO
+from support.nodes import REPO, embedded_env
 from support.services import Endpoints
 from support.tcp_proxy import free_port
 
@@ -52,10 +52,12 @@ class ControllerProcess:
 
 
 class ControllerFactory:
-    def __init__(self, services: Endpoints, names: dict[str, str], workdir: Path) -> None:
+    def __init__(self, services: Endpoints, names: dict[str, str], workdir: Path,
+                 embedded: Path | None = None) -> None:
         self.services = services
         self.names = names
         self.workdir = workdir
+        self.embedded = embedded  # a SQLite file: run on the embedded family instead of the services
         self.started: list[ControllerProcess] = []
 
     def start(self, *, token: str | None = None, wait: bool = True, **overrides: str) -> ControllerProcess:
@@ -84,6 +86,9 @@ class ControllerFactory:
             "RETRY_BACKOFF_SECONDS": "0.5",
             **overrides,
         }
+        if self.embedded is not None:
+            env = embedded_env(env, self.embedded)
+            env.update(overrides)
         if token:
             env["API_ADMIN_TOKENS"] = token
         log_path = self.workdir / f"controller-{len(self.started)}.out"

@@ -51,11 +51,22 @@ class NodeProcess:
         self.process.wait(10)
 
 
+SERVICE_VARIABLES = ("KAFKA_HOST", "KAFKA_PORT", "MONGO_HOST", "DB_NAME", "REDIS_HOST", "REDIS_PORT",
+                     "SKALDS_BACKEND")
+
+
+def embedded_env(env: dict[str, str], path: Path) -> dict[str, str]:
+    """No service configured at all, only the embedded file: the zero-service default."""
+    return {**{k: v for k, v in env.items() if k not in SERVICE_VARIABLES}, "SKALDS_EMBEDDED_PATH": str(path)}
+
+
 class NodeFactory:
-    def __init__(self, services: Endpoints, names: dict[str, str], workdir: Path) -> None:
+    def __init__(self, services: Endpoints, names: dict[str, str], workdir: Path,
+                 embedded: Path | None = None) -> None:
         self.services = services
         self.names = names
         self.workdir = workdir
+        self.embedded = embedded  # a SQLite file: run on the embedded family instead of the services
         self.started: list[NodeProcess] = []
 
     def env(self, skald_id: str, **overrides: str) -> dict[str, str]:
@@ -81,6 +92,8 @@ class NodeFactory:
             "CANCEL_GRACE_SECONDS": "2",
             "OWNERSHIP_CHECK_PERIOD": "1",
         }
+        if self.embedded is not None:
+            env = embedded_env(env, self.embedded)
         env.update(overrides)
         return env
 
