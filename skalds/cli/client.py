@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from skalds.cli.errors import CliError
+
+if TYPE_CHECKING:  # httpx is imported on first use: it alone doubles the start-up time of `skalds`
+    import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -38,6 +39,9 @@ def _detail(response: httpx.Response) -> str:
 class ControllerClient:
     def __init__(self, url: str, token: str | None = None, timeout: float = 15.0) -> None:
         self.url = url.rstrip("/")
+        self.has_token = bool(token)
+        import httpx
+
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
 
@@ -51,6 +55,8 @@ class ControllerClient:
         self.close()
 
     def request(self, method: str, path: str, *, task_id: str | None = None, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.ConnectError as error:
@@ -69,9 +75,12 @@ class ControllerClient:
 
     def _raise(self, response: httpx.Response, task_id: str | None) -> None:
         status, detail = response.status_code, _detail(response)
+        if status == 401 and not self.has_token:
+            raise CliError(f"the controller at {self.url} needs a token ({detail})",
+                           "pass it with --token or SKALDS_TOKEN (one of its API_ADMIN_TOKENS or API_READ_TOKENS)")
         if status == 401:
             raise CliError(f"the controller refused the token ({detail})",
-                           "pass a valid token with --token or SKALDS_TOKEN (one of its API_ADMIN_TOKENS)")
+                           "check --token / SKALDS_TOKEN against its API_ADMIN_TOKENS or API_READ_TOKENS")
         if status == 403:
             raise CliError(f"not allowed: {detail}", "use an admin token (API_ADMIN_TOKENS) to change tasks")
         if status == 404 and task_id is not None:

@@ -16,7 +16,6 @@ import threading
 import time
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
@@ -52,6 +51,17 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def _backend_line() -> str:
+    """Which transport the children chose (they read the same environment)."""
+    try:
+        from skalds.config.system_controller_config import SystemControllerConfig
+        from skalds.transport.factory import describe
+
+        return describe(SystemControllerConfig())
+    except Exception as error:  # the banner must never stop a running system
+        return f"unknown ({error})"
+
+
 class DevSystem:
     """Starts, watches and stops the children; `run` returns the exit code of `skalds dev`."""
 
@@ -76,6 +86,8 @@ class DevSystem:
 
     def _wait_until(self, check: Any, timeout: float) -> bool:
         """Poll `check` until true; False on timeout, on a stop request, or when a child died."""
+        import httpx
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.stop.is_set() and self._first_exited() is None:
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
@@ -85,6 +97,8 @@ class DevSystem:
         return False
 
     def start(self) -> None:
+        import httpx
+
         env = _child_env()
         python = [sys.executable, "-m", "skalds"]
         self.children.append(start_child("controller", [
@@ -108,9 +122,11 @@ class DevSystem:
 
     def _banner(self) -> None:
         classes = ", ".join(reference.rpartition(":")[2] for reference in self.workers)
+        backend = _backend_line()
         console.print(f"\n[bold green]Skalds is running[/]: controller + {self.nodes} node(s) running {classes}\n"
                       f"  Dashboard: [bold]{self.url}/dashboard[/]\n"
                       f"  API docs:  {self.url}/api/docs\n"
+                      f"  Backend:   {backend}\n"
                       f"  Try:       skalds task create {classes.split(', ')[0]} --attachments '{{}}'\n"
                       "  Ctrl-C stops everything.\n")
 

@@ -1,0 +1,96 @@
+"""`skalds dev` with no service configured: the embedded default, a task run from the CLI, a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from cli.runner import SKALDS, one_error_line
+from support.cluster import wait_for
+from support.tcp_proxy import free_port
+
+pytestmark = pytest.mark.e2e
+
+SERVICE_VARIABLES = ("KAFKA_HOST", "KAFKA_PORT", "MONGO_HOST", "REDIS_HOST", "REDIS_PORT", "SKALDS_BACKEND", "DB_NAME",
+                     "SKALDS_URL", "SKALDS_TOKEN", "API_ADMIN_TOKENS", "API_READ_TOKENS", "SYSTEM_CONTROLLER_PORT")
+
+
+def embedded_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """No service host anywhere: the configuration must choose the embedded file (here a private one)."""
+    env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    return {**env, "SKALDS_EMBEDDED_PATH": str(tmp_path / "skalds.db"), "COLUMNS": "200", **extra}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_dev_runs_the_system_on_the_embedded_default_and_stops_cleanly(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = embedded_env(tmp_path)
+    log = tmp_path / "dev.out"
+    with log.open("wb") as out:
+        dev = subprocess.Popen([str(SKALDS), "dev", "--nodes", "2", "--port", str(port)], env=env, cwd=tmp_path,
+                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: f"Dashboard: {url}/dashboard" in log.read_text(errors="replace") or dev.poll() is not None,
+                 90, "the dashboard URL")
+        assert dev.poll() is None, log.read_text()
+        output = log.read_text()
+        assert "embedded SQLite file" in output and str(tmp_path / "skalds.db") in output
+        nodes = httpx.get(f"{url}/api/skalds", params={"status": "online"}).json()["items"]
+        assert sorted(node["id"] for node in nodes) == ["dev-node-1", "dev-node-2"]
+        assert httpx.get(f"{url}/dashboard", follow_redirects=True).status_code == 200
+
+        def cli(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(SKALDS), *args, "--url", url], env=env, capture_output=True, text=True,
+                                  timeout=60)
+
+        created = cli("task", "create", "DemoWorker", "--attachments", '{"steps": 2, "stepSeconds": 0.1}', "--json")
+        assert created.returncode == 0, created.stderr
+        task_id = json.loads(created.stdout)["id"]
+        watched = cli("task", "watch", task_id, "--interval", "0.2", "--timeout", "60")
+        assert watched.returncode == 0 and "Finished" in watched.stdout, watched.stdout + watched.stderr
+        long_id = json.loads(cli("task", "create", "DemoWorker", "--attachments", '{"steps": 1000}', "--json").stdout)
+        wait_for(lambda: json.loads(cli("task", "show", long_id["id"], "--json").stdout)["lifecycleStatus"]
+                 == "Running", 30, "the long task to run")
+
+        family = [dev.pid, *(child.pid for child in psutil.Process(dev.pid).children(recursive=True))]
+        assert len(family) >= 5  # dev, controller, two nodes, a worker (and the nodes' fork servers)
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(60) == 0, log.read_text()[-4000:]
+        output = log.read_text()
+        assert "stopped: node dev-node-1 (0), node dev-node-2 (0), controller (0)" in output, output[-3000:]
+        assert not [pid for pid in family if _alive(pid)], "processes outlived skalds dev"
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(10)
+
+
+def test_dev_refuses_a_busy_port_and_a_bad_worker_before_starting_anything(tmp_path):
+    env = embedded_env(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([str(SKALDS), "dev", "--port", str(port)], env=env, cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+        line = one_error_line(result)
+        assert f"port {port} on 127.0.0.1 is already in use" in line and f"--port {port + 1}" in line
+    result = subprocess.run([str(SKALDS), "dev", "--workers", "nowhere:Nothing"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert "cannot import module 'nowhere'" in one_error_line(result)
+    assert not (tmp_path / "skalds.db").exists()

@@ -1,0 +1,84 @@
+"""`skalds task ...` against a real controller and node on the test services."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support.cluster import read_records, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _status(skalds, url, task_id):
+    result = skalds("task", "show", task_id, "--json", "--url", url)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _wait(skalds, url, task_id, *statuses, timeout=20):
+    return wait_for(lambda: (task := _status(skalds, url, task_id))["lifecycleStatus"] in statuses and task, timeout,
+                    f"{task_id} to be {statuses}")
+
+
+def test_every_task_subcommand_drives_a_real_task(skalds, controllers, nodes, cluster, tmp_path):
+    controller = controllers.start()
+    node = nodes.start()
+    url = controller.url
+    records = str(tmp_path / "r.jsonl")
+    attachments = json.dumps({"seconds": 60, "recordTo": records, "label": "v0"})
+
+    created = skalds("task", "create", "SleepWorker", "--id", "cli-1", "--attachments", attachments,
+                     "--name", "from the CLI", "--url", url)
+    assert created.returncode == 0, created.stderr
+    assert "created task cli-1 (SleepWorker)" in created.stdout
+    running = _wait(skalds, url, "cli-1", "Running")
+    assert running["executor"] == node.skald_id and running["name"] == "from the CLI"
+
+    table = skalds("task", "list", "--url", url)
+    assert table.returncode == 0 and "cli-1" in table.stdout and "Running" in table.stdout
+    listed = json.loads(skalds("task", "list", "--json", "--status", "Running", "--url", url).stdout)
+    assert [item["id"] for item in listed["items"]] == ["cli-1"] and listed["total"] == 1
+    assert json.loads(skalds("task", "list", "--json", "--status", "Finished", "--url", url).stdout)["total"] == 0
+
+    shown = skalds("task", "show", "cli-1", "--history", "--url", url)
+    assert shown.returncode == 0 and "assigned" in shown.stdout and node.skald_id in shown.stdout
+
+    update = json.dumps({"seconds": 60, "recordTo": records, "label": "v1"})
+    updated = skalds("task", "update", "cli-1", update, "--url", url)
+    assert updated.returncode == 0 and "attachments version 1" in updated.stdout, updated.stderr
+    wait_for(lambda: any(r["event"] == "update_end" and r["label"] == "v1" for r in read_records(records)), 10,
+             "the worker to get the update")
+    wait_for(lambda: _status(skalds, url, "cli-1").get("appliedAttachmentsVersion") == 1, 10, "the update's ack")
+
+    assert skalds("task", "pause", "cli-1", "--url", url).returncode == 0
+    _wait(skalds, url, "cli-1", "Paused")
+    assert skalds("task", "resume", "cli-1", "--url", url).returncode == 0
+    _wait(skalds, url, "cli-1", "Running")
+    cancelled = skalds("task", "cancel", "cli-1", "--url", url)
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout.lower()
+    watched = skalds("task", "watch", "cli-1", "--interval", "0.2", "--timeout", "30", "--url", url)
+    assert watched.returncode == 0, watched.stderr
+    assert "Cancelled" in watched.stdout
+    wait_for(lambda: read_records(records)[-1]["event"] == "release", 10, "the worker to be released")
+
+    retried = skalds("task", "retry", "cli-1", "--json", "--url", url)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["success"] is True
+    again = _wait(skalds, url, "cli-1", "Running")
+    assert again["attempt"] > running["attempt"]
+    assert skalds("task", "cancel", "cli-1", "--url", url).returncode == 0
+
+
+def test_create_defaults_and_watch_until_finished(skalds, controllers, nodes, cluster):
+    controller = controllers.start()
+    nodes.start()
+    created = skalds("task", "create", "SleepWorker", "--json", "--url", controller.url)
+    assert created.returncode == 0, created.stderr
+    task = json.loads(created.stdout)
+    assert task["attachments"] == {} and task["lifecycleStatus"] == "Created"
+    watched = skalds("task", "watch", task["id"], "--interval", "0.2", "--timeout", "30",
+                     env={"SKALDS_URL": controller.url})
+    assert watched.returncode == 0, watched.stderr
+    assert "Finished" in watched.stdout and task["id"] in watched.stdout
