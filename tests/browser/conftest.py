@@ -101,6 +101,8 @@ class Dashboard:
 @pytest.fixture
 def dashboard(browser, request: pytest.FixtureRequest) -> Iterator[Dashboard]:
     name = re.sub(r"[^A-Za-z0-9_]+", "-", request.node.name.removeprefix("test_"))
+    for stale in ARTIFACTS.glob(f"{name}-*.png"):  # only this run's screenshots, numbered in order
+        stale.unlink()
     board = Dashboard(browser, name)
     try:
         yield board

@@ -96,6 +96,20 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
                                                                            timeout=LIVE_TIMEOUT)
     expect(timeline.locator('li[data-type="attachments_applied"]')).to_have_count(1, timeout=LIVE_TIMEOUT)
     dashboard.shot(page, "attachments-applied")
+    editor.fill(json.dumps({"seconds": "not a number", "recordTo": long_records}))  # stored, refused by the worker
+    update.click()
+    expect(timeline.locator('li[data-type="attachments_rejected"]')).to_have_count(1, timeout=LIVE_TIMEOUT)
+    expect(page.locator('[data-field="attachments-state"]')).to_contain_text("version 2 rejected by the worker")
+    expect(page.locator('[data-field="attachments-state"]')).to_contain_text("it keeps version 1")
+    dashboard.shot(page, "attachments-rejected-by-worker")
+
+    # pause suspends the worker, resume continues it
+    actions = page.get_by_role("group", name="Task actions")
+    actions.get_by_role("button", name="Pause").click()
+    page.locator("dialog.confirm").get_by_role("button", name="Pause").click()
+    expect(status_badge(page)).to_have_text("Paused", timeout=LIVE_TIMEOUT)
+    actions.get_by_role("button", name="Resume").click()
+    expect(status_badge(page)).to_have_text("Running", timeout=LIVE_TIMEOUT)
 
     # another task, found through the list's filters, is cancelled from its page
     cancel_records = str(tmp_path / "cancel.jsonl")
@@ -122,15 +136,17 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
     assert "sort=id" in page.url
     row.get_by_role("link", name="dash-cancel-me").click()
     expect(status_badge(page)).to_have_text("Running")
-    page.get_by_role("group", name="Task actions").get_by_role("button", name="Cancel task").click()
+    actions.get_by_role("button", name="Cancel task").click()
     confirm = page.locator("dialog.confirm")
     expect(confirm).to_contain_text("Cancel this task?")
     confirm.get_by_role("button", name="Cancel task").click()
     expect(status_badge(page)).to_have_text("Cancelled", timeout=LIVE_TIMEOUT)
-    expect(page.get_by_role("group", name="Task actions").get_by_role("button", name="Retry")).to_be_visible()
     wait_for(lambda: read_records(cancel_records) and read_records(cancel_records)[-1]["event"] == "release", 20,
              "the cancelled worker to release")
     dashboard.shot(page, "task-cancelled")
+    actions.get_by_role("button", name="Retry").click()  # a new attempt runs it again
+    expect(status_badge(page)).to_have_text("Running", timeout=LIVE_TIMEOUT)
+    expect(page.locator('[data-field="attempt"]')).to_have_text("2")
 
     # nodes: online, then killed and shown offline without reloading
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Nodes").click()
@@ -138,6 +154,7 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
     expect(node_row).to_have_attribute("data-status", "online")
     expect(node_row).to_contain_text("SleepWorker")
     expect(node_row).to_contain_text("dash-long")
+    expect(node_row).to_contain_text("dash-cancel-me")
     dashboard.shot(page, "nodes-online")
     os.killpg(node.process.pid, signal.SIGKILL)
     node.process.wait(10)

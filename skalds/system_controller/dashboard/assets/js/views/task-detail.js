@@ -65,6 +65,7 @@ export function mount(container, route) {
   let editor = null;
   let editorBox = h('section', { class: 'panel', 'aria-labelledby': 'attachments-title' });
   let task = null;
+  let entries = [];
   let stopped = false;
   let editing = false; // do not overwrite what the user is typing
 
@@ -87,6 +88,12 @@ export function mount(container, route) {
     const applied = task.appliedAttachmentsVersion;
     if (!version) return 'initial attachments';
     if (applied === version) return `version ${version}, applied by the worker`;
+    const rejected = entries.findLast((entry) => entry.type === 'attachments_rejected' && entry.version === version);
+    if (rejected) {
+      const reason = rejected.error ? `: ${String(rejected.error).split('\n')[0]}` : ''; // the rest is in History
+      return `version ${version} rejected by the worker${reason}` +
+        (applied !== null && applied !== undefined ? ` (it keeps version ${applied})` : '');
+    }
     return `version ${version}${applied !== null && applied !== undefined ? `, worker has ${applied}` : ''}` +
       (LIVE.includes(task.lifecycleStatus) ? ', waiting for the worker' : '');
   }
@@ -96,7 +103,7 @@ export function mount(container, route) {
       ...field('Class', task.className), ...field('Name', task.name), ...field('Description', task.description),
       ...field('Mode', task.mode), ...field('Source', task.source),
       ...field('Executor', task.executor ? h('a', { href: `#/nodes`, class: 'mono', text: task.executor }) : null),
-      ...field('Attempt', String(task.attempt)), ...field('Priority', String(task.priority)),
+      ...field('Attempt', String(task.attempt), { dataset: { field: 'attempt' } }), ...field('Priority', String(task.priority)),
       ...field('Retries', `${task.retryCount} of ${task.maxRetries}`),
       ...field('Heartbeat', String(task.heartbeat), { class: 'mono', dataset: { field: 'heartbeat' } }),
       ...field('Exit code', task.exitCode === null ? null : String(task.exitCode)),
@@ -188,17 +195,18 @@ export function mount(container, route) {
 
   async function load() {
     try {
-      const [next, history] = await Promise.all([api(`api/tasks/${encodeURIComponent(taskId)}`),
+      const [next, events] = await Promise.all([api(`api/tasks/${encodeURIComponent(taskId)}`),
         api(`api/tasks/${encodeURIComponent(taskId)}/events`)]);
       if (stopped) return;
       task = next;
+      entries = Array.isArray(events.events) ? events.events : [];
       placeholder.replaceChildren();
       body.hidden = false;
       renderStatus();
       renderFields();
       renderProblems();
       renderEditor();
-      renderHistory(history.events);
+      renderHistory(entries);
     } catch (error) {
       if (stopped) return;
       if (error.status === 404) {
