@@ -336,7 +336,7 @@ class Ours(System):
             "PYTHONUNBUFFERED": "1",
             "SKALD_ID": self.skald_id,
             "SKALD_MODE": "node",
-            "LOG_LEVEL": "INFO",
+            "LOG_LEVEL": os.environ.get("BENCH_NODE_LOG_LEVEL", "INFO"),
             "LOG_PATH": str(self.workdir / "logs-ours"),
             "KAFKA_HOST": ep.host,
             "KAFKA_PORT": str(ep.kafka_port),
@@ -454,7 +454,8 @@ class Baseline(System):
 
     def document(self, task_id: str, seconds: float) -> dict[str, Any]:
         now = int(time.time() * 1000)
-        return {"id": task_id, "className": "BenchWorker", "source": "bench", "name": None, "description": None,
+        return {"_id": task_id, "id": task_id, "className": "BenchWorker", "source": "bench", "name": None,
+                "description": None,
                 "executor": self.skald_id, "dependencies": None, "mode": "Passive", "isPersistent": True,
                 "createDateTime": now, "updateDateTime": now, "deadlineDateTime": now + 7 * 86_400_000,
                 "lifecycleStatus": "Created", "priority": 0, "attachments": self.model(seconds).model_dump()}

@@ -50,12 +50,14 @@ class TaskService:
         self.on_created = on_created or (lambda: None)
 
     # --- events ----------------------------------------------------------------------------------
-    def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True) -> None:
+    def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True,
+                 recipient: str | None = None) -> None:
         """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did); with `flush`, wait for the
         broker's ack. Batch callers pass flush=False and call `flush_events` once at the end."""
         if self.publisher is None:
             return
-        event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController")
+        event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController",
+                          recipient=recipient)
         self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
         if flush:
             self.publisher.flush(10)
@@ -189,7 +191,8 @@ class TaskService:
             return None
         self.store.append_history(document["id"], {"type": "assigned", "executor": node_id,
                                                    "attempt": updated.get("attempt")})
-        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush)
+        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush,
+                      recipient=node_id)
         return updated
 
     def mark_lost(self, document: dict[str, Any], reason: str, flush: bool = True) -> dict[str, Any] | None:

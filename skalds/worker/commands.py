@@ -7,6 +7,7 @@ with its reason and never blocks the partition or crashes the node.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -86,13 +87,20 @@ class CommandHandler:
         parsed = self._parse(event)
         if parsed is None or not self.accept_assign:
             return
+        if parsed.recipient and parsed.recipient != self.skald_id:
+            # The controller names the node it chose: every other node skips the task-store read
+            # (0.3.8 producers leave `recipient` empty, and then the document's executor decides).
+            logger.debug(f"assign of {parsed.task_ids} is for {parsed.recipient}; skipped")
+            return
         for task_id in parsed.task_ids:
             self._assign_one(task_id, parsed.attempt)
 
     def _assign_one(self, task_id: str, event_attempt: int | None) -> None:
+        started = time.perf_counter()
         document = self._document(task_id)
         if document is None:
             return
+        logger.debug(f"task {task_id}: document read in {(time.perf_counter() - started) * 1000:.1f} ms")
         executor, attempt = document.get("executor"), int(document.get("attempt") or 0)
         if executor != self.skald_id:
             logger.debug(f"task {task_id} is for executor {executor!r}, not {self.skald_id}; ignored")

@@ -148,6 +148,7 @@ class Supervisor:
         worker_class = self.registry.get(task.class_name)
         if worker_class is None:
             raise LookupError(f"worker class {task.class_name!r} is not registered on {self.settings.skald_id}")
+        forked_at = time.perf_counter()
         with self._lock:
             if task.id in self._handles:
                 return False
@@ -165,7 +166,8 @@ class Supervisor:
             self._handles[task.id] = handle
         self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
         self._wake()
-        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {worker.pid}")
+        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {worker.pid} "
+                    f"({(time.perf_counter() - forked_at) * 1000:.0f} ms)")
         return True
 
     def after_exit(self, task_id: str, action: Callable[[], None]) -> bool:

@@ -81,6 +81,17 @@ def test_task_for_another_executor_is_not_started(nodes, cluster):
     assert cluster.status("t-other") == "Assigning"
 
 
+def test_assign_naming_another_recipient_is_skipped_without_reading_the_task(nodes, cluster):
+    node = nodes.start()
+    cluster.create("t-named", "SleepWorker", SleepModel(seconds=30), executor=node.skald_id)
+    event = '{"id": "t-named", "recipient": "node-elsewhere", "taskIds": ["t-named"], "attempt": 1}'
+    cluster.send(KafkaTopic.TASK_ASSIGN, "t-named", event)
+    node.wait_log("is for node-elsewhere; skipped")
+    assert cluster.status("t-named") == "Assigning"
+    cluster.send(KafkaTopic.TASK_ASSIGN, "t-named", event.replace("node-elsewhere", node.skald_id))
+    wait_for(lambda: cluster.status("t-named") == "Running", 15, "named recipient runs it")
+
+
 def test_cancel_of_a_cooperative_worker(nodes, cluster, tmp_path):
     node = nodes.start()
     records = str(tmp_path / "r.jsonl")
