@@ -117,3 +117,18 @@ def test_publishing_without_a_key_is_refused(family: Family) -> None:
     with pytest.raises(ValueError, match="key"):
         publisher.publish(topic, "", "value")
     assert publisher.flush(10) == 0
+
+
+def test_offsets_are_kept_per_topic(family: Family) -> None:
+    """Committing a later event of one topic does not skip an uncommitted earlier one of another."""
+    assign, cancel = family.topics("task.assign", "task.cancel")
+    group = unique("g-")
+    consumer = family.consumer(group, [assign, cancel])
+    family.publish(assign, "a1", "x")
+    family.publish(cancel, "c1", "y")
+    events = {event.key: event for event in drain(consumer, 2)}
+    consumer.commit(events["c1"])  # a1 stays uncommitted
+    consumer.close()
+    resumed = family.consumer(group, [assign, cancel])
+    assert [event.key for event in drain(resumed, 1)] == ["a1"]
+    assert quiet(resumed, 1.5) == []
