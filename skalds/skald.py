@@ -161,20 +161,36 @@ class Skald:
         logger.info(f"consuming {', '.join(names)} as group {self.skald_id}")
 
     def _consume(self, handler: CommandHandler) -> None:
+        """Handle events in order, each committed once handled; events already waiting are taken
+        together so their task documents can be read in one query."""
         consumer = self._consumer
         assert consumer is not None
         while not self._stop.is_set():
             try:
-                event = consumer.poll(0.2)
+                events = self._poll_batch(consumer)
             except Exception as error:
                 logger.error(f"event consumer failed: {error}; retrying")
                 self._stop.wait(1)
                 continue
-            if event is None:
-                continue
-            if not self._handle_until_done(handler, event):
-                return
-            consumer.commit(event)
+            if len(events) > 1:
+                handler.prefetch(events)
+            for event in events:
+                if not self._handle_until_done(handler, event):
+                    return
+                consumer.commit(event)
+
+    @staticmethod
+    def _poll_batch(consumer: Any, limit: int = 200) -> list[Any]:
+        event = consumer.poll(0.2)
+        if event is None:
+            return []
+        events = [event]
+        while len(events) < limit:
+            following = consumer.poll(0)
+            if following is None:
+                break
+            events.append(following)
+        return events
 
     def _handle_until_done(self, handler: CommandHandler, event: Any) -> bool:
         """An event is committed only once handled: while a service is down, retry it (in order).

@@ -128,6 +128,15 @@ class TaskRepository:
         except _UNREACHABLE as error:
             raise ServiceUnavailableError(f"task store did not answer for task {task_id}: {error}") from error
 
+    def get_documents(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Several task documents in one query (assign events arriving together)."""
+        if not task_ids:
+            return {}
+        try:
+            return {document["id"]: document for document in self.store.find({"id": task_ids})}
+        except _UNREACHABLE as error:
+            raise ServiceUnavailableError(f"task store did not answer for {len(task_ids)} tasks: {error}") from error
+
     def record_status(
         self,
         task_id: str,

@@ -22,6 +22,7 @@ from skalds.transport.ports import Event, ServiceUnavailableError
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 
+PREFETCH_MIN = 8  # assign events in one batch from which one query beats lookups by id
 STARTABLE = frozenset({TaskLifecycleStatus.Created.value, TaskLifecycleStatus.Assigning.value})
 
 
@@ -32,6 +33,7 @@ class CommandHandler:
         self.supervisor = supervisor
         self.repository = repository
         self.accept_assign = accept_assign
+        self._prefetched: dict[str, dict[str, Any]] = {}
         self._routes = {
             topic_prefix + KafkaTopic.TASK_ASSIGN: self._assign,
             topic_prefix + KafkaTopic.TASK_CANCEL: self._cancel,
@@ -55,7 +57,12 @@ class CommandHandler:
             logger.exception(f"event on {event.topic} (key {event.key!r}) could not be handled: {error}")
 
     # --- parsing -------------------------------------------------------------------------------
-    def _parse(self, event: Event) -> TaskEvent | None:
+    def _parse(self, event: Event, quiet: bool = False) -> TaskEvent | None:
+        if quiet:
+            try:
+                return TaskEvent.model_validate_json(event.value or b"")
+            except ValidationError:
+                return None
         if event.key is None:
             logger.error(f"event on {event.topic} has no key (the task id); dropped")
             return None
@@ -74,10 +81,31 @@ class CommandHandler:
                          f"{error.errors()[0]['msg']} at {error.errors()[0]['loc']}; dropped")
             return None
 
+    def prefetch(self, events: list[Event]) -> None:
+        """Read the documents of many assign events in one query; `_document` uses each once.
+
+        A few lookups by id are cheaper than a query over a list on a store without indexes
+        (FerretDB on SQLite), so small batches keep reading one by one."""
+        if self.repository is None:
+            return
+        ids: list[str] = []
+        for event in events:
+            if self._routes.get(event.topic) != self._assign:
+                continue
+            parsed = self._parse(event, quiet=True)
+            if parsed is not None and not (parsed.recipient and parsed.recipient != self.skald_id):
+                ids.extend(parsed.task_ids)
+        if len(ids) >= PREFETCH_MIN:
+            try:
+                self._prefetched = self.repository.get_documents(ids)
+                logger.debug(f"prefetched {len(self._prefetched)} of {len(ids)} task documents in one query")
+            except Exception as error:  # handling reads them one by one and retries as usual
+                logger.debug(f"prefetch of {len(ids)} task documents failed: {error}")
+
     def _document(self, task_id: str) -> dict[str, Any] | None:
         if self.repository is None:
             return None
-        document = self.repository.get_document(task_id)
+        document = self._prefetched.pop(task_id, None) or self.repository.get_document(task_id)
         if document is None:
             logger.warning(f"task {task_id} does not exist in the task store; ignored")
         return document

@@ -216,3 +216,21 @@ def test_node_script_importing_a_sibling_module_from_another_directory(nodes, cl
     cluster.create("t-sib", "SleepWorker", SleepModel(seconds=0.2), executor=node.skald_id)
     cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-sib")
     assert cluster.wait_status("t-sib", "Finished")["exitCode"] == 0
+
+
+def test_a_burst_of_assigns_is_read_in_one_query_and_every_task_finishes(nodes, cluster, tmp_path):
+    node = nodes.start()
+    ids = [f"t-burst-{index}" for index in range(30)]
+    for task_id in ids:
+        cluster.create(task_id, "SleepWorker", SleepModel(seconds=0.1), executor=node.skald_id)
+    cluster.create("t-burst-other", "SleepWorker", SleepModel(seconds=0.1), executor="someone-else")
+    from confluent_kafka import Producer
+
+    producer = Producer(cluster.kafka.client_config())
+    for task_id in [*ids, "t-burst-other"]:
+        producer.produce(cluster.kafka.topic(KafkaTopic.TASK_ASSIGN), key=task_id.encode(),
+                         value=f'{{"taskIds": ["{task_id}"], "attempt": 1}}'.encode())
+    assert producer.flush(10) == 0
+    node.wait_log("task documents in one query")
+    wait_for(lambda: all(cluster.status(task_id) == "Finished" for task_id in ids), 60, "burst finished")
+    assert cluster.status("t-burst-other") == "Assigning"
