@@ -122,6 +122,27 @@ class SqliteTaskStore:
 
         return self._db.transaction(change)
 
+    def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
+        """The same change to every task in `task_ids` that matches `expect`, in one transaction; how many changed."""
+        changes = {"updateDateTime": now_ms(), **set_fields}
+        for field in changes:
+            json_path(field)
+        if "id" in changes:
+            raise ValueError("update_where cannot change task ids")
+        condition, params = where_clause({**expect, "id": list(task_ids)})
+
+        def change(connection: sqlite3.Connection) -> int:
+            rows = connection.execute(f"SELECT id, doc FROM tasks WHERE {condition}", params).fetchall()
+            for task_id, text in rows:
+                document = json.loads(text)
+                for field, value in changes.items():
+                    _set_path(document, field, value)
+                connection.execute("UPDATE tasks SET doc = ? WHERE id = ?",
+                                   (_dumps(document, f"task {task_id!r}"), task_id))
+            return len(rows)
+
+        return self._db.transaction(change)
+
     def find(
         self,
         where: dict[str, Any] | None = None,
@@ -172,6 +193,19 @@ class SqliteTaskStore:
         text = _dumps(document, f"history entry of task {task_id!r}")
         self._db.transaction(lambda connection: connection.execute(
             "INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)", (task_id, ts, text)))
+
+    def append_history_many(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Several entries in one transaction, all stamped with the same time."""
+        stamp = now_ms()
+        rows = []
+        for task_id, entry in entries:
+            document = {"taskId": task_id, "ts": stamp, **entry}
+            if isinstance(document["ts"], bool) or not isinstance(document["ts"], int):
+                raise ValueError(f"history entry of task {task_id!r}: ts must be an integer (ms)")
+            rows.append((task_id, document["ts"], _dumps(document, f"history entry of task {task_id!r}")))
+        if rows:
+            self._db.transaction(lambda connection: connection.executemany(
+                "INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)", rows))
 
     def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]:
         rows = self._db.read(lambda connection: connection.execute(

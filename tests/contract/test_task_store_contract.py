@@ -198,3 +198,22 @@ def test_history_since_is_the_change_feed_with_unique_ids(store: TaskStore) -> N
 
 def test_ping_answers(store: TaskStore) -> None:
     store.ping()
+
+
+def test_update_where_changes_only_the_matching_tasks(store: TaskStore) -> None:
+    for task_id, attempt in (("w1", 1), ("w2", 1), ("w3", 2)):
+        store.insert(document(task_id, executor="node-1", attempt=attempt))
+    changed = store.update_where(["w1", "w2", "w3", "missing"], {"lifecycleStatus": "Running"},
+                                 expect={"executor": "node-1", "attempt": 1})
+    assert changed == 2
+    assert [store.get(task_id)["lifecycleStatus"] for task_id in ("w1", "w2", "w3")] == ["Running", "Running",
+                                                                                         "Created"]
+    assert store.get("w1")["updateDateTime"] > 1000 and store.get("w3")["updateDateTime"] == 1000
+
+
+def test_append_history_many_keeps_the_order(store: TaskStore) -> None:
+    store.append_history_many([("m1", {"type": "status", "n": 1}), ("m2", {"type": "status", "n": 2}),
+                               ("m1", {"type": "status", "n": 3})])
+    store.append_history_many([])
+    assert [entry["n"] for entry in store.history("m1")] == [1, 3]
+    assert [entry["n"] for entry in store.history_since(0)] == [1, 2, 3]
