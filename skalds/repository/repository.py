@@ -183,12 +183,7 @@ class TaskRepository:
             lost |= self._record_group(group)
         history = [(change.task_id, entry) for change in changes if change.task_id not in lost
                    for entry in change.history]
-        append_many = getattr(self.store, "append_history_many", None)
-        if append_many is not None:
-            append_many(history)
-        else:
-            for task_id, entry in history:
-                self.store.append_history(task_id, entry)
+        self.store.append_history_many(history)
         for task_id in sorted(lost):
             logger.warning(f"task {task_id}: not recording its status, this node no longer owns that attempt")
         return lost
@@ -196,12 +191,11 @@ class TaskRepository:
     def _record_group(self, group: list[StatusChange]) -> set[str]:
         first = group[0]
         expect = {"executor": first.executor, "attempt": first.attempt}
-        update_where = getattr(self.store, "update_where", None)
-        if update_where is None or len(group) == 1:
-            return {change.task_id for change in group
-                    if self.store.update(change.task_id, first.fields, expect=expect) is None}
+        if len(group) == 1:
+            return set() if self.store.update(first.task_id, first.fields, expect=expect) is not None \
+                else {first.task_id}
         ids = [change.task_id for change in group]
-        if update_where(ids, first.fields, expect=expect) == len(ids):
+        if self.store.update_where(ids, first.fields, expect=expect) == len(ids):
             return set()
         # Some were not ours: the ones still matching the executor, attempt and new status were written.
         written = {document["id"] for document in self.store.find({"id": ids}, fields=(

@@ -85,8 +85,8 @@ def test_cors_only_for_configured_origins(controllers, cluster):
     assert "access-control-allow-origin" not in bad.headers
 
 
-def read_sse(url, headers, stop_after, seconds):
-    """Collect SSE messages (as dicts with id/event/data) for up to `seconds`."""
+def read_sse(url, headers, stop_after, seconds, during=None):
+    """Collect SSE messages (as dicts with id/event/data) for up to `seconds`; `during` runs once connected."""
     messages, current = [], {}
     with httpx.stream("GET", url, headers=headers, timeout=seconds + 5) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -98,6 +98,9 @@ def read_sse(url, headers, stop_after, seconds):
                     current = {}
                     if stop_after(messages):
                         break
+                    if during is not None:
+                        during()
+                        during = None
             elif line.startswith(":"):
                 messages.append({"comment": line})
             else:
@@ -134,6 +137,16 @@ def test_sse_pushes_task_changes_with_ids_and_resumes(controllers, nodes, cluste
     replay = read_sse(controller.url + "/api/events/tasks", {"Last-Event-ID": str(int(named[-1]["id"]) - 1)},
                       lambda ms: any(m.get("id") == named[-1]["id"] for m in ms), 10)
     assert any(m.get("id") == named[-1]["id"] for m in replay)
+    # a new EventSource cannot send the header: the query parameter resumes the same way
+    query = read_sse(controller.url + f"/api/events/tasks?lastEventId={int(named[-1]['id']) - 1}", {},
+                     lambda ms: any(m.get("id") == named[-1]["id"] for m in ms), 10)
+    assert any(m.get("id") == named[-1]["id"] for m in query)
+    # an id from before a controller restart (never issued here) starts from now instead of waiting for it
+    head = controller.http.get("/api/events/status").json()["lastEventId"]
+    ahead = read_sse(controller.url + "/api/events/tasks", {"Last-Event-ID": str(head + 10_000)},
+                     lambda ms: any(m.get("event") == "task_created" for m in ms), 10,
+                     during=lambda: controller.http.post("/api/tasks", json={"className": "SleepWorker"}))
+    assert any(m.get("event") == "task_created" for m in ahead)
 
 
 def test_sse_keepalive_comment(controllers, cluster):

@@ -26,10 +26,13 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connecti
 
 
 def _start(last_event_id: str | None, context: ApiContext) -> int:
+    """Resume after `last_event_id`; an id this process never issued (the controller restarted) or
+    garbage starts from now, so a client never waits for sequence numbers that will not come."""
     try:
-        return int(last_event_id) if last_event_id else context.hub.last_seq
+        seq = int(last_event_id) if last_event_id else context.hub.last_seq
     except ValueError:
         return context.hub.last_seq
+    return seq if 0 <= seq <= context.hub.last_seq else context.hub.last_seq
 
 
 async def _stream(request: Request, context: ApiContext, stream: str, subject: str | None, hello: str,
@@ -67,15 +70,23 @@ def _sse(request: Request, context: ApiContext, stream: str, subject: str | None
 @router.get("/skalds")
 async def skald_events(request: Request, context: Context,
                        skald_id: Annotated[str | None, Query(max_length=200)] = None,
-                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
-    return _sse(request, context, "skalds", skald_id, "Connected to Skalds events", last_event_id)
+                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                       resume_after: Annotated[str | None, Query(alias="lastEventId", max_length=40)] = None,
+                       ) -> StreamingResponse:
+    """`Last-Event-ID` (sent by EventSource on its own reconnects) or `?lastEventId=` (for a new EventSource
+    that resumes) replays what happened since."""
+    return _sse(request, context, "skalds", skald_id, "Connected to Skalds events", last_event_id or resume_after)
 
 
 @router.get("/tasks")
 async def task_events(request: Request, context: Context,
                       task_id: Annotated[str | None, Query(max_length=200)] = None,
-                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
-    return _sse(request, context, "tasks", task_id, "Connected to Task events", last_event_id)
+                      last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+                      resume_after: Annotated[str | None, Query(alias="lastEventId", max_length=40)] = None,
+                      ) -> StreamingResponse:
+    """`Last-Event-ID` (sent by EventSource on its own reconnects) or `?lastEventId=` (for a new EventSource
+    that resumes) replays what happened since."""
+    return _sse(request, context, "tasks", task_id, "Connected to Task events", last_event_id or resume_after)
 
 
 @router.get("/status")
