@@ -70,7 +70,8 @@ class Monitor:
         self._refresh_nodes()
         self._refresh_tasks(leader)
         self._feed()
-        if time.monotonic() - self._last_counts > 5:
+        # Counts by status only feed metrics: every 5 s, or less often when queries are slow (large stores).
+        if time.monotonic() - self._last_counts > max(5.0, 10 * self.last_cycle_seconds):
             self._count_tasks()
         self.last_cycle_seconds = time.perf_counter() - started
 
