@@ -41,16 +41,22 @@ def test_tokens_missing_wrong_and_read_only(skalds, controllers, cluster):
     assert cluster.status("t-ok") in ("Created", "Assigning")
 
 
-def test_unknown_task(skalds, controllers, cluster):
+def test_unknown_task_invalid_json_and_api_rejections(skalds, controllers, cluster, tmp_path):
+    """One controller for the three kinds of refusal (each step leaves the store as the next one expects)."""
     url = controllers.start().url
+    _unknown_task(skalds, url)
+    _invalid_json_is_refused_before_sending(skalds, url, cluster, tmp_path)
+    _api_rejections_are_explained(skalds, url)
+
+
+def _unknown_task(skalds, url):
     for args in (["show", "nope"], ["cancel", "nope"], ["pause", "nope"], ["resume", "nope"], ["retry", "nope"],
                  ["update", "nope", "{}"]):
         line = one_error_line(skalds("task", *args, "--url", url))
         assert "task 'nope' not found" in line and "skalds task list" in line, args
 
 
-def test_invalid_json_is_refused_before_sending(skalds, controllers, cluster, tmp_path):
-    url = controllers.start().url
+def _invalid_json_is_refused_before_sending(skalds, url, cluster, tmp_path):
     for bad in ("{bad", "[1, 2]", '"text"', ""):
         line = one_error_line(skalds("task", "create", "SleepWorker", "--attachments", bad, "--url", url))
         assert "attachments" in line and ("not valid JSON" in line or "must be a JSON object" in line), line
@@ -66,8 +72,7 @@ def test_invalid_json_is_refused_before_sending(skalds, controllers, cluster, tm
     assert cluster.doc("t2")["attachments"]["label"] == "from-file"
 
 
-def test_api_rejections_are_explained(skalds, controllers, cluster):
-    url = controllers.start().url
+def _api_rejections_are_explained(skalds, url):
     line = one_error_line(skalds("task", "create", "SleepWorker", "--id", "bad id!", "--url", url))
     assert "rejected the request" in line and "id" in line and "pattern" in line
     line = one_error_line(skalds("task", "create", "SleepWorker", "--priority", "99", "--url", url))
