@@ -24,6 +24,7 @@ from skalds.cli.errors import CliError
 from skalds.cli.workers import DEMO_WORKER, load_workers, split_references
 
 console = Console(highlight=False, stderr=True)
+DEFAULT_PORT = 8000
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -49,6 +50,12 @@ def _child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def node_name(port: int, index: int) -> str:
+    """Stable ids (a restarted `skalds dev` resumes its nodes' tasks), distinct per port: two `skalds dev` on
+    one embedded file must not share a node id (they would share its consumer group and its keys)."""
+    return f"dev-node-{index}" if port == DEFAULT_PORT else f"dev{port}-node-{index}"
 
 
 def _backend_line() -> str:
@@ -111,8 +118,9 @@ class DevSystem:
                 return
             worker_flags = [flag for reference in self.workers for flag in ("--worker", reference)]
             for index in range(1, self.nodes + 1):
-                self.children.append(start_child(f"node dev-node-{index}", [
-                    *python, "node", "--skald-id", f"dev-node-{index}", *worker_flags], env))
+                node_id = node_name(self.port, index)
+                self.children.append(start_child(f"node {node_id}", [
+                    *python, "node", "--skald-id", node_id, *worker_flags], env))
             online = self._wait_until(
                 lambda: len(http.get("/api/skalds", params={"status": "online"}).json()["items"]) >= self.nodes, 120)
         finally:
@@ -160,7 +168,7 @@ def dev(
         help=f"TaskWorker classes as module:Class (repeatable). Default: the built-in {DEMO_WORKER}.")] = None,
     nodes: Annotated[int, typer.Option("--nodes", "-n", min=1, max=32, help="How many nodes to start.")] = 1,
     port: Annotated[int, typer.Option("--port", "-p", envvar="SYSTEM_CONTROLLER_PORT", min=1, max=65535,
-                                      help="Controller port (env SYSTEM_CONTROLLER_PORT).")] = 8000,
+                                      help="Controller port (env SYSTEM_CONTROLLER_PORT).")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option("--host", help="Controller address; loopback unless you set tokens.")]
     = "127.0.0.1",
     grace: Annotated[float, typer.Option("--grace", min=0, help="Seconds each child gets to stop before SIGKILL.")]

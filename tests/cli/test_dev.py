@@ -51,7 +51,7 @@ def test_dev_runs_the_system_on_the_embedded_default_and_stops_cleanly(tmp_path)
         output = log.read_text()
         assert "embedded SQLite file" in output and str(tmp_path / "skalds.db") in output
         nodes = httpx.get(f"{url}/api/skalds", params={"status": "online"}).json()["items"]
-        assert sorted(node["id"] for node in nodes) == ["dev-node-1", "dev-node-2"]
+        assert sorted(node["id"] for node in nodes) == [f"dev{port}-node-1", f"dev{port}-node-2"]
         assert httpx.get(f"{url}/dashboard", follow_redirects=True).status_code == 200
 
         def cli(*args: str) -> subprocess.CompletedProcess:
@@ -72,7 +72,8 @@ def test_dev_runs_the_system_on_the_embedded_default_and_stops_cleanly(tmp_path)
         dev.send_signal(signal.SIGINT)
         assert dev.wait(60) == 0, log.read_text()[-4000:]
         output = log.read_text()
-        assert "stopped: node dev-node-1 (0), node dev-node-2 (0), controller (0)" in output, output[-3000:]
+        assert f"stopped: node dev{port}-node-1 (0), node dev{port}-node-2 (0), controller (0)" in output, \
+            output[-3000:]
         assert not [pid for pid in family if _alive(pid)], "processes outlived skalds dev"
     finally:
         if dev.poll() is None:
@@ -94,3 +95,13 @@ def test_dev_refuses_a_busy_port_and_a_bad_worker_before_starting_anything(tmp_p
                             capture_output=True, text=True, timeout=60)
     assert "cannot import module 'nowhere'" in one_error_line(result)
     assert not (tmp_path / "skalds.db").exists()
+
+
+def test_dev_reports_a_child_that_cannot_start_and_stops_the_rest(tmp_path):
+    env = embedded_env(tmp_path, SKALDS_EMBEDDED_PATH="/dev/null/skalds.db")
+    result = subprocess.run([str(SKALDS), "dev", "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "set SKALDS_EMBEDDED_PATH to a writable location" in result.stdout + result.stderr
+    assert "error: the controller exited with code 2; stopping the rest" in result.stderr
+    assert "Traceback" not in result.stderr
