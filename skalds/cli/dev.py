@@ -25,6 +25,7 @@ from skalds.cli.workers import DEMO_WORKER, load_workers, split_references
 
 console = Console(highlight=False, stderr=True)
 DEFAULT_PORT = 8000
+DEMO_TASKS = 3
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -117,16 +118,37 @@ class DevSystem:
             if not self._wait_until(lambda: http.get("/api/system/health").status_code == 200, 120):
                 return
             worker_flags = [flag for reference in self.workers for flag in ("--worker", reference)]
-            for index in range(1, self.nodes + 1):
-                node_id = node_name(self.port, index)
+            node_ids = {node_name(self.port, index) for index in range(1, self.nodes + 1)}
+            for node_id in sorted(node_ids):
                 self.children.append(start_child(f"node {node_id}", [
                     *python, "node", "--skald-id", node_id, *worker_flags], env))
-            online = self._wait_until(
-                lambda: len(http.get("/api/skalds", params={"status": "online"}).json()["items"]) >= self.nodes, 120)
+
+            def all_online() -> bool:
+                items = http.get("/api/skalds", params={"status": "online"}).json()["items"]
+                return node_ids <= {item["id"] for item in items}
+
+            online = self._wait_until(all_online, 120)
+            if online and self.workers == [DEMO_WORKER]:
+                self._seed_demo_tasks(http)
         finally:
             http.close()
         if online:
             self._banner()
+
+    def _seed_demo_tasks(self, http: Any) -> None:
+        """A fresh install shows tasks running: on an empty store, the demo system creates three demo tasks."""
+        try:
+            if http.get("/api/tasks", params={"pageSize": 1}).json()["total"] != 0:
+                return
+            for index in range(1, DEMO_TASKS + 1):
+                http.post("/api/tasks", json={"id": f"demo-{index}", "className": "DemoWorker",
+                                              "name": f"demo task {index}",
+                                              "attachments": {"message": f"demo task {index} says hello",
+                                                              "steps": 30 * index}})
+        except Exception as error:  # a convenience: never a reason to stop the system
+            console.print(f"[yellow]could not create the demo tasks: {error}[/]")
+            return
+        console.print(f"created {DEMO_TASKS} demo tasks (demo-1 .. demo-{DEMO_TASKS}) in the empty task store")
 
     def _banner(self) -> None:
         classes = ", ".join(reference.rpartition(":")[2] for reference in self.workers)

@@ -53,12 +53,16 @@ def test_dev_runs_the_system_on_the_embedded_default_and_stops_cleanly(tmp_path)
         nodes = httpx.get(f"{url}/api/skalds", params={"status": "online"}).json()["items"]
         assert sorted(node["id"] for node in nodes) == [f"dev{port}-node-1", f"dev{port}-node-2"]
         assert httpx.get(f"{url}/dashboard", follow_redirects=True).status_code == 200
+        assert "created 3 demo tasks" in output  # a fresh store: the demo system shows tasks running
+        wait_for(lambda: {task["lifecycleStatus"] for task in httpx.get(f"{url}/api/tasks").json()["items"]
+                          if task["id"].startswith("demo-")} == {"Running"}, 30, "the three demo tasks to run")
 
         def cli(*args: str) -> subprocess.CompletedProcess:
             return subprocess.run([str(SKALDS), *args, "--url", url], env=env, capture_output=True, text=True,
                                   timeout=60)
 
         created = cli("task", "create", "DemoWorker", "--attachments", '{"steps": 2, "stepSeconds": 0.1}', "--json")
+        assert "demo-1" in cli("task", "list").stdout
         assert created.returncode == 0, created.stderr
         task_id = json.loads(created.stdout)["id"]
         watched = cli("task", "watch", task_id, "--interval", "0.2", "--timeout", "60")
