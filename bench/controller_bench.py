@@ -516,6 +516,8 @@ def task_documents(count: int, executors: list[str] | None, shape_038: bool = Fa
                             attempt=1, assignedDateTime=base + index)
         if shape_038:
             document = {key: document.get(key) for key in DOC_038_FIELDS}
+        else:
+            document = {"_id": document["id"], **document}  # as MongoTaskStore.insert writes it
         documents.append(document)
     return documents
 
@@ -1139,7 +1141,8 @@ def render(results: Results, options: argparse.Namespace, meta: dict[str, str]) 
              f"({meta['ours_version']}), 0.3.8 = skalds 0.3.8 from PyPI.", "",
              "| Metric | ours | Skalds 0.3.8 |", "|---|---|---|"]
     lines += [f"| {name} | {ours_value} | {base_value} |" for name, ours_value, base_value in rows]
-    lines += ["", "Setup: ours runs DISPATCHER mode with default intervals (monitor 1 s, dispatcher 1 s, "
+    lines += ["", "Setup: ours runs DISPATCHER mode with default intervals (monitor 1 s, "
+              "dispatcher woken on new work plus a 5 s sweep, "
               "lease 6 s, assign timeout 15 s); real nodes use HEARTBEAT_PERIOD=1; simulated nodes write "
               "every 3 s (our node's default), consume task.assign (one consumer for all of them), read the "
               "assigned tasks' documents in one query per batch of events and record them Running with a node's "
