@@ -122,6 +122,7 @@ class Skald:
             key_ttl=config.redis_key_ttl, cancel_request_timeout=config.cancel_request_timeout,
             cancel_grace_seconds=config.cancel_grace_seconds, ownership_check_period=config.ownership_check_period,
             max_concurrent_tasks=config.max_concurrent_tasks, record_in_store=record, register_node=register,
+            standby_workers=config.standby_workers if mode == "node" else 0,
             launch=LaunchSettings(skald_id=self.skald_id, log_level=config.log_level, log_path=config.log_path,
                                   log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
                                   log_retention=config.log_retention, log_json=config.log_json, supervised=True),

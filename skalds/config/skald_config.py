@@ -30,6 +30,7 @@ class SkaldConfig(ServiceConfig):
     cancel_request_timeout: float = 2.0
     cancel_grace_seconds: float = 10.0
     max_concurrent_tasks: int = 0
+    standby_workers: int = 2  # processes forked ahead of time so an assigned task starts at once; 0 = off
     ownership_check_period: float = 5.0
 
     @field_validator("skald_mode", mode="before")

@@ -34,6 +34,7 @@ from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
+from skalds.worker.standby import StandbyPool, pickle_for_standby
 from skalds.worker.store_writer import StoreWriter
 
 HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
@@ -74,6 +75,7 @@ class SupervisorSettings:
     launch: LaunchSettings = field(default_factory=LaunchSettings)
     record_in_store: bool = True
     register_node: bool = True
+    standby_workers: int = 0
 
 
 class Supervisor:
@@ -90,6 +92,7 @@ class Supervisor:
         self._writer = StoreWriter(repository, lambda task_id: self.cancel_task(task_id, "lost")) \
             if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
+        self._standby = StandbyPool(settings.standby_workers)
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
         self.on_task_finished: Callable[[str, str], None] | None = None
@@ -118,6 +121,7 @@ class Supervisor:
             for key in variables:
                 os.environ.pop(key, None)
         logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")
+        self._standby.start()
 
     def start_pulse(self) -> None:
         """Begin heartbeats and registration: call once the node can receive events, so that
@@ -152,23 +156,44 @@ class Supervisor:
         with self._lock:
             if task.id in self._handles:
                 return False
-            parent_end, child_end = forkserver_context().Pipe(duplex=True)
-            try:
-                worker = worker_class(task=task)
-                worker._skalds_supervise(child_end, self.settings.launch, attachments)
-                worker.start()
-            except BaseException:
-                parent_end.close()
-                raise
-            finally:
-                child_end.close()
-            handle = WorkerHandle(task=task, attempt=attempt, process=worker, connection=parent_end)
+            worker = worker_class(task=task)
+            process, parent_end, how = self._launch(worker, attachments)
+            handle = WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end)
             self._handles[task.id] = handle
         self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
         self._wake()
-        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {worker.pid} "
-                    f"({(time.perf_counter() - forked_at) * 1000:.0f} ms)")
+        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {process.pid} "
+                    f"({how}, {(time.perf_counter() - forked_at) * 1000:.0f} ms)")
         return True
+
+    def _launch(self, worker: AbstractTaskWorker, attachments: dict[str, Any] | None) -> tuple[Any, Any, str]:
+        """Hand the worker to a standby process if one is ready, else start its own process."""
+        standby = self._standby.take()
+        if standby is not None:
+            process, parent_end = standby
+            worker._skalds_supervise(None, self.settings.launch, attachments)
+            try:
+                payload = pickle_for_standby(worker)
+            except Exception as error:  # the usual start reports it (or manages, e.g. with file descriptors)
+                logger.debug(f"worker cannot go to a standby process ({error}); forking instead")
+                self._standby.give_back(process, parent_end)
+            else:
+                try:
+                    parent_end.send_bytes(payload)
+                    return process, parent_end, "standby"
+                except OSError as error:  # it died just now: start the usual way
+                    logger.debug(f"standby process {process.pid} unusable ({error}); forking instead")
+                    StandbyPool.discard(process, parent_end)
+        parent_end, child_end = forkserver_context().Pipe(duplex=True)
+        try:
+            worker._skalds_supervise(child_end, self.settings.launch, attachments)
+            worker.start()
+        except BaseException:
+            parent_end.close()
+            raise
+        finally:
+            child_end.close()
+        return worker, parent_end, "forked"
 
     def after_exit(self, task_id: str, action: Callable[[], None]) -> bool:
         """Run `action` once the current copy of `task_id` has exited (a new attempt waits for the old one).
@@ -252,6 +277,7 @@ class Supervisor:
         self._wake()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._standby.close()
         if self._writer is not None:
             self._writer.close(timeout=10)
 

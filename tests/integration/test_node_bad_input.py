@@ -99,6 +99,7 @@ def test_worker_killed_by_a_signal_is_failed_with_the_signal(nodes, cluster):
 
 def test_worker_that_cannot_start_is_failed_with_the_reason(nodes, cluster):
     node = nodes.start()
+    node.wait_log("standby worker process(es) ready")  # the standby path must fall back and report it too
     cluster.create("t-nopickle", "UnpicklableWorker", SleepModel(), executor=node.skald_id)
     cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-nopickle")
     document = cluster.wait_status("t-nopickle", "Failed")

@@ -220,6 +220,7 @@ def test_node_script_importing_a_sibling_module_from_another_directory(nodes, cl
 
 def test_a_burst_of_assigns_is_read_in_one_query_and_every_task_finishes(nodes, cluster, tmp_path):
     node = nodes.start()
+    node.wait_log("standby worker process(es) ready")
     ids = [f"t-burst-{index}" for index in range(30)]
     for task_id in ids:
         cluster.create(task_id, "SleepWorker", SleepModel(seconds=0.1), executor=node.skald_id)
@@ -232,5 +233,6 @@ def test_a_burst_of_assigns_is_read_in_one_query_and_every_task_finishes(nodes, 
                          value=f'{{"taskIds": ["{task_id}"], "attempt": 1}}'.encode())
     assert producer.flush(10) == 0
     node.wait_log("task documents in one query")
+    node.wait_log("(standby, ")  # started in a process forked ahead of time
     wait_for(lambda: all(cluster.status(task_id) == "Finished" for task_id in ids), 60, "burst finished")
     assert cluster.status("t-burst-other") == "Assigning"
