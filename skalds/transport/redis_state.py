@@ -44,8 +44,7 @@ def redis_client(settings: RedisSettings) -> redis.Redis:
         host=settings.host, port=settings.port, db=settings.db, password=settings.password or None,
         username=settings.username or None, ssl=settings.ssl, decode_responses=True,
         socket_timeout=5, socket_connect_timeout=3, health_check_interval=10, socket_keepalive=True,
-        retry_on_timeout=True,
-    )
+    )  # redis-py >= 6 retries on timeouts by default
 
 
 class _RedisBatch:
