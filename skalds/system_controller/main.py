@@ -8,6 +8,7 @@ answers on every controller.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import signal
@@ -150,9 +151,18 @@ class SystemController:
         self._server = uvicorn.Server(uvicorn.Config(app, host=self.config.system_controller_host,
                                                      port=self.config.system_controller_port, log_level="warning",
                                                      access_log=False))
+        announce = asyncio.create_task(self._announce_when_serving())
+        try:
+            await self._server.serve()
+        finally:
+            announce.cancel()
+
+    async def _announce_when_serving(self) -> None:
+        """Say "on http://..." only once the socket accepts connections (scripts wait for that line)."""
+        while self._server is not None and not self._server.started:
+            await asyncio.sleep(0.02)
         logger.success(f"System Controller {self.controller_id} ({self.config.system_controller_mode}) on "
                        f"http://{self.config.system_controller_host}:{self.config.system_controller_port}")
-        await self._server.serve()
 
     async def stop(self) -> None:
         self.shutdown()
@@ -177,8 +187,6 @@ class SystemController:
                 "leader": bool(self.context and self.context.lease and self.context.lease.is_leader)}
 
     def run(self) -> int:
-        import asyncio
-
         configure_logging(level=self.config.log_level, skald_id=f"controller:{self.controller_id}",
                           log_path=self.config.log_path or None, file_name="SystemController")
         logger.block("System Controller configuration",
