@@ -72,6 +72,10 @@ class SkaldsLogger:
 logger = SkaldsLogger()
 
 
+_stderr_only_signature: tuple[str, bool] | None = None  # sinks set up by the last call, when stderr only
+# (adding a loguru sink costs several ms: a standby worker sets them up before its task arrives)
+
+
 def configure_logging(
     *,
     level: str = "INFO",
@@ -88,8 +92,14 @@ def configure_logging(
     Only files this function creates are rotated and removed by retention; nothing else
     under `log_path` is touched (0.3.8's cleaner deleted any old file there).
     """
+    global _stderr_only_signature
+    signature = (level, json)
+    if not (log_path and file_name) and _stderr_only_signature == signature:
+        _loguru.configure(extra={"skald_id": skald_id, "task_id": task_id})  # same sinks: only the context
+        return
     _loguru.remove()
     _loguru.configure(extra={"skald_id": skald_id, "task_id": task_id})
+    _stderr_only_signature = None if (log_path and file_name) else signature
     _loguru.add(sys.stderr, level=level, format=TEXT_FORMAT, serialize=json, colorize=None if not json else False,
                 enqueue=False, backtrace=False, diagnose=False)
     if log_path and file_name:

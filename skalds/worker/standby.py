@@ -21,7 +21,8 @@ from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerProcess
 
-from skalds.utils.logging import logger
+from skalds.utils.logging import configure_logging, logger
+from skalds.worker.runtime import LaunchSettings
 
 
 class _NoFdPassing:
@@ -46,12 +47,15 @@ def pickle_for_standby(worker: object) -> bytes:
 class StandbyProcess(ForkServerProcess):
     """Waits for a worker to become; exits quietly when the node lets it go (pipe closed)."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, launch: LaunchSettings) -> None:
         super().__init__(name="skalds-standby", daemon=False)
         self._connection = connection
+        self._launch = launch
 
     def run(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us
+        launch = self._launch  # set up logging now: the worker's own setup then only names its task
+        configure_logging(level=launch.log_level, skald_id=launch.skald_id, json=launch.log_json)
         try:
             payload = self._connection.recv_bytes()
         except (EOFError, OSError):
@@ -65,8 +69,9 @@ class StandbyProcess(ForkServerProcess):
 class StandbyPool:
     """Keeps `size` standbys ready. `take()` never blocks on a fork."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, launch: LaunchSettings) -> None:
         self.size = size
+        self.launch = launch
         self._ready: list[tuple[StandbyProcess, Connection]] = []
         self._lock = threading.Lock()
         self._wanted = threading.Event()
@@ -118,7 +123,7 @@ class StandbyPool:
                     if self._closed or len(self._ready) >= self.size:
                         break
                 try:
-                    standby = self._fork()
+                    standby = self._fork(self.launch)
                 except Exception as error:  # the usual start path still works; try again on the next take
                     logger.warning(f"could not prepare a standby worker process: {error}")
                     break
@@ -134,10 +139,10 @@ class StandbyPool:
                 logger.debug(f"{len(self._ready)} standby worker process(es) ready")
 
     @staticmethod
-    def _fork() -> tuple[StandbyProcess, Connection]:
+    def _fork(launch: LaunchSettings) -> tuple[StandbyProcess, Connection]:
         parent_end, child_end = multiprocessing.get_context("forkserver").Pipe(duplex=True)
         try:
-            standby = StandbyProcess(child_end)
+            standby = StandbyProcess(child_end, launch)
             standby.start()
         except BaseException:
             parent_end.close()

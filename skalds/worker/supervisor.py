@@ -92,7 +92,7 @@ class Supervisor:
         self._writer = StoreWriter(repository, lambda task_id: self.cancel_task(task_id, "lost")) \
             if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
-        self._standby = StandbyPool(settings.standby_workers)
+        self._standby = StandbyPool(settings.standby_workers, settings.launch)
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
         self.on_task_finished: Callable[[str, str], None] | None = None
