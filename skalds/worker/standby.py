@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from multiprocessing import context as mp_context
 from multiprocessing import process as mp_process
 from multiprocessing import reduction
@@ -23,6 +24,8 @@ from multiprocessing.context import ForkServerProcess
 
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.runtime import LaunchSettings
+
+REFILL_DELAY_SECONDS = 0.05
 
 
 class _NoFdPassing:
@@ -116,6 +119,8 @@ class StandbyPool:
     def _refill_loop(self) -> None:
         while True:
             self._wanted.wait()
+            # Let the task that took a standby start first: forking holds the node's GIL for a while.
+            time.sleep(REFILL_DELAY_SECONDS)
             self._wanted.clear()
             forked = 0
             while True:
