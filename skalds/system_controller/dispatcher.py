@@ -32,7 +32,8 @@ class Dispatcher:
         self.store = service.store
         self.nodes = nodes
         self.live_tasks = live_tasks
-        self._recent: dict[str, tuple[str, float]] = {}
+        self._recent: dict[str, tuple[str, float]] = {}  # task -> (node, when) assigned lately
+        self._recent_lock = threading.Lock()  # the monitor thread forgets ended tasks
         self.monitor_period = 1.0
         self.strategy = strategy.upper()
         self.default_capacity = default_capacity
@@ -62,6 +63,12 @@ class Dispatcher:
         """How long the loop may sleep: the sweep period, or less when a retry falls due sooner."""
         return max(0.05, min(default, self._next_retry_scan - time.monotonic()))
 
+    def forget(self, task_ids: set[str]) -> None:
+        """These tasks ended or went back to Created: stop counting them on the node they were given to."""
+        with self._recent_lock:
+            for task_id in task_ids:
+                self._recent.pop(task_id, None)
+
     def capacity_changed(self) -> None:
         """A node came online or a task ended: worth a pass only if tasks were left waiting."""
         if self._maybe_waiting:
@@ -76,8 +83,9 @@ class Dispatcher:
         holders = {task_id: document.get("executor") for task_id, document in self.live_tasks().items()
                    if document.get("mode") == ModeEnum.Passive.value and document.get("lifecycleStatus") in ACTIVE}
         horizon = time.monotonic() - max(3.0, 3 * self.monitor_period)
-        self._recent = {task_id: (node, at) for task_id, (node, at) in self._recent.items() if at > horizon}
-        holders.update({task_id: node for task_id, (node, _at) in self._recent.items()})
+        with self._recent_lock:
+            self._recent = {task_id: (node, at) for task_id, (node, at) in self._recent.items() if at > horizon}
+            holders.update({task_id: node for task_id, (node, _at) in self._recent.items()})
         loads: dict[str, int] = {}
         for node_id in holders.values():
             if node_id:
@@ -124,7 +132,8 @@ class Dispatcher:
                 if result is None:
                     continue
                 loads[node.id] = loads.get(node.id, 0) + 1
-                self._recent[document["id"]] = (node.id, time.monotonic())
+                with self._recent_lock:
+                    self._recent[document["id"]] = (node.id, time.monotonic())
                 assigned += 1
                 self.assigned_total += 1
                 self.metrics.assignments.inc()

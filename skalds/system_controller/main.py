@@ -98,6 +98,7 @@ class SystemController:
             monitor.on_waiting = context.dispatcher.wake
             monitor.on_capacity = context.dispatcher.capacity_changed
             monitor.on_failed = context.dispatcher.task_failed
+            monitor.on_ended = context.dispatcher.forget
         self.context = context
         return context
 

@@ -58,6 +58,7 @@ class Monitor:
         self.on_waiting: Callable[[], None] = lambda: None  # a task became Created (seen in the feed)
         self.on_capacity: Callable[[], None] = lambda: None  # a node came online or a task ended
         self.on_failed: Callable[[], None] = lambda: None  # a task failed (it may have retries left)
+        self.on_ended: Callable[[set[str]], None] = lambda _ids: None  # these tasks hold no node any more
         self.last_cycle_seconds = 0.0
         self._last_counts = 0.0
 
@@ -164,6 +165,7 @@ class Monitor:
     def _feed(self) -> None:
         """Publish history entries written since the last cycle (by nodes, the API or the dispatcher)."""
         entries = self.store.history_since(self._feed_ts)
+        self._forget_ended(entries)
         for entry in entries:
             key = str(entry.get("_id"))
             if key in self._feed_seen:
@@ -185,6 +187,19 @@ class Monitor:
             if newest > self._feed_ts:
                 self._feed_ts = newest
                 self._feed_seen = {str(e.get("_id")) for e in entries if int(e["ts"]) == newest}
+
+    def _forget_ended(self, entries: list[dict[str, Any]]) -> None:
+        """Tasks that ended or went back to Created since this cycle's scan no longer load their node: the
+        dispatcher woken by these entries must not count them (the scan ran before the entries were written)."""
+        ended = {entry["taskId"] for entry in entries
+                 if entry.get("status") in TERMINAL or entry.get("status") == S.Created.value
+                 or entry.get("type") in ("released", "lost")}
+        if ended:
+            self.on_ended(ended)
+        ended &= set(self.live_tasks)
+        if ended:  # replaced, not mutated: the dispatcher thread iterates over it
+            self.live_tasks = {task_id: document for task_id, document in self.live_tasks.items()
+                               if task_id not in ended}
 
     def _notify_dispatcher(self, entry: dict[str, Any]) -> None:
         """Work done anywhere (another controller's API, a node's release) reaches the dispatcher at once."""

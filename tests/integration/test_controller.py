@@ -122,6 +122,16 @@ def test_capacity_is_respected(controllers, nodes, cluster):
     wait_api_status(controller, second["id"], "Finished", timeout=20)
 
 
+def test_freed_capacity_is_used_at_once_for_short_tasks(controllers, nodes, cluster):
+    """A task that ends within the dispatcher's memory of recent assignments frees its slot at once
+    (the sweep is 30 s in tests, so only the wake-up on the task's end can start the next one)."""
+    controller = controllers.start()
+    nodes.start(MAX_CONCURRENT_TASKS="1")
+    ids = [create(controller, attachments={"seconds": 0.3})["id"] for _ in range(4)]
+    for task_id in ids:
+        wait_api_status(controller, task_id, "Finished", timeout=15)
+
+
 @pytest.mark.parametrize("strategy", ["ROUND_ROBIN", "LEAST_TASKS", "RANDOM"])
 def test_strategies_spread_tasks(controllers, nodes, cluster, strategy):
     controller = controllers.start(DISPATCHER_STRATEGY=strategy.lower())
