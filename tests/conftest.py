@@ -18,6 +18,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.cluster import Cluster  # noqa: E402
 from support.controller import ControllerFactory  # noqa: E402
+from support.failure_logs import print_logs_on_failure  # noqa: E402
 from support.nodes import NodeFactory  # noqa: E402
 from support.services import Endpoints, endpoints  # noqa: E402
 
@@ -46,13 +47,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
-def _print_logs_on_failure(request: pytest.FixtureRequest, logs: dict) -> None:
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        for name, read in logs.items():
-            print(f"\n===== log of {name} =====\n{read()[-6000:]}")
-
-
 @pytest.fixture
 def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
           tmp_path: Path, cluster: Cluster) -> Iterator[NodeFactory]:
@@ -62,7 +56,7 @@ def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, 
         yield factory
     finally:
         factory.stop_all()
-        _print_logs_on_failure(request, {f"node {node.skald_id}": node.log for node in factory.started})
+        print_logs_on_failure(request, {f"node {node.skald_id}": node.log for node in factory.started})
 
 
 @pytest.fixture
@@ -75,7 +69,7 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
         yield factory
     finally:
         factory.stop_all()
-        _print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
+        print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
 
 
 @pytest.fixture

@@ -149,24 +149,15 @@ class TaskRepository:
         extra: dict[str, Any] | None = None,
     ) -> bool:
         """Write a status for the attempt this executor holds; False when it no longer owns the task."""
-        fields: dict[str, Any] = {"lifecycleStatus": status.value, **(extra or {})}
-        if status == TaskLifecycleStatus.Running:
-            fields.update({"error": None, "exitCode": None})
-        if error is not None:
-            fields["error"] = error
-        if exit_code is not None:
-            fields["exitCode"] = exit_code
-        document = self.store.update(task_id, fields, expect={"executor": executor, "attempt": attempt})
-        if document is None:
+        change = StatusChange.of(task_id, status, executor=executor, attempt=attempt, error=error,
+                                 exit_code=exit_code)
+        change.fields = {**(extra or {}), **change.fields}
+        if self.store.update(task_id, change.fields, expect={"executor": executor, "attempt": attempt}) is None:
             logger.warning(f"task {task_id}: not recording {status.value}, attempt {attempt} on {executor} "
                            "is no longer the owner")
             return False
-        entry: dict[str, Any] = {"type": "status", "status": status.value, "executor": executor, "attempt": attempt}
-        if error:
-            entry["error"] = error
-        if exit_code is not None:
-            entry["exitCode"] = exit_code
-        self.store.append_history(task_id, entry)
+        for entry in change.history:
+            self.store.append_history(task_id, entry)
         return True
 
     def record_statuses(self, changes: list[StatusChange]) -> set[str]:

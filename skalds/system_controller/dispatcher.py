@@ -56,7 +56,6 @@ class Dispatcher:
     def task_failed(self) -> None:
         """A task failed: if it has retries left, its retry is due after the backoff."""
         self._next_retry_scan = 0.0
-        self.capacity_changed()
         self.wakeup.set()
 
     def seconds_until_due(self, default: float) -> float:

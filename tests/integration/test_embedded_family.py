@@ -22,6 +22,7 @@ from skalds.transport.sqlite_events import SqliteEventPublisher
 from skalds.transport.sqlite_tasks import SqliteTaskStore
 from support.cluster import read_records, wait_for
 from support.controller import ControllerFactory, ControllerProcess
+from support.failure_logs import print_logs_on_failure
 from support.nodes import NodeFactory
 from support.services import Endpoints
 from support.workers import SleepModel
@@ -42,10 +43,7 @@ def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, 
         yield factory
     finally:
         factory.stop_all()
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            for node in factory.started:
-                print(f"\n===== log of node {node.skald_id} =====\n{node.log()[-6000:]}")
+        print_logs_on_failure(request, {f"node {node.skald_id}": node.log for node in factory.started})
 
 
 @pytest.fixture
@@ -56,10 +54,7 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
         yield factory
     finally:
         factory.stop_all()
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            for controller in factory.started:
-                print(f"\n===== log of controller :{controller.port} =====\n{controller.log()[-6000:]}")
+        print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
 
 
 def create(controller: ControllerProcess, class_name: str = "SleepWorker", **body: object) -> dict:
