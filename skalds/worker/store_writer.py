@@ -55,10 +55,6 @@ class StoreWriter:
             self._queue.append(item)
             self._cond.notify_all()
 
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + (1 if self._busy else 0)
-
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="skalds-store-writer", daemon=True)

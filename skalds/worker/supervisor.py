@@ -451,9 +451,6 @@ class Supervisor:
         if self._writer is not None:
             self._writer.call(write)
 
-    def store_writes_pending(self) -> int:
-        return self._writer.pending() if self._writer is not None else 0
-
     # --- pulse thread: heartbeats and ownership ----------------------------------------------
     def _pulse(self) -> None:
         next_ownership = time.monotonic() + self.settings.ownership_check_period
