@@ -101,7 +101,7 @@ class TaskService:
             raise TaskActionError(409, f"task {task_id!r} changed meanwhile; try again")
         self.store.append_history(task_id, {"type": "status", "status": S.Cancelled.value, "by": "api"})
         if document.get("executor"):
-            self.announce(KafkaTopic.TASK_CANCEL, task_id)
+            self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=document.get("attempt"))
         return updated
 
     def pause(self, task_id: str) -> dict[str, Any]:
@@ -138,7 +138,8 @@ class TaskService:
         updated = self._transition(task_id, document, {"lifecycleStatus": S.Created.value, "executor": None,
                                                        "error": None, "exitCode": None})
         if document.get("executor") and document.get("lifecycleStatus") in ACTIVE:
-            self.announce(KafkaTopic.TASK_CANCEL, task_id)
+            # Names the attempt it stops: a node that already runs the next one keeps it.
+            self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=document.get("attempt"))
         self.on_created()
         return updated
 
@@ -207,7 +208,8 @@ class TaskService:
         self.store.append_history(document["id"], {"type": "lost", "executor": document.get("executor"),
                                                    "attempt": document.get("attempt"), "reason": reason})
         if document.get("executor"):
-            self.announce(KafkaTopic.TASK_CANCEL, document["id"], flush=flush)  # a stalled-but-alive copy stops
+            # A stalled-but-alive copy stops; a copy of a later attempt (same id) does not.
+            self.announce(KafkaTopic.TASK_CANCEL, document["id"], attempt=document.get("attempt"), flush=flush)
         if target == S.Created.value:
             self.on_created()
         return updated

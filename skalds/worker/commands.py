@@ -137,14 +137,18 @@ class CommandHandler:
             logger.info(f"assign of task {task_id} for old attempt {event_attempt} (now {attempt}); ignored")
             return
         handle = self.supervisor.handle(task_id)
-        if handle is not None and handle.stop_reason is None:
-            self.supervisor.adopt_attempt(task_id, attempt)
+        if handle is not None and handle.stop_reason is None and handle.attempt >= attempt:
             logger.info(f"task {task_id} already runs here; repeated assign ignored")
             return
         status = document.get("lifecycleStatus")
         if status not in STARTABLE:
             logger.info(f"task {task_id} is {status}; assign ignored (only Created/Assigning tasks start)")
             return
+        if handle is not None and handle.stop_reason is None:
+            # A newer attempt (a restart, or a redispatch after the task was declared lost) is a
+            # fresh run: the old copy stops first, whichever of this assign and its cancel comes first.
+            logger.info(f"task {task_id}: attempt {attempt} replaces the running attempt {handle.attempt}")
+            self.supervisor.cancel_task(task_id, "superseded")
         if handle is not None and self.supervisor.after_exit(task_id, lambda: self._start_latest(task_id)):
             logger.info(f"task {task_id}: attempt {attempt} starts once the stopping copy has exited")
             return
@@ -194,6 +198,11 @@ class CommandHandler:
         if parsed is None:
             return
         for task_id in parsed.task_ids:
+            handle = self.supervisor.handle(task_id)
+            if handle is not None and parsed.attempt is not None and parsed.attempt < handle.attempt:
+                logger.info(f"cancel of task {task_id} attempt {parsed.attempt} ignored: "
+                            f"attempt {handle.attempt} runs here")
+                continue
             if not self.supervisor.cancel_task(task_id, "cancel"):
                 logger.info(f"cancel of task {task_id}: it is not running on {self.skald_id}")
 

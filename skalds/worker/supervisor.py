@@ -38,6 +38,7 @@ from skalds.worker.standby import StandbyPool, pickle_for_standby
 from skalds.worker.store_writer import StoreWriter
 
 HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
+RELEASING_STOPS = ("shutdown", "lost", "superseded")  # stops that record no Cancelled: the task lives on
 
 
 @dataclass
@@ -51,7 +52,7 @@ class WorkerHandle:
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
     counter: int = 0
-    stop_reason: str | None = None  # "cancel", "shutdown", "lost"
+    stop_reason: str | None = None  # "cancel", "shutdown", "lost", "superseded" (a newer attempt replaces it)
     term_at: float | None = None
     kill_at: float | None = None
     outcome: dict[str, Any] | None = None
@@ -205,14 +206,6 @@ class Supervisor:
             self._after_exit[task_id] = action
             return True
 
-    def adopt_attempt(self, task_id: str, attempt: int) -> None:
-        """The task was re-assigned to this node with a newer attempt: keep running, write as that attempt."""
-        with self._lock:
-            handle = self._handles.get(task_id)
-            if handle is not None and attempt > handle.attempt:
-                logger.info(f"task {task_id}: now attempt {attempt} (was {handle.attempt}), keeps running")
-                handle.attempt = attempt
-
     def cancel_task(self, task_id: str, reason: str = "cancel") -> bool:
         """Begin stopping a worker: cooperative request now, SIGTERM and SIGKILL on deadlines."""
         with self._lock:
@@ -240,8 +233,9 @@ class Supervisor:
             if not handle.paused:
                 _signal(handle.process.pid, signal.SIGSTOP)
                 handle.paused = True
+            # Queued under the lock: an exit seen after this is recorded after it, never before.
+            self._record(handle, TaskLifecycleStatus.Paused)
         logger.info(f"task {task_id} paused")
-        self._record(handle, TaskLifecycleStatus.Paused)
         return True
 
     def resume_task(self, task_id: str) -> bool:
@@ -250,11 +244,12 @@ class Supervisor:
             if handle is None or handle.process.pid is None:
                 return False
             was_paused = handle.paused
+            if was_paused:  # recorded before the process runs again, so its Finished comes after
+                self._record(handle, TaskLifecycleStatus.Running)
             _signal(handle.process.pid, signal.SIGCONT)
             handle.paused = False
         if was_paused:
             logger.info(f"task {task_id} resumed")
-            self._record(handle, TaskLifecycleStatus.Running)
         return was_paused
 
     def deliver_update(self, task_id: str, attachments: dict[str, Any], version: int) -> bool:
@@ -382,7 +377,7 @@ class Supervisor:
             error = f"worker process ended without reporting an outcome: {describe_exit(code)}"
             if handle.stop_reason is not None:
                 outcome = Outcome.CANCELLED
-        if outcome == Outcome.CANCELLED and handle.stop_reason in ("shutdown", "lost"):
+        if outcome == Outcome.CANCELLED and handle.stop_reason in RELEASING_STOPS:
             self._finish_released(handle, code)
             return
         status, heartbeat = {
@@ -514,7 +509,8 @@ class Supervisor:
                 logger.warning(f"task {task_id} was reassigned to another node; stopping the local copy")
                 self.cancel_task(task_id, "lost")
             elif current > attempt:
-                self.adopt_attempt(task_id, current)
+                logger.debug(f"task {task_id}: attempt {current} is assigned here; its assign event replaces "
+                             f"attempt {attempt}")
 
     def _write_live(self, fill: Callable[[LiveBatch], None]) -> None:
         if self.live is None:

@@ -62,6 +62,36 @@ def test_repeated_assign_is_a_no_op_and_old_attempt_is_ignored(nodes, cluster, t
     node.wait_log("already runs here")
 
 
+@pytest.mark.parametrize("assign_first", [True, False], ids=["assign-first", "cancel-first"])
+def test_a_newer_attempt_replaces_the_running_copy_whatever_the_event_order(nodes, cluster, tmp_path, assign_first):
+    """A restart sends cancel(old attempt) and the dispatcher's assign(new attempt) on different
+    topics: in either order the old process ends and exactly one new process runs."""
+    node = nodes.start()
+    records = str(tmp_path / "r.jsonl")
+    cluster.create("t-next", "SleepWorker", SleepModel(seconds=60, record_to=records), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-next")
+    cluster.wait_status("t-next", "Running")
+    # What the controller's restart and its dispatcher do to the document: Created, then attempt 2 here.
+    cluster.store.update("t-next", {"lifecycleStatus": "Assigning"}, increment={"attempt": 1})
+    events = [(KafkaTopic.TASK_ASSIGN, 2), (KafkaTopic.TASK_CANCEL, 1)]
+    for topic, attempt in events if assign_first else reversed(events):
+        cluster.send_event(topic, "t-next", attempt=attempt)
+    wait_for(lambda: [r["event"] for r in read_records(records)].count("main") == 2, 15, "the second run")
+    document = cluster.wait_status("t-next", "Running")
+    assert document["attempt"] == 2
+    time.sleep(1.0)  # a late cancel of attempt 1 must not reach attempt 2
+    mains = [r["pid"] for r in read_records(records) if r["event"] == "main"]
+    assert not _alive(mains[0]) and _alive(mains[1])
+    assert cluster.status("t-next") == "Running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return _process_state(pid) not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
 def test_finished_task_is_not_restarted_by_a_replayed_assign(nodes, cluster, tmp_path):
     node = nodes.start()
     records = str(tmp_path / "r.jsonl")
@@ -178,8 +208,11 @@ def test_pause_suspends_the_process_and_resume_continues_it(nodes, cluster, tmp_
     assert cluster.status("t-pause") == "Paused"
     cluster.send_event(KafkaTopic.TASK_RESUME, "t-pause")
     cluster.wait_status("t-pause", "Finished", timeout=15)
-    statuses = [entry.get("status") for entry in cluster.history("t-pause") if entry["type"] == "status"]
-    assert statuses == ["Running", "Paused", "Running", "Finished"]
+
+    def statuses() -> list[str]:  # the history entries are written just after the status fields
+        return [entry.get("status") for entry in cluster.history("t-pause") if entry["type"] == "status"]
+    wait_for(lambda: len(statuses()) >= 4, 5, "the Finished history entry")
+    assert statuses() == ["Running", "Paused", "Running", "Finished"]
     main_end = next(r for r in read_records(records) if r["event"] == "after")["ts"]
     resumed = [entry["ts"] for entry in cluster.history("t-pause") if entry.get("status") == "Running"][-1]
     assert main_end * 1000 >= resumed - 50  # the main hook ended only after the resume
