@@ -16,6 +16,7 @@ from typing import Any
 
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
 from skalds.proxy.redis import RedisKey
+from skalds.system_controller.history_feed import HistoryFeed
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
@@ -52,8 +53,7 @@ class Monitor:
         self.assign_timeout = assign_timeout
         self.beats: dict[str, TaskBeat] = {}
         self.live_tasks: dict[str, dict[str, Any]] = {}
-        self._feed_ts = int(time.time() * 1000)
-        self._feed_seen: set[str] = set()
+        self._history = HistoryFeed(self.store, int(time.time() * 1000), max_pages=5)
         self.lost_total = 0
         self.on_waiting: Callable[[], None] = lambda: None  # a task became Created (seen in the feed)
         self.on_capacity: Callable[[], None] = lambda: None  # a node came online or a task ended
@@ -164,13 +164,9 @@ class Monitor:
 
     def _feed(self) -> None:
         """Publish history entries written since the last cycle (by nodes, the API or the dispatcher)."""
-        entries = self.store.history_since(self._feed_ts)
+        entries = self._history.read()
         self._forget_ended(entries)
         for entry in entries:
-            key = str(entry.get("_id"))
-            if key in self._feed_seen:
-                continue
-            self._feed_seen.add(key)
             name = HISTORY_TO_EVENT.get(entry.get("type", ""))
             if name is None:
                 continue
@@ -182,11 +178,6 @@ class Monitor:
             if entry.get("error") and entry.get("status") == S.Failed.value:
                 self.hub.publish("tasks", "task_exception", entry["taskId"],
                                  {"exception": entry["error"], "lifecycleStatus": S.Failed.value})
-        if entries:
-            newest = max(int(entry["ts"]) for entry in entries)
-            if newest > self._feed_ts:
-                self._feed_ts = newest
-                self._feed_seen = {str(e.get("_id")) for e in entries if int(e["ts"]) == newest}
 
     def _forget_ended(self, entries: list[dict[str, Any]]) -> None:
         """Tasks that ended or went back to Created since this cycle's scan no longer load their node: the

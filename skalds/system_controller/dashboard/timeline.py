@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from skalds.system_controller.history_feed import HistoryFeed
 from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
@@ -33,12 +34,6 @@ class Sample:
     failed: int = 0
 
 
-@dataclass
-class _Cursor:
-    ts: int
-    seen: set[str] = field(default_factory=set)
-
-
 class StatusTimeline:
     """A ring of samples, filled by a thread between `start()` and `stop()`."""
 
@@ -47,7 +42,7 @@ class StatusTimeline:
         self.interval = interval
         self.samples: deque[Sample] = deque(maxlen=capacity)
         self.started_ms = int(time.time() * 1000)
-        self._cursor = _Cursor(ts=self.started_ms)
+        self._history = HistoryFeed(store, self.started_ms, page=HISTORY_PAGE, max_pages=MAX_PAGES_PER_SAMPLE)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,20 +65,8 @@ class StatusTimeline:
         return sample
 
     def _new_history(self) -> list[dict[str, Any]]:
-        """History entries written since the last sample, each once (entries sharing a ms are deduplicated)."""
-        fresh: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES_PER_SAMPLE):
-            page = self.store.history_since(self._cursor.ts, limit=HISTORY_PAGE)
-            new = [entry for entry in page if str(entry.get("_id")) not in self._cursor.seen]
-            fresh += new
-            if new:
-                newest = max(int(entry["ts"]) for entry in new)
-                if newest > self._cursor.ts:
-                    self._cursor = _Cursor(newest)
-                self._cursor.seen |= {str(entry.get("_id")) for entry in new if int(entry["ts"]) == newest}
-            if len(page) < HISTORY_PAGE or not new:
-                break
-        return fresh
+        """History entries written since the last sample, each once."""
+        return self._history.read()
 
     # --- reading -------------------------------------------------------------------------------------
     def snapshot(self, since_ms: int = 0) -> dict[str, Any]:
