@@ -9,6 +9,13 @@ So ``assets/ferretdb/main.go`` is dropped into a writable copy of the module sou
 ``cmd/skalds-ferretdb``, next to a written ``version.txt``, and built there; being inside the
 module it may use FerretDB's internal packages. It runs in "mixed" auth: SCRAM logins are
 verified and clients without credentials are served too.
+
+One line of the copy is patched (``SOURCE_PATCHES``): v1.24's SQLite backend creates the ``_id``
+index on ``_ferretdb_sjson->"_id"`` but filters on ``_ferretdb_sjson->'$._id'``. SQLite matches
+index expressions by their text, so the index is never used and every lookup and every
+per-document update by ``_id`` scans the whole table (40 ms per update at 2,000 documents,
+growing with the collection). The patch writes the filter the way the index is written; the
+two expressions select the same value. (FerretDB#4646 is the same mismatch on PostgreSQL.)
 """
 
 from __future__ import annotations
@@ -35,12 +42,72 @@ BINARY = "skalds-ferretdb"
 GO_DIRS = ("/usr/local/go/bin", "/usr/lib/go/bin")
 
 
+# file in the module -> [(text as released, text we build, occurrences)]; a release that differs fails the build
+SOURCE_PATCHES: dict[str, list[tuple[str, str, int]]] = {
+    # the expression of the `_id_` index, so that SQLite uses that index
+    "internal/backends/sqlite/metadata/metadata.go": [
+        ('IDColumn = DefaultColumn + "->\'$._id\'"', 'IDColumn = DefaultColumn + "->\'_id\'"', 1),
+    ],
+    # pre-select by the filter's `_id` condition even when it has other keys (assets/ferretdb/skalds_pushdown.go)
+    "internal/backends/sqlite/collection.go": [
+        ("""	if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}
+	}
+""", """	whereClause, args = idWhereClause(params.Filter)
+""", 1),
+        ("""	if params.Filter.Len() == 1 {
+		v, _ := params.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			filterPushdown = true
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}
+	}
+""", """	whereClause, args = idWhereClause(params.Filter)
+	filterPushdown = whereClause != ""
+""", 1),
+    ],
+}
+ADDED_SOURCES = {"skalds_pushdown.go": "internal/backends/sqlite/skalds_pushdown.go"}  # asset -> path in module
+
+
 def _main_go() -> bytes:
-    return resources.files(__package__).joinpath("assets", "ferretdb", "main.go").read_bytes()
+    return _asset("main.go")
+
+
+def _asset(name: str) -> bytes:
+    return resources.files(__package__).joinpath("assets", "ferretdb", name).read_bytes()
+
+
+def _build_inputs() -> bytes:
+    """What the cached binary depends on besides the version: our main.go, the patches, the added files."""
+    added = b"".join(_asset(name) for name in sorted(ADDED_SOURCES))
+    return _main_go() + json.dumps(SOURCE_PATCHES, sort_keys=True).encode() + added
+
+
+def _patch_sources(src: Path) -> None:
+    for relative, replacements in SOURCE_PATCHES.items():
+        path = src / relative
+        text = path.read_text()
+        for released, patched, occurrences in replacements:
+            if text.count(released) != occurrences:
+                raise ServiceError("ferretdb", f"cannot patch {relative}: expected {occurrences} occurrence(s) "
+                                               f"of {released.strip().splitlines()[0]!r}, found "
+                                               f"{text.count(released)}")
+            text = text.replace(released, patched)
+        path.write_text(text)
+    for asset, relative in ADDED_SOURCES.items():
+        (src / relative).write_bytes(_asset(asset))
 
 
 def _make_writable(root: Path) -> None:
-    """The module cache is read-only; the copy must accept version.txt and our main.go."""
+    """The module cache is read-only; the copy must accept version.txt, our files and the patches."""
     for dirpath, _dirs, files in os.walk(root):
         os.chmod(dirpath, os.stat(dirpath).st_mode | stat.S_IWUSR)
         for f in files:
@@ -89,7 +156,7 @@ class FerretDB(Service):
     def binary(self) -> Path:
         """The built server in the shared cache, keyed by FerretDB version and our main.go."""
         main_go = _main_go()
-        entry = self.settings.cache_dir / "ferretdb" / f"v{self.version}-{digest(main_go)}"
+        entry = self.settings.cache_dir / "ferretdb" / f"v{self.version}-{digest(_build_inputs())}"
         build_log = self.dir / "build.log"
 
         def build(tmp: Path) -> None:
@@ -99,6 +166,7 @@ class FerretDB(Service):
                                               "none found on PATH or in /usr/local/go/bin")
             env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-buildvcs=false")
             src = self._module_source(go, tmp, env, build_log)
+            _patch_sources(src)
             (src / "build" / "version" / "version.txt").write_text(f"v{self.version}\n")
             cmd_dir = src / "cmd" / BINARY
             cmd_dir.mkdir(parents=True, exist_ok=True)

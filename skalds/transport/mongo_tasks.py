@@ -32,6 +32,22 @@ def _condition(value: Any) -> Any:
     return value
 
 
+def _listed_ids(where: dict[str, Any] | None) -> list[str] | None:
+    """The task ids a query lists (`{"id": [...]}` or `{"id": "x"}`), if that is how it selects."""
+    value = (where or {}).get("id")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(item, str) for item in value):
+        return list(dict.fromkeys(value))
+    return None
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+    """Id lists short enough for a server to look them up by key (FerretDB pushes `$in` down up to 500)."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 class MongoTaskStore:
     """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
 
@@ -80,25 +96,34 @@ class MongoTaskStore:
         increment: dict[str, int] | None = None,
     ) -> dict[str, Any] | None:
         """Apply the change only if every `expect` field matches; returns the new document or None."""
-        query: dict[str, Any] = {"id": task_id}
-        for key, value in (expect or {}).items():
-            query[key] = _condition(value)
+        conditions = {key: _condition(value) for key, value in (expect or {}).items()}
         change: dict[str, Any] = {"$set": {"updateDateTime": now_ms(), **(set_fields or {})}}
         if increment:
             change["$inc"] = dict(increment)
         # No projection: FerretDB 1.x does not implement findAndModify's `fields`.
-        document = self.tasks.find_one_and_update(query, change, return_document=ReturnDocument.AFTER)
+        document = self.tasks.find_one_and_update({"_id": task_id, **conditions}, change,
+                                                  return_document=ReturnDocument.AFTER)
+        if document is None and self.tasks.find_one({"_id": task_id}, {"_id": 1}) is None:
+            # written by 0.3.8 (ObjectId `_id`), or missing: the slow path by `id`
+            document = self.tasks.find_one_and_update({"id": task_id, **conditions}, change,
+                                                      return_document=ReturnDocument.AFTER)
         if document is not None:
             document.pop("_id", None)
         return document
 
     def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
-        """The same change to every task in `task_ids` that matches `expect`, in one query; how many changed."""
-        query: dict[str, Any] = {"id": {"$in": list(task_ids)}}
-        for key, value in expect.items():
-            query[key] = _condition(value)
-        result = self.tasks.update_many(query, {"$set": {"updateDateTime": now_ms(), **set_fields}})
-        return int(result.matched_count)
+        """The same change to every task in `task_ids` that matches `expect`; how many changed."""
+        ids = list(dict.fromkeys(task_ids))
+        conditions = {key: _condition(value) for key, value in expect.items()}
+        change = {"$set": {"updateDateTime": now_ms(), **set_fields}}
+        matched = 0
+        for chunk in _chunks(ids):
+            matched += self.tasks.update_many({"_id": {"$in": chunk}, **conditions}, change).matched_count
+        if matched < len(ids):
+            legacy = self._without_id_key(ids)
+            if legacy:
+                matched += self.tasks.update_many({"id": {"$in": legacy}, **conditions}, change).matched_count
+        return matched
 
     def find(
         self,
@@ -113,6 +138,9 @@ class MongoTaskStore:
         projection: dict[str, int] = {"_id": 0}
         if fields is not None:
             projection.update({name: 1 for name in fields})
+        ids = _listed_ids(where)
+        if ids is not None and not (sort or skip or limit):
+            return self._find_by_ids(ids, query, projection)
         cursor = self.tasks.find(query, projection)
         if sort:
             cursor = cursor.sort(list(sort))
@@ -121,6 +149,32 @@ class MongoTaskStore:
         if limit:
             cursor = cursor.limit(limit)
         return list(cursor)
+
+    def _find_by_ids(self, ids: list[str], query: dict[str, Any], projection: dict[str, int]) -> list[dict[str, Any]]:
+        """Tasks listed by id: looked up by `_id` (an index lookup on every MongoDB-wire server), and only
+        the ids not found that way by `id` (documents written by 0.3.8 have an ObjectId `_id`)."""
+        rest = {key: value for key, value in query.items() if key != "id"}
+        partial = len(projection) > 1  # a projection listing fields: `id` is needed to see what was found
+        with_id = {**projection, "id": 1} if partial and "id" not in projection else projection
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(ids):
+            found += self.tasks.find({"_id": {"$in": chunk}, **rest}, with_id)
+        seen = {document.get("id") for document in found}
+        if len(seen) < len(ids):
+            legacy = self._without_id_key([task_id for task_id in ids if task_id not in seen])
+            if legacy:
+                found += self.tasks.find({"id": {"$in": legacy}, **rest}, with_id)
+        if with_id is not projection:
+            for document in found:
+                document.pop("id", None)
+        return found
+
+    def _without_id_key(self, ids: list[str]) -> list[str]:
+        """Those of `ids` with no document whose `_id` is the task id."""
+        keyed: set[str] = set()
+        for chunk in _chunks(ids):
+            keyed |= {document["_id"] for document in self.tasks.find({"_id": {"$in": chunk}}, {"_id": 1})}
+        return [task_id for task_id in ids if task_id not in keyed]
 
     def count(self, where: dict[str, Any] | None = None) -> int:
         return self.tasks.count_documents({key: _condition(value) for key, value in (where or {}).items()})

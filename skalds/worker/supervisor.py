@@ -30,7 +30,12 @@ from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
-from skalds.worker.forkserver_main import MAIN_NAME_VARIABLE, MAIN_PATH_VARIABLE, SYS_PATH_VARIABLE
+from skalds.worker.forkserver_main import (
+    LOGGING_VARIABLE,
+    MAIN_NAME_VARIABLE,
+    MAIN_PATH_VARIABLE,
+    SYS_PATH_VARIABLE,
+)
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
@@ -111,9 +116,12 @@ class Supervisor:
         forkserver_context().set_forkserver_preload(["skalds.worker.forkserver_main", "skalds.worker.baseclass",
                                                      *self.registry.modules()])
         main = spawn.get_preparation_data("skalds")
+        launch = self.settings.launch
         variables = {MAIN_PATH_VARIABLE: main.get("init_main_from_path"),
                      MAIN_NAME_VARIABLE: main.get("init_main_from_name"),
-                     SYS_PATH_VARIABLE: json.dumps(main.get("sys_path") or sys.path)}
+                     SYS_PATH_VARIABLE: json.dumps(main.get("sys_path") or sys.path),
+                     LOGGING_VARIABLE: json.dumps({"level": launch.log_level, "skald_id": launch.skald_id,
+                                                   "json": launch.log_json})}
         started = time.perf_counter()
         try:
             os.environ.update({key: value for key, value in variables.items() if value})

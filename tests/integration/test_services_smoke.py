@@ -221,6 +221,27 @@ def test_mongo_conditional_find_one_and_update(mongo_db) -> None:
     assert coll.find_one({"_id": "t-1"}) == {"_id": "t-1", "state": "running", "attempts": 1}
 
 
+def test_ferretdb_looks_up_id_filters_in_its_index(mongo_db) -> None:
+    """Our FerretDB build (skalds/devservices/ferretdb.py, SOURCE_PATCHES) answers every filter on a
+    listed `_id` from SQLite's `_id` index, including compare-and-set filters with other fields;
+    the released v1.24 scans the whole table for all of them."""
+    _require_mongo(mongo_db)
+    coll = mongo_db["tasks"]
+    coll.insert_many([{"_id": f"t-{index}", "executor": "a", "attempt": 1} for index in range(5)])
+
+    def plan(query: dict) -> str:
+        answer = mongo_db.command("explain", {"find": "tasks", "filter": query})
+        return " ".join(answer["queryPlanner"]["Plan"])
+
+    for query in ({"_id": "t-1"}, {"_id": "t-1", "executor": "a", "attempt": 1},
+                  {"_id": {"$in": ["t-1", "t-2"]}, "executor": "a"}):
+        assert "USING INDEX" in plan(query) and "__id_" in plan(query), query
+    assert "SCAN" in plan({"executor": "a"})
+    # the other fields still filter: the index only pre-selects
+    assert coll.count_documents({"_id": {"$in": ["t-1", "t-2", "t-9"]}, "attempt": 1}) == 2
+    assert coll.find_one({"_id": "t-1", "executor": "b"}) is None
+
+
 # -- Redis -----------------------------------------------------------------------------------------
 
 
