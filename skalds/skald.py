@@ -18,11 +18,11 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
 from skalds.transport import factory
 from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError
 from skalds.transport.retry import wait_for_service
+from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.commands import CommandHandler

@@ -12,21 +12,8 @@ from typing import Any
 from skalds.config.environment import read_environment
 from skalds.transport.kafka_events import KafkaEventConsumer, KafkaEventPublisher, KafkaSettings, check_kafka
 from skalds.transport.retry import wait_for_service
+from skalds.transport.wire_names import KafkaTopic  # noqa: F401  (0.3.8 imported it from here)
 from skalds.utils.logging import logger
-
-
-class KafkaTopic:
-    TASK_ASSIGN = "task.assign"
-    TASK_CANCEL = "task.cancel"
-    TASK_UPDATE_ATTACHMENT = "task.update.attachment"
-    TASK_WORKER_UPDATE = "taskworker.update"
-    TESTING = "testing"
-    TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
-    TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
-
-    @staticmethod
-    def task_notify_process_update(task_id: str) -> str:
-        return f"task.{task_id}.update"
 
 
 class KafkaConfig:

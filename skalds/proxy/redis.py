@@ -8,48 +8,8 @@ import redis as redis_lib
 
 from skalds.transport.redis_state import RedisSettings, redis_client
 from skalds.transport.retry import wait_for_service
+from skalds.transport.wire_names import RedisKey  # noqa: F401  (0.3.8 imported it from here)
 from skalds.utils.logging import logger
-
-
-class RedisKey:
-    """Key names shared with 0.3.8's controller and dashboards."""
-
-    SKALD_LIST_HASH = "skalds:hash"
-    SKALD_MODE_LIST_HASH = "skalds:mode:hash"
-
-    @staticmethod
-    def skald_heartbeat(skald_id: str) -> str:
-        return f"skalds:{skald_id}:heartbeat"
-
-    @staticmethod
-    def skald_all_task(skald_id: str) -> str:
-        return f"skalds:{skald_id}:all-task"
-
-    @staticmethod
-    def skald_allow_task_class_name(skald_id: str) -> str:
-        return f"skalds:{skald_id}:allow-task-class-name"
-
-    @staticmethod
-    def skald_info(skald_id: str) -> str:
-        """Additive: capacity, pid, host, version, started (hash)."""
-        return f"skalds:{skald_id}:info"
-
-    @staticmethod
-    def task_heartbeat(task_id: str) -> str:
-        return f"task:{task_id}:heartbeat"
-
-    @staticmethod
-    def task_exception(task_id: str) -> str:
-        return f"task:{task_id}:exception"
-
-    @staticmethod
-    def task_has_error(task_id: str) -> str:
-        return f"task:{task_id}:has-error"
-
-    @staticmethod
-    def task_heartbeat_at(task_id: str) -> str:
-        """Additive: ms timestamp of the last heartbeat write, for timestamp-based liveness."""
-        return f"task:{task_id}:heartbeat-at"
 
 
 class RedisConfig:

@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.task import Task, TaskLifecycleStatus, attachments_to_dict
 from skalds.transport.ports import ServiceUnavailableError, TaskStore
 from skalds.utils.logging import logger
 
-_UNREACHABLE = (ConnectionFailure, ExecutionTimeout)
+
+def store_unreachable(error: BaseException) -> bool:
+    """The MongoDB driver's errors for a server that does not answer (imported only when one happens:
+    worker processes, forked from a process that imports this module, never load the driver)."""
+    if not type(error).__module__.startswith("pymongo"):
+        return False
+    from pymongo.errors import ConnectionFailure, ExecutionTimeout
+
+    return isinstance(error, (ConnectionFailure, ExecutionTimeout))
 
 
 @dataclass
@@ -72,7 +79,9 @@ class TaskRepository:
         """Insert a new task; raises DuplicateTaskError on a reused id, ServiceUnavailableError if unreachable."""
         try:
             self.store.insert(task.to_document())
-        except _UNREACHABLE as error:
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
             raise ServiceUnavailableError(f"task store unreachable while creating task {task.id}: {error}") from error
         self.store.append_history(task.id, {"type": "created", "className": task.class_name,
                                             "source": task.source})
@@ -125,7 +134,9 @@ class TaskRepository:
     def get_document(self, task_id: str) -> dict[str, Any] | None:
         try:
             return self.store.get(task_id)
-        except _UNREACHABLE as error:
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
             raise ServiceUnavailableError(f"task store did not answer for task {task_id}: {error}") from error
 
     def get_documents(self, task_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -134,7 +145,9 @@ class TaskRepository:
             return {}
         try:
             return {document["id"]: document for document in self.store.find({"id": task_ids})}
-        except _UNREACHABLE as error:
+        except Exception as error:
+            if not store_unreachable(error):
+                raise
             raise ServiceUnavailableError(f"task store did not answer for {len(task_ids)} tasks: {error}") from error
 
     def record_status(

@@ -11,14 +11,13 @@ import time
 from typing import Any
 
 from pydantic import ValidationError
-from pymongo.errors import ConnectionFailure
 
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.event import TaskEvent
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.proxy.kafka import KafkaTopic
-from skalds.repository.repository import TaskRepository
+from skalds.repository.repository import TaskRepository, store_unreachable
 from skalds.transport.ports import Event, ServiceUnavailableError
+from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 
@@ -51,9 +50,9 @@ class CommandHandler:
             return
         try:
             route(event)
-        except (ServiceUnavailableError, ConnectionFailure):
-            raise  # the caller retries the same event once the service is back
         except Exception as error:
+            if isinstance(error, ServiceUnavailableError) or store_unreachable(error):
+                raise  # the caller retries the same event once the service is back
             logger.exception(f"event on {event.topic} (key {event.key!r}) could not be handled: {error}")
 
     # --- parsing -------------------------------------------------------------------------------

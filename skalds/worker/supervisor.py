@@ -25,9 +25,9 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.model.task import Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
-from skalds.proxy.redis import RedisKey
 from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
+from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
 from skalds.worker.forkserver_main import (

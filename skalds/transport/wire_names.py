@@ -1,0 +1,62 @@
+"""Kafka topic and Redis key names shared with 0.3.8 (wire format).
+
+Kept apart from the client adapters so that worker processes, which only need the names,
+never load the Kafka, MongoDB or Redis client libraries (a smaller fork server forks faster).
+"""
+
+from __future__ import annotations
+
+
+class KafkaTopic:
+    TASK_ASSIGN = "task.assign"
+    TASK_CANCEL = "task.cancel"
+    TASK_UPDATE_ATTACHMENT = "task.update.attachment"
+    TASK_WORKER_UPDATE = "taskworker.update"
+    TESTING = "testing"
+    TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
+    TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
+
+    @staticmethod
+    def task_notify_process_update(task_id: str) -> str:
+        return f"task.{task_id}.update"
+
+
+class RedisKey:
+    """Key names shared with 0.3.8's controller and dashboards."""
+
+    SKALD_LIST_HASH = "skalds:hash"
+    SKALD_MODE_LIST_HASH = "skalds:mode:hash"
+
+    @staticmethod
+    def skald_heartbeat(skald_id: str) -> str:
+        return f"skalds:{skald_id}:heartbeat"
+
+    @staticmethod
+    def skald_all_task(skald_id: str) -> str:
+        return f"skalds:{skald_id}:all-task"
+
+    @staticmethod
+    def skald_allow_task_class_name(skald_id: str) -> str:
+        return f"skalds:{skald_id}:allow-task-class-name"
+
+    @staticmethod
+    def skald_info(skald_id: str) -> str:
+        """Additive: capacity, pid, host, version, started (hash)."""
+        return f"skalds:{skald_id}:info"
+
+    @staticmethod
+    def task_heartbeat(task_id: str) -> str:
+        return f"task:{task_id}:heartbeat"
+
+    @staticmethod
+    def task_exception(task_id: str) -> str:
+        return f"task:{task_id}:exception"
+
+    @staticmethod
+    def task_has_error(task_id: str) -> str:
+        return f"task:{task_id}:has-error"
+
+    @staticmethod
+    def task_heartbeat_at(task_id: str) -> str:
+        """Additive: ms timestamp of the last heartbeat write, for timestamp-based liveness."""
+        return f"task:{task_id}:heartbeat-at"
