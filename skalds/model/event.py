@@ -12,8 +12,8 @@ from skalds.model._time import now_ms
 class TaskEvent(BaseModel):
     """Payload of task.assign, task.cancel and task.update.attachment (key = task id).
 
-    `attempt` is additive: the dispatcher sets it so a node can ignore an assign for an
-    older attempt; 0.3.8 producers leave it out.
+    `attempt` is additive: the controller sets it so a node can ignore an assign for an older
+    attempt, and a cancel of an older attempt than the one it runs; 0.3.8 producers leave it out.
     """
 
     model_config = ConfigDict(populate_by_name=True)
