@@ -36,6 +36,7 @@ from skalds.worker.forkserver_main import (
     MAIN_PATH_VARIABLE,
     SYS_PATH_VARIABLE,
 )
+from skalds.worker.live_writer import LiveWriter
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
@@ -62,6 +63,7 @@ class WorkerHandle:
     kill_at: float | None = None
     outcome: dict[str, Any] | None = None
     paused: bool = False
+    exited: bool = False  # set before its terminal keys are queued: later heartbeats skip it
 
     @property
     def task_id(self) -> str:
@@ -99,6 +101,7 @@ class Supervisor:
             if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
         self._standby = StandbyPool(settings.standby_workers, settings.launch)
+        self._live_writer = LiveWriter(live) if live is not None else None
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
         self.on_task_finished: Callable[[str, str], None] | None = None
@@ -108,6 +111,8 @@ class Supervisor:
         self._start_fork_server()
         if self._writer is not None:
             self._writer.start()
+        if self._live_writer is not None:
+            self._live_writer.start()
         self._spawn(self._watch, "skalds-watcher")
 
     def _start_fork_server(self) -> None:
@@ -135,7 +140,7 @@ class Supervisor:
     def start_pulse(self) -> None:
         """Begin heartbeats and registration: call once the node can receive events, so that
         the controller never assigns work to a node that cannot hear it yet."""
-        self.write_heartbeats()
+        self.write_heartbeats(wait=5.0)
         self._spawn(self._pulse, "skalds-pulse")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -161,17 +166,22 @@ class Supervisor:
         worker_class = self.registry.get(task.class_name)
         if worker_class is None:
             raise LookupError(f"worker class {task.class_name!r} is not registered on {self.settings.skald_id}")
+        if self.handle(task.id) is not None:
+            return False
+        # Before the process exists: its terminal keys can only be queued after these, and its
+        # heartbeat is in place before it can report Running.
+        self._write_live(lambda batch: self._fresh_task_keys(batch, task.id), wait=1.0)
         forked_at = time.perf_counter()
         with self._lock:
             if task.id in self._handles:
                 return False
             worker = worker_class(task=task)
             process, parent_end, how = self._launch(worker, attachments)
+            pid = process.pid  # the watcher may reap and close the process as soon as the lock is released
             handle = WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end)
             self._handles[task.id] = handle
-        self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
         self._wake()
-        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {process.pid} "
+        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {pid} "
                     f"({how}, {(time.perf_counter() - forked_at) * 1000:.0f} ms)")
         return True
 
@@ -283,6 +293,8 @@ class Supervisor:
         self._standby.close()
         if self._writer is not None:
             self._writer.close(timeout=10)
+        if self._live_writer is not None:
+            self._live_writer.close()  # later writes (deregistration) go out inline
 
     def deregister(self) -> None:
         skald_id = self.settings.skald_id
@@ -371,6 +383,7 @@ class Supervisor:
                 handle.task_id, int(message["version"]), False, str(message.get("error"))))
 
     def _on_exit(self, handle: WorkerHandle) -> None:
+        handle.exited = True
         handle.process.join(timeout=1)
         code = handle.process.exitcode
         with self._lock:
@@ -464,7 +477,7 @@ class Supervisor:
                 self._check_ownership()
             self._stop.wait(self.settings.heartbeat_period)
 
-    def write_heartbeats(self) -> None:
+    def write_heartbeats(self, wait: float | None = None) -> None:
         """Node registration and every task's heartbeat in one pipelined round trip."""
         if self.live is None:
             return
@@ -481,7 +494,7 @@ class Supervisor:
 
         def fill(batch: LiveBatch) -> None:
             for handle in handles:
-                if handle.stop_reason is None:
+                if handle.stop_reason is None and not handle.exited:  # never over a terminal code
                     batch.set(RedisKey.task_heartbeat(handle.task_id), str(handle.counter), ttl)
                     batch.set(RedisKey.task_heartbeat_at(handle.task_id), str(now), ttl)
             if not self.settings.register_node:
@@ -495,7 +508,7 @@ class Supervisor:
             batch.hset(RedisKey.skald_info(skald_id), "capacity", str(self.settings.max_concurrent_tasks))
             batch.hset(RedisKey.skald_info(skald_id), "pid", str(os.getpid()))
             batch.hset(RedisKey.skald_info(skald_id), "started", str(self._started_at_ms))
-        self._write_live(fill)
+        self._write_live(fill, wait=wait)
 
     def _check_ownership(self) -> None:
         """Stop local copies of tasks that were reassigned elsewhere (at most one live copy)."""
@@ -520,13 +533,9 @@ class Supervisor:
                 logger.debug(f"task {task_id}: attempt {current} is assigned here; its assign event replaces "
                              f"attempt {attempt}")
 
-    def _write_live(self, fill: Callable[[LiveBatch], None]) -> None:
-        if self.live is None:
-            return
-        try:
-            self.live.write(fill)
-        except Exception as error:
-            logger.warning(f"live-state write failed (Redis unreachable?): {error}")
+    def _write_live(self, fill: Callable[[LiveBatch], None], wait: float | None = None) -> None:
+        if self._live_writer is not None:
+            self._live_writer.write(fill, wait=wait)
 
     def _fresh_task_keys(self, batch: LiveBatch, task_id: str) -> None:
         """A new run starts clean: no stale terminal code or exception from an earlier run."""

@@ -1,0 +1,87 @@
+"""The node's live-state (Redis) writes, on one thread, in order, one pipeline per batch.
+
+Starting a worker and reaping one each write a few keys (a fresh heartbeat, a terminal code).
+Done inline, every start waited for a Redis round trip on the event thread and every exit on
+the watcher thread; under load that wait grew with the machine's queue. Queued here instead,
+writes that wait together go out as one pipeline, in the order they were queued, so a task's
+terminal code is never overwritten by a heartbeat queued before it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from skalds.transport.ports import LiveBatch, LiveState
+from skalds.utils.logging import logger
+
+Fill = Callable[[LiveBatch], None]
+
+
+class LiveWriter:
+    def __init__(self, live: LiveState, *, batch_limit: int = 500) -> None:
+        self.live = live
+        self.batch_limit = batch_limit
+        self._queue: deque[tuple[Fill, threading.Event | None]] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="skalds-live-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, fill: Fill, *, wait: float | None = None) -> None:
+        """Queue `fill`; with `wait`, return once it was applied (or failed) or `wait` seconds passed."""
+        done = threading.Event() if wait is not None else None
+        with self._cond:
+            if self._closing or self._thread is None:
+                done = None
+                closed = True
+            else:
+                self._queue.append((fill, done))
+                self._cond.notify()
+                closed = False
+        if closed:
+            self._apply([(fill, None)])  # before start or after close: write inline
+        elif done is not None:
+            done.wait(wait)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Apply what is queued, then stop."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch_limit))]
+            self._apply(batch)
+
+    def _apply(self, batch: list[tuple[Fill, threading.Event | None]]) -> None:
+        def fill_all(pipeline: LiveBatch) -> None:
+            for fill, _ in batch:
+                fill(pipeline)
+
+        try:
+            self.live.write(fill_all)
+            if self._failing:
+                logger.info("live-state writes succeed again")
+                self._failing = False
+        except Exception as error:  # heartbeats are rewritten every period; nothing here may stop the node
+            if not self._failing:
+                logger.warning(f"live-state write failed (Redis unreachable?): {error}")
+            self._failing = True
+        finally:
+            for _, done in batch:
+                if done is not None:
+                    done.set()
