@@ -174,7 +174,12 @@ class TaskRepository:
         return True
 
     def record_statuses(self, changes: list[StatusChange]) -> set[str]:
-        """Write many status changes of one executor at once; returns the ids it no longer owns.
+        """Write many status changes of one executor at once; returns the ids it no longer owns."""
+        return {task_id for task_id, _attempt in self.record_statuses_by_attempt(changes)}
+
+    def record_statuses_by_attempt(self, changes: list[StatusChange]) -> set[tuple[str, int]]:
+        """Write many status changes of one executor at once; returns the (id, attempt) pairs it no
+        longer owns (one batch may hold an old attempt's last status and the next attempt's first).
 
         Changes with the same attempt and fields go out as one compare-and-set over all their tasks
         (one query instead of one per task), and their history entries in one insert."""
@@ -182,14 +187,14 @@ class TaskRepository:
         for change in changes:
             key = (change.attempt, json.dumps(change.fields, sort_keys=True, default=str))
             groups.setdefault(key, []).append(change)
-        lost: set[str] = set()
-        for group in groups.values():
-            lost |= self._record_group(group)
-        history = [(change.task_id, entry) for change in changes if change.task_id not in lost
+        lost: set[tuple[str, int]] = set()
+        for (attempt, _fields), group in groups.items():
+            lost |= {(task_id, attempt) for task_id in self._record_group(group)}
+        history = [(change.task_id, entry) for change in changes if (change.task_id, change.attempt) not in lost
                    for entry in change.history]
         self.store.append_history_many(history)
-        for task_id in sorted(lost):
-            logger.warning(f"task {task_id}: not recording its status, this node no longer owns that attempt")
+        for task_id, attempt in sorted(lost):
+            logger.warning(f"task {task_id}: not recording its status, this node no longer owns attempt {attempt}")
         return lost
 
     def _record_group(self, group: list[StatusChange]) -> set[str]:

@@ -29,13 +29,15 @@ Item = _Status | Callable[[], None]
 
 
 class StoreWriter:
-    def __init__(self, repository: TaskRepository, on_lost: Callable[[str], None], *,
-                 retry_seconds: float = 1.0, batch_limit: int = 500) -> None:
+    def __init__(self, repository: TaskRepository, on_lost: Callable[[str, int], None], *,
+                 retry_seconds: float = 1.0, batch_limit: int = 500, linger_seconds: float = 0.0) -> None:
         self.repository = repository
         self.on_lost = on_lost
         self.retry_seconds = retry_seconds
         self.batch_limit = batch_limit
+        self.linger_seconds = linger_seconds  # how long a write waits for others to join its batch
         self._queue: deque[Item] = deque()
+        self._oldest_at = 0.0
         self._cond = threading.Condition()
         self._busy = False
         self._closing = False
@@ -52,6 +54,8 @@ class StoreWriter:
 
     def _put(self, item: Item) -> None:
         with self._cond:
+            if not self._queue:
+                self._oldest_at = time.monotonic()
             self._queue.append(item)
             self._cond.notify_all()
 
@@ -91,7 +95,13 @@ class StoreWriter:
                     self._cond.wait()
                 if self._closing:
                     return
+                # A short task's Running and Finished, queued a few ms apart, become one write.
+                while (left := self._oldest_at + self.linger_seconds - time.monotonic()) > 0 \
+                        and len(self._queue) < self.batch_limit and not self._closing:
+                    self._cond.wait(left)
                 batch = self._take()
+                if self._queue:
+                    self._oldest_at = time.monotonic()
                 self._busy = True
             try:
                 self._apply(batch)
@@ -135,7 +145,7 @@ class StoreWriter:
             batch[0]()
             return
         merged: dict[tuple[str, int], StatusChange] = {}
-        stop_if_lost: set[str] = set()
+        stop_if_lost: set[tuple[str, int]] = set()
         for item in batch:
             assert isinstance(item, _Status)
             key = (item.change.task_id, item.change.attempt)
@@ -145,7 +155,7 @@ class StoreWriter:
                 merged[key] = StatusChange(item.change.task_id, item.change.executor, item.change.attempt,
                                            dict(item.change.fields), list(item.change.history))
             if item.stop_if_lost:
-                stop_if_lost.add(item.change.task_id)
-        lost = self.repository.record_statuses(list(merged.values()))
-        for task_id in lost & stop_if_lost:
-            self.on_lost(task_id)
+                stop_if_lost.add(key)
+        lost = self.repository.record_statuses_by_attempt(list(merged.values()))
+        for task_id, attempt in sorted(lost & stop_if_lost):  # the attempt whose Running found another owner
+            self.on_lost(task_id, attempt)

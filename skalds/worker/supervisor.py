@@ -44,6 +44,7 @@ from skalds.worker.standby import StandbyPool, pickle_for_standby
 from skalds.worker.store_writer import StoreWriter
 
 HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
+STATUS_LINGER_SECONDS = 0.02  # a status write waits this long for others to share its query
 RELEASING_STOPS = ("shutdown", "lost", "superseded")  # stops that record no Cancelled: the task lives on
 
 
@@ -97,7 +98,7 @@ class Supervisor:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = forkserver_context().Pipe(duplex=False)
-        self._writer = StoreWriter(repository, lambda task_id: self.cancel_task(task_id, "lost")) \
+        self._writer = StoreWriter(repository, self._attempt_lost, linger_seconds=STATUS_LINGER_SECONDS) \
             if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
         self._standby = StandbyPool(settings.standby_workers, settings.launch)
@@ -241,6 +242,12 @@ class Supervisor:
                 self._send(handle, {"op": Op.CANCEL, "reason": reason})
         self._wake()
         return True
+
+    def _attempt_lost(self, task_id: str, attempt: int) -> None:
+        """The store has another owner for this attempt: stop the copy running it (not a newer one)."""
+        handle = self.handle(task_id)
+        if handle is not None and handle.attempt == attempt:
+            self.cancel_task(task_id, "lost")
 
     def pause_task(self, task_id: str) -> bool:
         """Suspend the worker (SIGSTOP): it keeps its memory and state and uses no CPU until resumed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -41,8 +42,8 @@ def test_grouped_write_reports_exactly_the_tasks_it_does_not_own(cluster: Cluste
 
 def test_writer_merges_running_and_finished_and_keeps_both_history_entries(cluster: Cluster) -> None:
     ids = _assigned(cluster, 3)
-    lost: list[str] = []
-    writer = StoreWriter(cluster.repository, lost.append)
+    lost: list[tuple[str, int]] = []
+    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
     for task_id in ids:  # queued before the thread starts: one batch, merged per task
         writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
         writer.status(StatusChange.of(task_id, S.Finished, executor="node-a", attempt=1, exit_code=0))
@@ -57,16 +58,57 @@ def test_writer_merges_running_and_finished_and_keeps_both_history_entries(clust
         assert statuses == [S.Running.value, S.Finished.value]
 
 
+def test_a_lingering_writer_makes_statuses_queued_apart_one_write(cluster: Cluster) -> None:
+    """With a linger, a Running and the Finished that follows it a few ms later share one write
+    (the store sees Finished directly), and the history still has both, in order."""
+    [task_id] = _assigned(cluster, 1)
+    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None, linger_seconds=0.5)
+    writer.start()
+    try:
+        writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
+        time.sleep(0.1)
+        assert cluster.doc(task_id)["lifecycleStatus"] == S.Assigning.value  # still waiting for company
+        writer.status(StatusChange.of(task_id, S.Finished, executor="node-a", attempt=1, exit_code=0))
+        assert writer.drain(30)
+    finally:
+        writer.close(5)
+    assert cluster.doc(task_id)["lifecycleStatus"] == S.Finished.value
+    statuses = [entry.get("status") for entry in cluster.repository.history(task_id) if entry["type"] == "status"]
+    assert statuses == [S.Running.value, S.Finished.value]
+    # one write for both: the two history entries carry the same stamp
+    stamps = {entry["ts"] for entry in cluster.repository.history(task_id) if entry["type"] == "status"}
+    assert len(stamps) == 1
+
+
+def test_an_old_attempts_refused_write_does_not_stop_the_next_attempt_in_the_same_batch(cluster: Cluster) -> None:
+    """A restart on the same node: the old copy's Cancelled (attempt 1, no longer owned) and the new copy's
+    Running (attempt 2) are written together; only attempt 1 is reported, the new copy is recorded."""
+    [task_id] = _assigned(cluster, 1)
+    cluster.repository.update_executor(task_id, "node-a")  # attempt 2, same node
+    lost: list[tuple[str, int]] = []
+    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
+    writer.status(StatusChange.of(task_id, S.Cancelled, executor="node-a", attempt=1, exit_code=143))
+    writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=2), stop_if_lost=True)
+    writer.start()
+    assert writer.drain(30)
+    writer.close(5)
+    assert lost == []
+    document = cluster.doc(task_id)
+    assert document["lifecycleStatus"] == S.Running.value and document["attempt"] == 2
+    statuses = [entry.get("status") for entry in cluster.repository.history(task_id) if entry["type"] == "status"]
+    assert statuses == [S.Running.value]
+
+
 def test_writer_calls_back_for_a_running_task_owned_by_someone_else(cluster: Cluster) -> None:
     [task_id] = _assigned(cluster, 1)
     cluster.repository.update_executor(task_id, "node-b")
-    lost: list[str] = []
-    writer = StoreWriter(cluster.repository, lost.append)
+    lost: list[tuple[str, int]] = []
+    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
     writer.start()
     writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
     assert writer.drain(30)
     writer.close(5)
-    assert lost == [task_id]
+    assert lost == [(task_id, 1)]
     assert cluster.doc(task_id)["executor"] == "node-b"
 
 
@@ -84,7 +126,7 @@ def test_writer_keeps_order_across_a_failing_write(cluster: Cluster) -> None:
             raise ConnectionError("store unreachable (simulated by the action, not by a mock store)")
         order.append("flaky")
 
-    writer = StoreWriter(cluster.repository, lambda _task: None, retry_seconds=0.2)
+    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None, retry_seconds=0.2)
     writer.call(flaky)
     writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1))
     writer.call(lambda: order.append("after"))
