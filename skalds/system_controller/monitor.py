@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
-from skalds.proxy.redis import RedisKey
 from skalds.system_controller.history_feed import HistoryFeed
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.task_service import TaskService
 from skalds.transport.ports import LiveState
+from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus

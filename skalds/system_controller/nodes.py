@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from skalds.proxy.redis import RedisKey
 from skalds.transport.ports import LiveReadBatch, LiveState
+from skalds.transport.wire_names import RedisKey
 
 
 @dataclass

@@ -20,9 +20,9 @@ from pymongo.errors import OperationFailure
 from skalds.model._time import now_ms
 from skalds.model.event import TaskEvent
 from skalds.model.task import TERMINAL_STATUSES, Task, TaskLifecycleStatus
-from skalds.proxy.kafka import KafkaTopic
 from skalds.repository.repository import TaskRepository
 from skalds.transport.ports import DuplicateTaskError, EventPublisher
+from skalds.transport.wire_names import KafkaTopic
 
 S = TaskLifecycleStatus
 ACTIVE = [S.Assigning.value, S.Running.value, S.Paused.value]

@@ -21,7 +21,6 @@ from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 
-PREFETCH_MIN = 8  # assign events in one batch from which one query beats lookups by id
 STARTABLE = frozenset({TaskLifecycleStatus.Created.value, TaskLifecycleStatus.Assigning.value})
 
 
@@ -83,8 +82,8 @@ class CommandHandler:
     def prefetch(self, events: list[Event]) -> None:
         """Read the documents of many assign events in one query; `_document` uses each once.
 
-        A few lookups by id are cheaper than a query over a list on a store without indexes
-        (FerretDB on SQLite), so small batches keep reading one by one."""
+        Both stores look a list of ids up in their key index, so two ids already make one query
+        cheaper than two lookups."""
         if self.repository is None:
             return
         ids: list[str] = []
@@ -94,7 +93,7 @@ class CommandHandler:
             parsed = self._parse(event, quiet=True)
             if parsed is not None and not (parsed.recipient and parsed.recipient != self.skald_id):
                 ids.extend(parsed.task_ids)
-        if len(ids) >= PREFETCH_MIN:
+        if len(ids) > 1:
             try:
                 self._prefetched = self.repository.get_documents(ids)
                 logger.debug(f"prefetched {len(self._prefetched)} of {len(ids)} task documents in one query")

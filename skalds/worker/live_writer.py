@@ -37,15 +37,12 @@ class LiveWriter:
         """Queue `fill`; with `wait`, return once it was applied (or failed) or `wait` seconds passed."""
         done = threading.Event() if wait is not None else None
         with self._cond:
-            if self._closing or self._thread is None:
-                done = None
-                closed = True
-            else:
+            inline = self._closing or self._thread is None  # before start or after close
+            if not inline:
                 self._queue.append((fill, done))
                 self._cond.notify()
-                closed = False
-        if closed:
-            self._apply([(fill, None)])  # before start or after close: write inline
+        if inline:
+            self._apply([(fill, done)])
         elif done is not None:
             done.wait(wait)
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.utils.logging import logger
@@ -23,6 +23,7 @@ from skalds.utils.logging import logger
 class _Status:
     change: StatusChange
     stop_if_lost: bool  # a Running write that finds another owner stops the local copy
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 Item = _Status | Callable[[], None]
@@ -37,7 +38,6 @@ class StoreWriter:
         self.batch_limit = batch_limit
         self.linger_seconds = linger_seconds  # how long a write waits for others to join its batch
         self._queue: deque[Item] = deque()
-        self._oldest_at = 0.0
         self._cond = threading.Condition()
         self._busy = False
         self._closing = False
@@ -54,8 +54,6 @@ class StoreWriter:
 
     def _put(self, item: Item) -> None:
         with self._cond:
-            if not self._queue:
-                self._oldest_at = time.monotonic()
             self._queue.append(item)
             self._cond.notify_all()
 
@@ -96,12 +94,10 @@ class StoreWriter:
                 if self._closing:
                     return
                 # A short task's Running and Finished, queued a few ms apart, become one write.
-                while (left := self._oldest_at + self.linger_seconds - time.monotonic()) > 0 \
-                        and len(self._queue) < self.batch_limit and not self._closing:
+                while (left := self._linger_left()) > 0 and len(self._queue) < self.batch_limit \
+                        and not self._closing:
                     self._cond.wait(left)
                 batch = self._take()
-                if self._queue:
-                    self._oldest_at = time.monotonic()
                 self._busy = True
             try:
                 self._apply(batch)
@@ -116,6 +112,11 @@ class StoreWriter:
                 logger.info(f"task store reachable again after {time.monotonic() - self._failing_since:.1f}s; "
                             "queued writes applied")
                 self._failing_since = None
+
+    def _linger_left(self) -> float:
+        """How much longer the status at the head may wait for company (a retried one waits no more)."""
+        head = self._queue[0]
+        return head.queued_at + self.linger_seconds - time.monotonic() if isinstance(head, _Status) else 0.0
 
     def _take(self) -> list[Item]:
         """The queue's head: one plain call, or a run of status changes (up to the batch limit)."""

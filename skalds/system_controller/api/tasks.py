@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from skalds.model.task import TaskLifecycleStatus
-from skalds.proxy.redis import RedisKey
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import (
     ActionResponse,
@@ -20,6 +19,7 @@ from skalds.system_controller.api.models import (
 )
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.system_controller.task_service import TaskActionError
+from skalds.transport.wire_names import RedisKey
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 Context = Annotated[ApiContext, Depends(get_context)]
