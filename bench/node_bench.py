@@ -843,7 +843,7 @@ def render(results: dict[str, Result], options: argparse.Namespace, meta: dict[s
          memory_cell(lambda m: (m.worker_median("uss"), m.worker_median("rss"))), "—"),
         (f"node USS / RSS (MiB, node + helper processes, {running_label} workers running) "
          + note("Node = the node process plus its helper processes, listed under 'Memory details'. Ours: the "
-                "node and its multiprocessing fork server (workers are forked from it) and resource tracker; "
+                "node, its worker fork server (workers are forked from it) and its standby workers; "
                 "0.3.8: the node and its multiprocessing Manager process (workers are forked from the node)."),
          memory_cell(lambda m: (m.node_total("uss"), m.node_total("rss"))), "—"),
         (f"total USS / RSS (MiB, node + {running_label} workers) "

@@ -1,63 +1,193 @@
-"""Imported once inside the worker fork server: loads the node's main module there.
+"""The worker fork server: a fresh, single-threaded Python that imports the workers once and forks one child per task.
 
-Every worker process re-creates the parent's `__main__` (multiprocessing's rule, so that
-classes defined in the main script unpickle). Python's own `__main__` preload for the fork
-server never takes effect (CPython gh-126631), so without this each worker re-ran the node
-script and re-imported Kafka, MongoDB and Redis clients. Loaded here, the children find it
-in place. Any failure only logs: workers then fall back to multiprocessing's slow path.
+The node starts it (`worker/forkserver.py`) with a configuration on argv and one end of a
+SOCK_SEQPACKET socket. Each request carries two descriptors: the child's end of the worker
+pipe and the write end of a status pipe. The server forks, answers with the child's pid, and
+writes the child's exit code (4 bytes, signed; negative = killed by that signal) to the
+status pipe once it has reaped it. The child waits on its worker pipe for the pickled worker,
+becomes it and runs its lifecycle: a standby worker is simply a child still waiting there.
+
+Why not multiprocessing's fork server: its child re-reads pickled preparation data and
+bootstraps a Process object before running anything, about 500 copy-on-write page faults
+(~5 ms of CPU on a VM) per task before the worker's own code runs. This child does the
+minimum: close the server's descriptors, read one message, run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pickle
+import selectors
+import signal
+import socket
+import struct
 import sys
-from multiprocessing import process, spawn
+import traceback
+from multiprocessing import process as mp_process
+from multiprocessing import spawn, util
+from multiprocessing.connection import Connection
+from typing import Any
 
-MAIN_PATH_VARIABLE = "SKALDS_FORKSERVER_MAIN_PATH"
-MAIN_NAME_VARIABLE = "SKALDS_FORKSERVER_MAIN_NAME"
-SYS_PATH_VARIABLE = "SKALDS_FORKSERVER_SYS_PATH"
-LOGGING_VARIABLE = "SKALDS_FORKSERVER_LOGGING"  # JSON: configure_logging's stderr settings for the workers
+SPAWN = b"spawn"
+READY = b"ready"
+PID_FORMAT = "!i"  # the server's answer: the child's pid, or -1 when the fork failed
+CODE_FORMAT = "!i"  # written to the status pipe: the child's exit code
 
 
-def _load_main() -> None:
-    path = os.environ.pop(MAIN_PATH_VARIABLE, None)
-    name = os.environ.pop(MAIN_NAME_VARIABLE, None)
-    sys_path = os.environ.pop(SYS_PATH_VARIABLE, None)
+def main() -> None:
+    """Entry point: `python -c 'from skalds.worker.forkserver_main import main; main()' FD CONFIG_JSON`."""
+    control = socket.socket(fileno=int(sys.argv[1]))
+    config: dict[str, Any] = json.loads(sys.argv[2])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us by closing the socket
+    _prepare(config)
+    control.send(READY)
+    _serve(control)
+
+
+def _prepare(config: dict[str, Any]) -> None:
+    """Import what every worker needs, once. Failures only log: a child then imports on demand."""
+    sys.argv[:] = config.get("argv") or [""]
+    if config.get("sys_path"):
+        sys.path[:] = config["sys_path"]
+    for name in config.get("modules", []):
+        try:
+            __import__(name)
+        except BaseException as error:
+            _warn(f"could not import worker module {name!r} in the fork server: {error!r}")
+    _load_main(config.get("main_path"), config.get("main_name"))
+    logging = config.get("logging")
+    if logging:
+        try:  # set up once here: each worker inherits the sink (about 8 ms of CPU per task otherwise)
+            from skalds.utils.logging import configure_logging
+
+            configure_logging(**logging)
+        except BaseException as error:
+            _warn(f"could not set up logging in the fork server: {error!r}")
+
+
+def _load_main(path: str | None, name: str | None) -> None:
+    """Load the node's main module as `__main__`, so worker classes defined in the node script unpickle."""
     if not path and not name:
         return
-    if sys_path:
-        sys.path[:] = json.loads(sys_path)  # the fork server does not inherit the node's import path
-    current = process.current_process()
-    previous = getattr(current, "_inheriting", None)
-    current._inheriting = True  # type: ignore[attr-defined]
+    current = mp_process.current_process()
+    current._inheriting = True  # type: ignore[attr-defined]  # the main module's `if __name__ == "__main__"` stays off
     try:
         if path:
             spawn.import_main_path(path)
-        elif name:
-            spawn._fixup_main_from_name(name)  # type: ignore[attr-defined]
-    except BaseException as error:  # never break the fork server
-        sys.stderr.write(f"skalds: could not preload the main module in the fork server: {error!r}\n")
-    finally:
-        if previous is None:
-            del current._inheriting  # type: ignore[attr-defined]
         else:
-            current._inheriting = previous  # type: ignore[attr-defined]
+            spawn._fixup_main_from_name(name)  # type: ignore[attr-defined]
+    except BaseException as error:
+        _warn(f"could not load the main module in the fork server: {error!r}")
+    finally:
+        del current._inheriting  # type: ignore[attr-defined]
 
 
-def _configure_logging() -> None:
-    """Set up the workers' stderr sink once, here: every worker forked from this process inherits it,
-    and setting up a loguru sink costs about 8 ms of CPU, paid per task otherwise."""
-    settings = os.environ.pop(LOGGING_VARIABLE, None)
-    if not settings:
-        return
+def _serve(control: socket.socket) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the wakeup fd
+    status_by_pid: dict[int, int] = {}
+    selector = selectors.DefaultSelector()
+    selector.register(control, selectors.EVENT_READ)
+    selector.register(wake_r, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is control:
+                try:
+                    message, fds, _flags, _address = socket.recv_fds(control, 64, 2)
+                except OSError:
+                    message, fds = b"", []
+                if not message:  # the node closed its end: it is gone or shutting down
+                    _reap(status_by_pid)
+                    return
+                if message != SPAWN or len(fds) != 2:
+                    for fd in fds:
+                        os.close(fd)
+                    control.send(struct.pack(PID_FORMAT, -1))
+                    continue
+                worker_fd, status_fd = fds
+                pid = _fork_child(worker_fd, [control.fileno(), wake_r, wake_w, status_fd, *status_by_pid.values()])
+                os.close(worker_fd)
+                if pid < 0:
+                    os.close(status_fd)
+                else:
+                    status_by_pid[pid] = status_fd
+                control.send(struct.pack(PID_FORMAT, pid))
+            else:
+                while True:
+                    try:
+                        if not os.read(wake_r, 512):
+                            break
+                    except BlockingIOError:
+                        break
+                _reap(status_by_pid)
+
+
+def _fork_child(worker_fd: int, server_fds: list[int]) -> int:
     try:
-        from skalds.utils.logging import configure_logging
+        pid = os.fork()
+    except OSError as error:
+        _warn(f"fork failed: {error}")
+        return -1
+    if pid == 0:
+        code = 1
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in server_fds:
+                os.close(fd)
+            code = _become_worker(Connection(worker_fd))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(BaseException):
+                    stream.flush()
+            os._exit(code)
+    return pid
 
-        configure_logging(**json.loads(settings))
-    except BaseException as error:  # never break the fork server: each worker then sets up its own
-        sys.stderr.write(f"skalds: could not set up logging in the fork server: {error!r}\n")
+
+def _become_worker(connection: Connection) -> int:
+    """Wait for the pickled worker, then run it in this process. Returns the exit code."""
+    try:
+        payload = connection.recv_bytes()
+    except (EOFError, OSError):
+        return 0  # a standby the node let go
+    util._finalizer_registry.clear()  # as multiprocessing does in a new process
+    util._run_after_forkers()
+    worker = pickle.loads(payload)
+    worker._skalds_connection = connection
+    mp_process._current_process = worker  # current_process() and worker.pid behave as in a started Process
+    worker.run()
+    return 0
 
 
-_load_main()
-_configure_logging()
+def _reap(status_by_pid: dict[int, int]) -> None:
+    while status_by_pid:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = status_by_pid.pop(pid, None)
+        if fd is None:
+            continue
+        with contextlib.suppress(OSError):  # the node may have stopped listening for this one
+            os.write(fd, struct.pack(CODE_FORMAT, os.waitstatus_to_exitcode(status)))
+        os.close(fd)
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"skalds fork server: {text}\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    main()

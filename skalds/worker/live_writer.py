@@ -23,7 +23,7 @@ class LiveWriter:
     def __init__(self, live: LiveState, *, batch_limit: int = 500) -> None:
         self.live = live
         self.batch_limit = batch_limit
-        self._queue: deque[tuple[Fill, threading.Event | None]] = deque()
+        self._queue: deque[tuple[Fill, threading.Event]] = deque()
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -33,9 +33,10 @@ class LiveWriter:
         self._thread = threading.Thread(target=self._run, name="skalds-live-writer", daemon=True)
         self._thread.start()
 
-    def write(self, fill: Fill, *, wait: float | None = None) -> None:
-        """Queue `fill`; with `wait`, return once it was applied (or failed) or `wait` seconds passed."""
-        done = threading.Event() if wait is not None else None
+    def write(self, fill: Fill, *, wait: float | None = None) -> threading.Event:
+        """Queue `fill`; the returned event is set once it was applied (or failed). With `wait`,
+        return only after that or after `wait` seconds."""
+        done = threading.Event()
         with self._cond:
             inline = self._closing or self._thread is None  # before start or after close
             if not inline:
@@ -43,8 +44,9 @@ class LiveWriter:
                 self._cond.notify()
         if inline:
             self._apply([(fill, done)])
-        elif done is not None:
+        elif wait is not None:
             done.wait(wait)
+        return done
 
     def close(self, timeout: float = 5.0) -> None:
         """Apply what is queued, then stop."""
@@ -64,7 +66,7 @@ class LiveWriter:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch_limit))]
             self._apply(batch)
 
-    def _apply(self, batch: list[tuple[Fill, threading.Event | None]]) -> None:
+    def _apply(self, batch: list[tuple[Fill, threading.Event]]) -> None:
         def fill_all(pipeline: LiveBatch) -> None:
             for fill, _ in batch:
                 fill(pipeline)
@@ -80,5 +82,4 @@ class LiveWriter:
             self._failing = True
         finally:
             for _, done in batch:
-                if done is not None:
-                    done.set()
+                done.set()

@@ -10,17 +10,13 @@ Cancellation escalates: cooperative request -> SIGTERM (release hooks run) -> SI
 from __future__ import annotations
 
 import contextlib
-import json
-import multiprocessing.forkserver
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import spawn
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from skalds.model._time import now_ms
@@ -29,22 +25,18 @@ from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
-from skalds.worker.baseclass import AbstractTaskWorker, forkserver_context
-from skalds.worker.forkserver_main import (
-    LOGGING_VARIABLE,
-    MAIN_NAME_VARIABLE,
-    MAIN_PATH_VARIABLE,
-    SYS_PATH_VARIABLE,
-)
+from skalds.worker.baseclass import AbstractTaskWorker
+from skalds.worker.forkserver import ForkServer, ForkServerConfig, WorkerProcess, pickle_worker
 from skalds.worker.live_writer import LiveWriter
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
-from skalds.worker.standby import StandbyPool, pickle_for_standby
+from skalds.worker.standby import StandbyPool
 from skalds.worker.store_writer import StoreWriter
 
 HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
 STATUS_LINGER_SECONDS = 0.02  # a status write waits this long for others to share its query
+FRESH_KEYS_WAIT_SECONDS = 1.0  # Running waits at most this long for the task's fresh heartbeat to be written
 RELEASING_STOPS = ("shutdown", "lost", "superseded")  # stops that record no Cancelled: the task lives on
 
 
@@ -54,7 +46,7 @@ class WorkerHandle:
 
     task: Task
     attempt: int
-    process: AbstractTaskWorker[Any]
+    process: WorkerProcess
     connection: Connection
     started_at: float = field(default_factory=time.monotonic)
     running: bool = False
@@ -65,6 +57,7 @@ class WorkerHandle:
     outcome: dict[str, Any] | None = None
     paused: bool = False
     exited: bool = False  # set before its terminal keys are queued: later heartbeats skip it
+    fresh_keys_written: threading.Event | None = None  # its fresh heartbeat is in Redis (or failed)
 
     @property
     def task_id(self) -> str:
@@ -97,11 +90,15 @@ class Supervisor:
         self._handles: dict[str, WorkerHandle] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
-        self._wake_r, self._wake_w = forkserver_context().Pipe(duplex=False)
+        self._wake_r, self._wake_w = Pipe(duplex=False)
         self._writer = StoreWriter(repository, self._attempt_lost, linger_seconds=STATUS_LINGER_SECONDS) \
             if repository is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
-        self._standby = StandbyPool(settings.standby_workers, settings.launch)
+        launch = settings.launch
+        self._fork_server = ForkServer(ForkServerConfig(
+            modules=["skalds.worker.baseclass", *registry.modules()],
+            logging={"level": launch.log_level, "skald_id": launch.skald_id, "json": launch.log_json}))
+        self._standby = StandbyPool(settings.standby_workers, self._fork_server)
         self._live_writer = LiveWriter(live) if live is not None else None
         self._started_at_ms = now_ms()
         self._threads: list[threading.Thread] = []
@@ -119,22 +116,8 @@ class Supervisor:
     def _start_fork_server(self) -> None:
         """Start the template process now (not on the first task), with the main module and the
         worker modules imported once, so a worker starts in milliseconds."""
-        forkserver_context().set_forkserver_preload(["skalds.worker.forkserver_main", "skalds.worker.baseclass",
-                                                     *self.registry.modules()])
-        main = spawn.get_preparation_data("skalds")
-        launch = self.settings.launch
-        variables = {MAIN_PATH_VARIABLE: main.get("init_main_from_path"),
-                     MAIN_NAME_VARIABLE: main.get("init_main_from_name"),
-                     SYS_PATH_VARIABLE: json.dumps(main.get("sys_path") or sys.path),
-                     LOGGING_VARIABLE: json.dumps({"level": launch.log_level, "skald_id": launch.skald_id,
-                                                   "json": launch.log_json})}
         started = time.perf_counter()
-        try:
-            os.environ.update({key: value for key, value in variables.items() if value})
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            for key in variables:
-                os.environ.pop(key, None)
+        self._fork_server.start()
         logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")
         self._standby.start()
 
@@ -169,9 +152,9 @@ class Supervisor:
             raise LookupError(f"worker class {task.class_name!r} is not registered on {self.settings.skald_id}")
         if self.handle(task.id) is not None:
             return False
-        # Before the process exists: its terminal keys can only be queued after these, and its
-        # heartbeat is in place before it can report Running.
-        self._write_live(lambda batch: self._fresh_task_keys(batch, task.id), wait=1.0)
+        # Queued before the process exists, so its terminal keys can only be queued after these.
+        # Not waited for here: Running is recorded only once they are written (see _on_message).
+        fresh_keys_written = self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
         forked_at = time.perf_counter()
         with self._lock:
             if task.id in self._handles:
@@ -179,41 +162,35 @@ class Supervisor:
             worker = worker_class(task=task)
             process, parent_end, how = self._launch(worker, attachments)
             pid = process.pid  # the watcher may reap and close the process as soon as the lock is released
-            handle = WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end)
+            handle = WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
+                                  fresh_keys_written=fresh_keys_written)
             self._handles[task.id] = handle
         self._wake()
         logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {pid} "
                     f"({how}, {(time.perf_counter() - forked_at) * 1000:.0f} ms)")
         return True
 
-    def _launch(self, worker: AbstractTaskWorker, attachments: dict[str, Any] | None) -> tuple[Any, Any, str]:
-        """Hand the worker to a standby process if one is ready, else start its own process."""
+    def _launch(self, worker: AbstractTaskWorker, attachments: dict[str, Any] | None
+                ) -> tuple[WorkerProcess, Connection, str]:
+        """Hand the worker to a standby process if one is ready, else to a process forked now."""
+        worker._skalds_supervise(None, self.settings.launch, attachments)
+        payload = pickle_worker(worker)
         standby = self._standby.take()
         if standby is not None:
             process, parent_end = standby
-            worker._skalds_supervise(None, self.settings.launch, attachments)
             try:
-                payload = pickle_for_standby(worker)
-            except Exception as error:  # the usual start reports it (or manages, e.g. with file descriptors)
-                logger.debug(f"worker cannot go to a standby process ({error}); forking instead")
-                self._standby.give_back(process, parent_end)
-            else:
-                try:
-                    parent_end.send_bytes(payload)
-                    return process, parent_end, "standby"
-                except OSError as error:  # it died just now: start the usual way
-                    logger.debug(f"standby process {process.pid} unusable ({error}); forking instead")
-                    StandbyPool.discard(process, parent_end)
-        parent_end, child_end = forkserver_context().Pipe(duplex=True)
+                parent_end.send_bytes(payload)
+                return process, parent_end, "standby"
+            except OSError as error:  # it died just now: fork one
+                logger.debug(f"standby process {process.pid} unusable ({error}); forking instead")
+                StandbyPool.discard(process, parent_end)
+        process, parent_end = self._fork_server.spawn()
         try:
-            worker._skalds_supervise(child_end, self.settings.launch, attachments)
-            worker.start()
-        except BaseException:
-            parent_end.close()
+            parent_end.send_bytes(payload)
+        except OSError:
+            StandbyPool.discard(process, parent_end)
             raise
-        finally:
-            child_end.close()
-        return worker, parent_end, "forked"
+        return process, parent_end, "forked"
 
     def after_exit(self, task_id: str, action: Callable[[], None]) -> bool:
         """Run `action` once the current copy of `task_id` has exited (a new attempt waits for the old one).
@@ -349,7 +326,8 @@ class Supervisor:
                         self._drain_messages(handle)
                     elif handle is not None:
                         self._drain_messages(handle)
-                        self._on_exit(handle)
+                        if handle.process.poll_exit():  # False: its fork server died, it still runs
+                            self._on_exit(handle)
                 except Exception as error:  # the watcher must survive anything
                     logger.exception(f"supervisor watcher error: {error}")
             self._escalate()
@@ -376,6 +354,8 @@ class Supervisor:
         op = message.get("op")
         if op == Op.RUNNING:
             handle.running = True
+            if handle.fresh_keys_written is not None:  # a monitor that sees Running finds its heartbeat
+                handle.fresh_keys_written.wait(FRESH_KEYS_WAIT_SECONDS)
             self._record(handle, TaskLifecycleStatus.Running)
         elif op == Op.OUTCOME:
             handle.outcome = message
@@ -391,7 +371,6 @@ class Supervisor:
 
     def _on_exit(self, handle: WorkerHandle) -> None:
         handle.exited = True
-        handle.process.join(timeout=1)
         code = handle.process.exitcode
         with self._lock:
             self._handles.pop(handle.task_id, None)
@@ -402,7 +381,7 @@ class Supervisor:
         outcome = outcome_message.get("outcome") or outcome_for_exit_code(code)
         error = outcome_message.get("error")
         if handle.outcome is None and outcome == Outcome.FAILED:
-            error = f"worker process ended without reporting an outcome: {describe_exit(code)}"
+            error = f"worker process ended without reporting an outcome: {self._describe_exit(handle)}"
             if handle.stop_reason is not None:
                 outcome = Outcome.CANCELLED
         if outcome == Outcome.CANCELLED and handle.stop_reason in RELEASING_STOPS:
@@ -413,7 +392,7 @@ class Supervisor:
             Outcome.CANCELLED: (TaskLifecycleStatus.Cancelled, HEARTBEAT_CANCELLED),
         }.get(outcome, (TaskLifecycleStatus.Failed, HEARTBEAT_FAILED))
         log = logger.success if status == TaskLifecycleStatus.Finished else logger.warning
-        log(f"task {handle.task_id} {status.value} ({describe_exit(code)})"
+        log(f"task {handle.task_id} {status.value} ({self._describe_exit(handle)})"
             + (f": {error.strip().splitlines()[-1]}" if error else ""))
         exception_text = error.strip().splitlines()[-1] if error else ""
         self._write_live(lambda batch: self._terminal_task_keys(batch, handle.task_id, heartbeat, exception_text))
@@ -421,6 +400,12 @@ class Supervisor:
         if self.on_task_finished is not None:
             self.on_task_finished(handle.task_id, status.value)
         self._run_after_exit(handle.task_id)
+
+    @staticmethod
+    def _describe_exit(handle: WorkerHandle) -> str:
+        if handle.process.exit_unknown:
+            return "exit code unknown: the worker fork server died before reporting it"
+        return describe_exit(handle.process.exitcode)
 
     def _run_after_exit(self, task_id: str) -> None:
         with self._lock:
@@ -432,7 +417,7 @@ class Supervisor:
                 logger.exception(f"task {task_id}: deferred start failed: {error}")
 
     def _finish_released(self, handle: WorkerHandle, code: int | None) -> None:
-        logger.info(f"task {handle.task_id} stopped ({handle.stop_reason}, {describe_exit(code)})")
+        logger.info(f"task {handle.task_id} stopped ({handle.stop_reason}, {self._describe_exit(handle)})")
 
         def clear(batch: LiveBatch) -> None:
             batch.delete(RedisKey.task_heartbeat(handle.task_id))
@@ -540,9 +525,10 @@ class Supervisor:
                 logger.debug(f"task {task_id}: attempt {current} is assigned here; its assign event replaces "
                              f"attempt {attempt}")
 
-    def _write_live(self, fill: Callable[[LiveBatch], None], wait: float | None = None) -> None:
-        if self._live_writer is not None:
-            self._live_writer.write(fill, wait=wait)
+    def _write_live(self, fill: Callable[[LiveBatch], None], wait: float | None = None) -> threading.Event | None:
+        if self._live_writer is None:
+            return None
+        return self._live_writer.write(fill, wait=wait)
 
     def _fresh_task_keys(self, batch: LiveBatch, task_id: str) -> None:
         """A new run starts clean: no stale terminal code or exception from an earlier run."""

@@ -1,0 +1,243 @@
+"""The node's side of the worker fork server (`forkserver_main.py`): start it, ask it for processes.
+
+`ForkServer.spawn()` returns a `WorkerProcess` (pid, exit sentinel, exit code) and the node's
+end of the child's worker pipe; the child runs nothing until the pickled worker arrives on
+that pipe (`hand_over`). Spawning ahead of time is how standby workers are made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from multiprocessing import context as mp_context
+from multiprocessing import reduction, spawn
+from multiprocessing.connection import Connection, Pipe
+from typing import Any
+
+from skalds.utils.logging import logger
+from skalds.worker.forkserver_main import CODE_FORMAT, PID_FORMAT, READY, SPAWN
+
+START_TIMEOUT_SECONDS = 60.0  # importing the user's main module and worker modules
+
+
+class ForkServerError(RuntimeError):
+    """The fork server could not be started or could not fork."""
+
+
+@dataclass
+class ForkServerConfig:
+    """What the fork server imports before its first fork."""
+
+    modules: list[str] = field(default_factory=list)
+    logging: dict[str, Any] | None = None
+
+
+class _NoFdPassing:
+    """Stands in for the spawning Popen while a worker is pickled: process objects pickle only while
+    spawning, and a worker handed over this way carries no file descriptors."""
+
+    def duplicate_for_child(self, fd: int) -> int:
+        raise TypeError("a worker handed to its process cannot carry file descriptors")
+
+
+def pickle_worker(worker: object) -> bytes:
+    """The worker, pickled the way multiprocessing pickles a process it starts."""
+    buffer = io.BytesIO()
+    mp_context.set_spawning_popen(_NoFdPassing())
+    try:
+        reduction.ForkingPickler(buffer).dump(worker)
+    finally:
+        mp_context.set_spawning_popen(None)
+    return buffer.getvalue()
+
+
+class WorkerProcess:
+    """A child of the fork server, as the supervisor sees it: pid, sentinel, exit code."""
+
+    def __init__(self, pid: int, status_fd: int) -> None:
+        self.pid = pid
+        self.exitcode: int | None = None
+        self._status_fd: int | None = status_fd
+        self._pidfd: int | None = None
+        self.exit_unknown = False  # the fork server died before reporting the code
+
+    @property
+    def sentinel(self) -> int:
+        """Readable once the process has ended (or its fork server died: `poll_exit` sorts that out)."""
+        if self._status_fd is not None:
+            return self._status_fd
+        if self._pidfd is not None:
+            return self._pidfd
+        raise ValueError("process closed")
+
+    def poll_exit(self, timeout: float = 0.0) -> bool:
+        """True once the process has ended; reads its exit code when the fork server reports it."""
+        if self.exitcode is not None or (self.exit_unknown and self._pidfd is None):
+            return True
+        ready, _, _ = select.select([self.sentinel], [], [], timeout)
+        if not ready:
+            return False
+        if self._status_fd is not None:
+            data = _read_exactly(self._status_fd, struct.calcsize(CODE_FORMAT))
+            os.close(self._status_fd)
+            self._status_fd = None
+            if data is not None:
+                self.exitcode = struct.unpack(CODE_FORMAT, data)[0]
+                return True
+            self.exit_unknown = True  # no code: the fork server is gone; watch the process itself
+            try:
+                self._pidfd = os.pidfd_open(self.pid)
+            except OSError:
+                return True  # already gone
+            return self.poll_exit(timeout)
+        os.close(self._pidfd)  # type: ignore[arg-type]
+        self._pidfd = None
+        return True
+
+    def join(self, timeout: float | None = None) -> None:
+        self.poll_exit(timeout if timeout is not None else 365 * 86400.0)
+
+    def is_alive(self) -> bool:
+        return not self.poll_exit()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        for fd in (self._status_fd, self._pidfd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._status_fd = self._pidfd = None
+
+
+class ForkServer:
+    """One fork server process per supervisor; restarted on demand if it dies."""
+
+    def __init__(self, config: ForkServerConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_running()
+
+    def spawn(self) -> tuple[WorkerProcess, Connection]:
+        """A new child waiting for its worker, and the node's end of its pipe."""
+        parent_end, child_end = Pipe(duplex=True)
+        status_r, status_w = os.pipe()
+        try:
+            with self._lock:
+                answer = self._request_locked([child_end.fileno(), status_w])
+            pid = struct.unpack(PID_FORMAT, answer)[0]
+            if pid < 0:
+                raise ForkServerError("worker fork server could not fork (see its log line)")
+        except BaseException:
+            parent_end.close()
+            os.close(status_r)
+            raise
+        finally:
+            child_end.close()
+            os.close(status_w)
+        return WorkerProcess(pid, status_r), parent_end
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_locked()
+
+    def _request_locked(self, fds: list[int]) -> bytes:
+        """Send one spawn request; a server that died since the last one is replaced once."""
+        failure = ""
+        for tries_left in (1, 0):
+            control = self._ensure_running()
+            try:
+                socket.send_fds(control, [SPAWN], fds)
+                answer = control.recv(16)
+            except OSError as error:
+                answer, failure = b"", str(error)
+            else:
+                failure = "it closed the connection"
+            if len(answer) == struct.calcsize(PID_FORMAT):
+                return answer
+            self._stop_locked()
+            if tries_left:
+                logger.warning(f"worker fork server unreachable ({failure}); starting a new one")
+        raise ForkServerError(f"worker fork server unreachable: {failure}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _ensure_running(self) -> socket.socket:
+        if self._process is not None and self._process.poll() is None and self._control is not None:
+            return self._control
+        if self._process is not None:
+            logger.warning(f"worker fork server exited ({self._process.returncode}); starting a new one")
+            self._stop_locked()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        main = spawn.get_preparation_data("skalds")
+        config = {"modules": self.config.modules, "logging": self.config.logging, "argv": sys.argv,
+                  "sys_path": main.get("sys_path") or sys.path,
+                  "main_path": main.get("init_main_from_path"), "main_name": main.get("init_main_from_name")}
+        command = [sys.executable, "-c", "from skalds.worker.forkserver_main import main; main()",
+                   str(theirs.fileno()), json.dumps(config)]
+        try:
+            self._process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        ours.settimeout(START_TIMEOUT_SECONDS)
+        try:
+            ready = ours.recv(16)
+        except OSError:
+            ready = b""
+        if ready != READY:
+            ours.close()
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+            raise ForkServerError("the worker fork server did not start (its error is on stderr above)")
+        ours.settimeout(None)
+        self._control = ours
+        return ours
+
+    def _stop_locked(self) -> None:
+        if self._control is not None:
+            with contextlib.suppress(OSError):
+                self._control.close()  # the server exits when it sees the closed socket
+            self._control = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = os.read(fd, size - len(data))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+__all__ = ["ForkServer", "ForkServerConfig", "ForkServerError", "WorkerProcess", "pickle_worker"]
