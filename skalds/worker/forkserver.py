@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing import context as mp_context
 from multiprocessing import reduction, spawn
@@ -28,6 +29,7 @@ from skalds.utils.logging import logger
 from skalds.worker.forkserver_main import CODE_FORMAT, PID_FORMAT, READY, SPAWN
 
 START_TIMEOUT_SECONDS = 60.0  # importing the user's main module and worker modules
+ANSWER_TIMEOUT_SECONDS = 30.0  # a fork takes milliseconds; a server this slow is treated as gone
 
 
 class ForkServerError(RuntimeError):
@@ -62,14 +64,25 @@ def pickle_worker(worker: object) -> bytes:
 
 
 class WorkerProcess:
-    """A child of the fork server, as the supervisor sees it: pid, sentinel, exit code."""
+    """A child of the fork server, as the supervisor sees it: pid, sentinel, exit code.
 
-    def __init__(self, pid: int, status_fd: int) -> None:
-        self.pid = pid
+    Spawning does not wait for the fork: the pid is read from the server's answers, in order,
+    when first asked for (or when a later spawn finds the answers waiting)."""
+
+    def __init__(self, server: ForkServer, status_fd: int) -> None:
         self.exitcode: int | None = None
+        self.exit_unknown = False  # the fork server could not fork it, or died before reporting its code
+        self._server = server
+        self._pid: int | None = None  # -1: never forked
         self._status_fd: int | None = status_fd
         self._pidfd: int | None = None
-        self.exit_unknown = False  # the fork server died before reporting the code
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid; None if it was never forked."""
+        if self._pid is None:
+            self._server.wait_for_pid(self)
+        return self._pid if self._pid is not None and self._pid > 0 else None
 
     @property
     def sentinel(self) -> int:
@@ -95,8 +108,11 @@ class WorkerProcess:
                 self.exitcode = struct.unpack(CODE_FORMAT, data)[0]
                 return True
             self.exit_unknown = True  # no code: the fork server is gone; watch the process itself
+            pid = self.pid
+            if pid is None:
+                return True
             try:
-                self._pidfd = os.pidfd_open(self.pid)
+                self._pidfd = os.pidfd_open(pid)
             except OSError:
                 return True  # already gone
             return self.poll_exit(timeout)
@@ -111,8 +127,10 @@ class WorkerProcess:
         return not self.poll_exit()
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
         for fd in (self._status_fd, self._pidfd):
@@ -130,21 +148,23 @@ class ForkServer:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
+        self._unanswered: deque[WorkerProcess] = deque()  # spawned, pid not read yet, in request order
 
     def start(self) -> None:
         with self._lock:
             self._ensure_running()
 
     def spawn(self) -> tuple[WorkerProcess, Connection]:
-        """A new child waiting for its worker, and the node's end of its pipe."""
+        """A new child waiting for its worker, and the node's end of its pipe. Does not wait for the
+        fork: the worker can be sent on the pipe at once, the child reads it when it runs."""
         parent_end, child_end = Pipe(duplex=True)
         status_r, status_w = os.pipe()
+        process = WorkerProcess(self, status_r)
         try:
             with self._lock:
-                answer = self._request_locked([child_end.fileno(), status_w])
-            pid = struct.unpack(PID_FORMAT, answer)[0]
-            if pid < 0:
-                raise ForkServerError("worker fork server could not fork (see its log line)")
+                self._read_answers_locked(block_for=None)  # keeps the answers from piling up
+                self._request_locked([child_end.fileno(), status_w])
+                self._unanswered.append(process)
         except BaseException:
             parent_end.close()
             os.close(status_r)
@@ -152,34 +172,61 @@ class ForkServer:
         finally:
             child_end.close()
             os.close(status_w)
-        return WorkerProcess(pid, status_r), parent_end
+        return process, parent_end
+
+    def wait_for_pid(self, process: WorkerProcess) -> None:
+        with self._lock:
+            self._read_answers_locked(block_for=process)
 
     def close(self) -> None:
         with self._lock:
             self._stop_locked()
 
-    def _request_locked(self, fds: list[int]) -> bytes:
-        """Send one spawn request; a server that died since the last one is replaced once."""
-        failure = ""
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _request_locked(self, fds: list[int]) -> None:
+        """Send one spawn request; a server found dead is replaced once."""
         for tries_left in (1, 0):
             control = self._ensure_running()
             try:
                 socket.send_fds(control, [SPAWN], fds)
-                answer = control.recv(16)
+                return
             except OSError as error:
-                answer, failure = b"", str(error)
-            else:
-                failure = "it closed the connection"
-            if len(answer) == struct.calcsize(PID_FORMAT):
-                return answer
-            self._stop_locked()
-            if tries_left:
-                logger.warning(f"worker fork server unreachable ({failure}); starting a new one")
-        raise ForkServerError(f"worker fork server unreachable: {failure}")
+                self._stop_locked()
+                if not tries_left:
+                    raise ForkServerError(f"worker fork server unreachable: {error}") from error
+                logger.warning(f"worker fork server unreachable ({error}); starting a new one")
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+    def _read_answers_locked(self, block_for: WorkerProcess | None) -> None:
+        """Read the answers waiting (or, for `block_for`, until its own) and hand out their pids."""
+        while self._unanswered and (block_for is None or block_for._pid is None):
+            control = self._control
+            if control is None:
+                self._fail_unanswered()
+                return
+            control.settimeout(ANSWER_TIMEOUT_SECONDS if block_for is not None else 0.0)
+            try:
+                answer = control.recv(16)
+            except BlockingIOError:
+                return
+            except OSError:  # closed, or no answer in time: the server is gone or stuck
+                answer = b""
+            finally:
+                control.settimeout(None)
+            if len(answer) != struct.calcsize(PID_FORMAT):  # the server is gone: these never forked
+                self._stop_locked()
+                return
+            self._unanswered.popleft()._pid = struct.unpack(PID_FORMAT, answer)[0]
+        if block_for is not None and block_for._pid is None:
+            block_for._pid = -1  # asked after its server was replaced: it was never forked
+
+    def _fail_unanswered(self) -> None:
+        if self._unanswered:
+            logger.warning(f"worker fork server gone before forking {len(self._unanswered)} worker(s)")
+        while self._unanswered:
+            self._unanswered.popleft()._pid = -1
 
     def _ensure_running(self) -> socket.socket:
         if self._process is not None and self._process.poll() is None and self._control is not None:
@@ -214,6 +261,7 @@ class ForkServer:
         return ours
 
     def _stop_locked(self) -> None:
+        self._fail_unanswered()
         if self._control is not None:
             with contextlib.suppress(OSError):
                 self._control.close()  # the server exits when it sees the closed socket

@@ -189,7 +189,7 @@ class WorkerRuntime:
             self._release()
         self.send({"op": Op.OUTCOME, "outcome": outcome, "error": error_text, "exit_code": int(code)})
         if outcome == Outcome.FINISHED:
-            logger.success("task finished successfully")
+            logger.debug("task finished successfully")
         return int(code)
 
     def _run_after(self) -> None:

@@ -25,7 +25,6 @@ from skalds.repository.repository import StatusChange, TaskRepository
 from skalds.transport.ports import LiveBatch, LiveState
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
-from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.forkserver import ForkServer, ForkServerConfig, WorkerProcess, pickle_worker
 from skalds.worker.live_writer import LiveWriter
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
@@ -58,6 +57,9 @@ class WorkerHandle:
     paused: bool = False
     exited: bool = False  # set before its terminal keys are queued: later heartbeats skip it
     fresh_keys_written: threading.Event | None = None  # its fresh heartbeat is in Redis (or failed)
+    launched_as: str = "forked"  # or "standby": handed to a process forked ahead of time
+    payload: bytes | None = None  # the pickled worker, kept until the process reports in (to start it again)
+    reported_in: bool = False
 
     @property
     def task_id(self) -> str:
@@ -155,26 +157,21 @@ class Supervisor:
         # Queued before the process exists, so its terminal keys can only be queued after these.
         # Not waited for here: Running is recorded only once they are written (see _on_message).
         fresh_keys_written = self._write_live(lambda batch: self._fresh_task_keys(batch, task.id))
-        forked_at = time.perf_counter()
         with self._lock:
             if task.id in self._handles:
                 return False
             worker = worker_class(task=task)
-            process, parent_end, how = self._launch(worker, attachments)
-            pid = process.pid  # the watcher may reap and close the process as soon as the lock is released
-            handle = WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
-                                  fresh_keys_written=fresh_keys_written)
-            self._handles[task.id] = handle
-        self._wake()
-        logger.info(f"task {task.id} ({task.class_name}) started, attempt {attempt}, pid {pid} "
-                    f"({how}, {(time.perf_counter() - forked_at) * 1000:.0f} ms)")
+            worker._skalds_supervise(None, self.settings.launch, attachments)
+            payload = pickle_worker(worker)
+            process, parent_end, how = self._launch(payload)
+            self._handles[task.id] = WorkerHandle(task=task, attempt=attempt, process=process,
+                                                  connection=parent_end, fresh_keys_written=fresh_keys_written,
+                                                  launched_as=how, payload=payload)
+        self._wake()  # "started" is logged when the worker reports in, with its pid
         return True
 
-    def _launch(self, worker: AbstractTaskWorker, attachments: dict[str, Any] | None
-                ) -> tuple[WorkerProcess, Connection, str]:
-        """Hand the worker to a standby process if one is ready, else to a process forked now."""
-        worker._skalds_supervise(None, self.settings.launch, attachments)
-        payload = pickle_worker(worker)
+    def _launch(self, payload: bytes) -> tuple[WorkerProcess, Connection, str]:
+        """Hand the pickled worker to a standby process if one is ready, else to a process forked now."""
         standby = self._standby.take()
         if standby is not None:
             process, parent_end = standby
@@ -326,11 +323,31 @@ class Supervisor:
                         self._drain_messages(handle)
                     elif handle is not None:
                         self._drain_messages(handle)
-                        if handle.process.poll_exit():  # False: its fork server died, it still runs
+                        if handle.process.poll_exit() and not self._relaunch_if_never_ran(handle):
                             self._on_exit(handle)
                 except Exception as error:  # the watcher must survive anything
                     logger.exception(f"supervisor watcher error: {error}")
             self._escalate()
+
+    def _relaunch_if_never_ran(self, handle: WorkerHandle) -> bool:
+        """A worker whose fork server died before forking it (no pid, never reported in, nobody on
+        its pipe) is handed to a new process once, instead of failing a task that never ran."""
+        if handle.payload is None or handle.reported_in or handle.stop_reason is not None \
+                or handle.process.pid is not None or not _peer_gone(handle.connection):
+            return False
+        payload, handle.payload = handle.payload, None  # once
+        logger.warning(f"task {handle.task_id}: the worker fork server died before starting it; starting it again")
+        try:
+            process, connection, how = self._launch(payload)
+        except Exception as error:
+            logger.error(f"task {handle.task_id}: could not start it again: {error}")
+            return False
+        with contextlib.suppress(OSError):
+            handle.connection.close()
+        handle.process.close()
+        with self._lock:
+            handle.process, handle.connection, handle.launched_as = process, connection, how
+        return True
 
     def _next_deadline(self, handles: list[WorkerHandle]) -> float:
         now, soonest = time.monotonic(), 1.0
@@ -352,7 +369,12 @@ class Supervisor:
 
     def _on_message(self, handle: WorkerHandle, message: dict[str, Any]) -> None:
         op = message.get("op")
-        if op == Op.RUNNING:
+        if op == Op.STARTED:
+            handle.reported_in, handle.payload = True, None
+            logger.info(f"task {handle.task_id} ({handle.task.class_name}) started, attempt {handle.attempt}, "
+                        f"pid {message.get('pid')} ({handle.launched_as}, "
+                        f"{(time.monotonic() - handle.started_at) * 1000:.0f} ms)")
+        elif op == Op.RUNNING:
             handle.running = True
             if handle.fresh_keys_written is not None:  # a monitor that sees Running finds its heartbeat
                 handle.fresh_keys_written.wait(FRESH_KEYS_WAIT_SECONDS)
@@ -404,7 +426,7 @@ class Supervisor:
     @staticmethod
     def _describe_exit(handle: WorkerHandle) -> str:
         if handle.process.exit_unknown:
-            return "exit code unknown: the worker fork server died before reporting it"
+            return "exit code unknown: the worker fork server could not fork it or died before reporting it"
         return describe_exit(handle.process.exitcode)
 
     def _run_after_exit(self, task_id: str) -> None:
@@ -542,6 +564,17 @@ class Supervisor:
         batch.delete(RedisKey.task_heartbeat_at(task_id))
         if code == HEARTBEAT_FAILED:
             batch.set(RedisKey.task_exception(task_id), exception_text, self.settings.key_ttl)
+
+
+def _peer_gone(connection: Connection) -> bool:
+    """True when the other end of the pipe is closed (nothing left to read, end of file)."""
+    try:
+        if not connection.poll():
+            return False
+        connection.recv_bytes()
+    except (EOFError, OSError):
+        return True
+    return False
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -112,7 +112,9 @@ def test_a_python_that_cannot_start_the_server_is_a_clear_error(monkeypatch):
         ForkServer(ForkServerConfig()).start()
 
 
-def test_tasks_outlive_their_fork_server_and_the_next_task_gets_a_new_one(tmp_path):
+@pytest.fixture
+def supervised(tmp_path):
+    """A supervisor without services, and the outcomes it reports, by task id."""
     registry = WorkerRegistry()
     registry.register(SleepWorker)
     supervisor = Supervisor(SupervisorSettings(skald_id="fs-test", launch=LaunchSettings(
@@ -126,20 +128,38 @@ def test_tasks_outlive_their_fork_server_and_the_next_task_gets_a_new_one(tmp_pa
             ended.notify_all()
     supervisor.on_task_finished = finished
     supervisor.start()
-    try:
-        records = tmp_path / "long.jsonl"
-        supervisor.start_task(Task(id="long", class_name="SleepWorker", source="t", attachments=SleepModel()), 1,
-                              SleepModel(seconds=2, record_to=str(records)).model_dump(mode="json"))
-        wait_for(lambda: any(r["event"] == "main" for r in read_records(records)), 20, "main hook")
-        os.kill(supervisor._fork_server.pid, signal.SIGKILL)  # the worker is orphaned but keeps running
-        supervisor.start_task(Task(id="next", class_name="SleepWorker", source="t", attachments=SleepModel()), 1,
-                              SleepModel(seconds=0.1).model_dump(mode="json"))
-        with ended:
-            assert ended.wait_for(lambda: len(outcomes) == 2, 30), outcomes
-        assert outcomes == {"long": "Finished", "next": "Finished"}  # "long" reported its outcome on its pipe
-        assert [record["event"] for record in read_records(records)][-1] == "release"
-    finally:
-        supervisor.stop_all(timeout=10)
+    yield supervisor, outcomes, ended
+    supervisor.stop_all(timeout=10)
+
+
+def test_a_task_whose_fork_server_died_before_forking_it_is_started_again(supervised, tmp_path):
+    supervisor, outcomes, ended = supervised
+    server = supervisor._fork_server.pid
+    os.kill(server, signal.SIGSTOP)  # the spawn request waits, unanswered, in the socket
+    records = tmp_path / "late.jsonl"
+    supervisor.start_task(Task(id="late", class_name="SleepWorker", source="t", attachments=SleepModel()), 1,
+                          SleepModel(seconds=0.1, record_to=str(records)).model_dump(mode="json"))
+    os.kill(server, signal.SIGKILL)  # dies without having forked it
+    with ended:
+        assert ended.wait_for(lambda: "late" in outcomes, 30), outcomes
+    assert outcomes["late"] == "Finished"
+    assert [record["event"] for record in read_records(records)].count("main") == 1  # started once, not twice
+    assert supervisor._fork_server.pid not in (None, server)  # by a new fork server
+
+
+def test_tasks_outlive_their_fork_server_and_the_next_task_gets_a_new_one(supervised, tmp_path):
+    supervisor, outcomes, ended = supervised
+    records = tmp_path / "long.jsonl"
+    supervisor.start_task(Task(id="long", class_name="SleepWorker", source="t", attachments=SleepModel()), 1,
+                          SleepModel(seconds=2, record_to=str(records)).model_dump(mode="json"))
+    wait_for(lambda: any(r["event"] == "main" for r in read_records(records)), 20, "main hook")
+    os.kill(supervisor._fork_server.pid, signal.SIGKILL)  # the worker is orphaned but keeps running
+    supervisor.start_task(Task(id="next", class_name="SleepWorker", source="t", attachments=SleepModel()), 1,
+                          SleepModel(seconds=0.1).model_dump(mode="json"))
+    with ended:
+        assert ended.wait_for(lambda: len(outcomes) == 2, 30), outcomes
+    assert outcomes == {"long": "Finished", "next": "Finished"}  # "long" reported its outcome on its pipe
+    assert [record["event"] for record in read_records(records)][-1] == "release"
 
 
 def _is_zombie(pid: int) -> bool:
