@@ -200,10 +200,7 @@ class TaskRepository:
     def _record_group(self, group: list[StatusChange]) -> set[str]:
         first = group[0]
         expect = {"executor": first.executor, "attempt": first.attempt}
-        if len(group) == 1:
-            return set() if self.store.update(first.task_id, first.fields, expect=expect) is not None \
-                else {first.task_id}
-        ids = [change.task_id for change in group]
+        ids = [change.task_id for change in group]  # one update even for one task: no document sent back
         if self.store.update_where(ids, first.fields, expect=expect) == len(ids):
             return set()
         # Some were not ours: the ones still matching the executor, attempt and new status were written.
