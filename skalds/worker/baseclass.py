@@ -5,15 +5,15 @@
         @run_main_handler
         def main(self) -> None: ...
 
-Each instance is a process started from the fork server: a clean, pre-imported template
-process with no client threads, so starting a worker is fast and never forks a process
-that runs Kafka or Redis threads. `worker.start()` on an initialized instance (no task)
-runs the whole lifecycle in a child process, as 0.3.8 did.
+Each task runs in its own process. Under a node it is forked from the node's worker fork
+server (`worker/forkserver_main.py`): a clean, pre-imported template process with no client
+threads, so starting a worker is fast and never forks a process that runs Kafka or Redis
+threads. `worker.start()` on an initialized instance (no task) runs the whole lifecycle in
+a child process of multiprocessing's fork server, as 0.3.8 ran it in a child process.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import secrets
 import threading
@@ -143,7 +143,3 @@ class BaseTaskWorker(AbstractTaskWorker[T]):
 
     def initialize(self, data: T) -> None:  # pragma: no cover - overridden by users
         raise NotImplementedError
-
-
-def forkserver_context() -> multiprocessing.context.ForkServerContext:
-    return multiprocessing.get_context("forkserver")  # type: ignore[return-value]
