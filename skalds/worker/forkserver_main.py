@@ -110,7 +110,8 @@ def _serve(control: socket.socket) -> None:
                     control.send(struct.pack(PID_FORMAT, -1))
                     continue
                 worker_fd, status_fd = fds
-                pid = _fork_child(worker_fd, [control.fileno(), wake_r, wake_w, status_fd, *status_by_pid.values()])
+                pid = _fork_child(worker_fd, [control.fileno(), selector.fileno(), wake_r, wake_w, status_fd,
+                                              *status_by_pid.values()])
                 os.close(worker_fd)
                 if pid < 0:
                     os.close(status_fd)

@@ -59,6 +59,19 @@ def test_a_signal_is_reported_as_a_negative_exit_code(fork_server, tmp_path):
     connection.close()
 
 
+def test_a_worker_inherits_none_of_the_fork_servers_descriptors(fork_server, tmp_path):
+    process, connection = started_worker(fork_server, SleepWorker, tmp_path / "a.jsonl", seconds=30)
+    wait_for(lambda: any(r["event"] == "main" for r in read_records(tmp_path / "a.jsonl")), 20, "main hook")
+    targets = [os.readlink(f"/proc/{process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{process.pid}/fd")
+               if int(fd) > 2]
+    # only its own end of the supervisor pipe: no control socket, status pipes or epoll of the server
+    assert [target for target in targets if not target.startswith("/")] == [targets[0]], targets
+    assert targets[0].startswith("socket:")
+    process.kill()
+    process.join(20)
+    connection.close()
+
+
 def test_a_child_let_go_before_its_worker_arrives_exits_quietly(fork_server):
     process, connection = fork_server.spawn()
     assert process.is_alive()
