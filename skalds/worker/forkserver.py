@@ -1,8 +1,9 @@
 """The node's side of the worker fork server (`forkserver_main.py`): start it, ask it for processes.
 
 `ForkServer.spawn()` returns a `WorkerProcess` (pid, exit sentinel, exit code) and the node's
-end of the child's worker pipe; the child runs nothing until the pickled worker arrives on
-that pipe (`hand_over`). Spawning ahead of time is how standby workers are made.
+end of the child's worker pipe, without waiting for the fork; the child runs nothing until the
+pickled worker (`pickle_worker`) arrives on that pipe. Spawning ahead of time is how standby
+workers are made.
 """
 
 from __future__ import annotations
