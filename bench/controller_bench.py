@@ -645,7 +645,7 @@ def probe_store(mongo: MongoClient, db: str, tasks: int, samples: int = 3) -> di
     """What one task-store operation of the controller costs at this collection size (from outside)."""
     store = MongoTaskStore(mongo, db)
     operations: dict[str, Callable[[], Any]] = {
-        "get by id (last inserted)": lambda: store.tasks.find_one({"id": f"cb-{tasks - 1:05d}"}, {"_id": 0}),
+        "get by id (last inserted)": lambda: store.get(f"cb-{tasks - 1:05d}"),  # by _id, as the controller reads
         "count (all)": lambda: store.count({}),
         "page of 50 (sorted, skip)": lambda: store.find({}, sort=[("createDateTime", -1), ("id", 1)], skip=2500,
                                                         limit=50),
