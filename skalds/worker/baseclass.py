@@ -100,11 +100,17 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
 
     @classmethod
     def get_data_model(cls) -> type[T]:
-        """The pydantic model given as the generic argument (`BaseTaskWorker[Model]`)."""
+        """The pydantic model given as the generic argument (`BaseTaskWorker[Model]`).
+
+        Found once per class (the node asks on every assign, the worker on start and on updates)."""
+        found = cls.__dict__.get("_skalds_data_model")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         for klass in cls.__mro__:
             for base in getattr(klass, "__orig_bases__", ()):
                 for argument in get_args(base):
                     if isinstance(argument, type) and issubclass(argument, BaseModel):
+                        cls._skalds_data_model = argument
                         return argument  # type: ignore[return-value]
         raise TypeError(f"{cls.__name__} must be declared as BaseTaskWorker[YourModel]")
 
