@@ -272,6 +272,7 @@ class Supervisor:
         for thread in self._threads:
             thread.join(timeout=5)
         self._standby.close()
+        self._fork_server.close()  # workers still running (past the grace) do not depend on it
         if self._writer is not None:
             self._writer.close(timeout=10)
         if self._live_writer is not None:

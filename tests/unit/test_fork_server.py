@@ -142,7 +142,9 @@ def supervised(tmp_path):
     supervisor.on_task_finished = finished
     supervisor.start()
     yield supervisor, outcomes, ended
+    server = supervisor._fork_server.pid
     supervisor.stop_all(timeout=10)
+    assert server is None or not os.path.exists(f"/proc/{server}") or _is_zombie(server)  # stopped with it
 
 
 def test_a_task_whose_fork_server_died_before_forking_it_is_started_again(supervised, tmp_path):
