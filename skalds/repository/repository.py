@@ -45,6 +45,9 @@ class StatusChange:
         fields: dict[str, Any] = {"lifecycleStatus": status.value}
         if status == TaskLifecycleStatus.Running:
             fields.update({"error": None, "exitCode": None})
+        elif status == TaskLifecycleStatus.Finished:
+            # Same fields as a merged Running + Finished, so a batch holding both kinds is one update.
+            fields["error"] = None
         if error is not None:
             fields["error"] = error
         if exit_code is not None:

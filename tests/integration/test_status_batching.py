@@ -58,6 +58,31 @@ def test_writer_merges_running_and_finished_and_keeps_both_history_entries(clust
         assert statuses == [S.Running.value, S.Finished.value]
 
 
+def test_finished_alone_and_running_plus_finished_share_one_update(cluster: Cluster, monkeypatch) -> None:
+    """In a burst a batch holds some tasks' Running + Finished and other tasks' Finished alone
+    (their Running went out in the previous batch): both kinds are one compare-and-set."""
+    started, fresh = _assigned(cluster, 2)
+    cluster.repository.record_statuses([StatusChange.of(started, S.Running, executor="node-a", attempt=1)])
+    store = cluster.repository.store
+    update_where, updated = store.update_where, []
+
+    def counting(task_ids, *args, **kwargs):
+        updated.append(sorted(task_ids))
+        return update_where(task_ids, *args, **kwargs)
+    monkeypatch.setattr(store, "update_where", counting)
+    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None)
+    writer.status(StatusChange.of(started, S.Finished, executor="node-a", attempt=1, exit_code=0))
+    writer.status(StatusChange.of(fresh, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
+    writer.status(StatusChange.of(fresh, S.Finished, executor="node-a", attempt=1, exit_code=0))
+    writer.start()
+    assert writer.drain(30)
+    writer.close(5)
+    assert updated == [sorted([started, fresh])]
+    for task_id in (started, fresh):
+        document = cluster.doc(task_id)
+        assert (document["lifecycleStatus"], document["exitCode"], document.get("error")) == (S.Finished.value, 0, None)
+
+
 def test_a_lingering_writer_makes_statuses_queued_apart_one_write(cluster: Cluster) -> None:
     """With a linger, a Running and the Finished that follows it a few ms later share one write
     (the store sees Finished directly), and the history still has both, in order."""
