@@ -73,7 +73,8 @@ logger = SkaldsLogger()
 
 
 _stderr_only_signature: tuple[str, bool] | None = None  # sinks set up by the last call, when stderr only
-# (adding a loguru sink costs several ms: a standby worker sets them up before its task arrives)
+# (adding a loguru sink costs several ms: the worker fork server sets it up once, and a worker that only
+# names its task keeps the inherited sink)
 
 
 def configure_logging(
