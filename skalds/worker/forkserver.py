@@ -181,7 +181,8 @@ class ForkServer:
 
     def close(self) -> None:
         with self._lock:
-            self._stop_locked()
+            self._read_answers_locked(block_for=None)
+            self._stop_locked(closing=True)
 
     @property
     def pid(self) -> int | None:
@@ -223,8 +224,8 @@ class ForkServer:
         if block_for is not None and block_for._pid is None:
             block_for._pid = -1  # asked after its server was replaced: it was never forked
 
-    def _fail_unanswered(self) -> None:
-        if self._unanswered:
+    def _fail_unanswered(self, closing: bool = False) -> None:
+        if self._unanswered and not closing:
             logger.warning(f"worker fork server gone before forking {len(self._unanswered)} worker(s)")
         while self._unanswered:
             self._unanswered.popleft()._pid = -1
@@ -261,8 +262,8 @@ class ForkServer:
         self._control = ours
         return ours
 
-    def _stop_locked(self) -> None:
-        self._fail_unanswered()
+    def _stop_locked(self, closing: bool = False) -> None:
+        self._fail_unanswered(closing)
         if self._control is not None:
             with contextlib.suppress(OSError):
                 self._control.close()  # the server exits when it sees the closed socket

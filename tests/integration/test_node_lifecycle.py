@@ -23,8 +23,9 @@ def test_assign_runs_the_task_and_records_running_then_finished(nodes, cluster, 
     assert done["exitCode"] == 0 and done["error"] is None
     assert [r["event"] for r in read_records(records)] == ["initialize", "before", "main", "after", "release"]
     assert wait_for(lambda: cluster.key("task:t-finish:heartbeat") == "200", 5, "heartbeat 200")
-    kinds = [(entry["type"], entry.get("status")) for entry in cluster.history("t-finish")]
-    assert ("status", "Running") in kinds and ("status", "Finished") in kinds
+    # the history entries are appended just after the status fields: wait for them
+    assert wait_for(lambda: {("status", "Running"), ("status", "Finished")} <= {
+        (entry["type"], entry.get("status")) for entry in cluster.history("t-finish")}, 5, "status history")
 
 
 def test_node_registers_in_redis_with_0_3_8_keys(nodes, cluster):
@@ -163,7 +164,8 @@ def test_update_reaches_the_running_worker_and_is_acknowledged(nodes, cluster, t
     wait_for(lambda: any(r["event"] == "update_end" and r["label"] == "v1" for r in read_records(records)), 10,
              "update handler")
     wait_for(lambda: cluster.doc("t-upd").get("appliedAttachmentsVersion") == 1, 5, "applied version recorded")
-    assert any(entry["type"] == "attachments_applied" for entry in cluster.history("t-upd"))
+    assert wait_for(lambda: any(entry["type"] == "attachments_applied" for entry in cluster.history("t-upd")), 5,
+                    "attachments_applied in the history")  # appended just after the document's fields
 
 
 def test_update_calls_never_overlap(nodes, cluster, tmp_path):
