@@ -173,7 +173,13 @@ def describe_process(process: psutil.Process, node_pid: int) -> str:
     if process.pid == node_pid:
         return "node process"
     if "forkserver" in cmdline:
-        return "fork server"
+        # the server's children share its command line: they are forked workers waiting for a task
+        try:
+            parent = process.parent()
+            forked = parent is not None and "forkserver" in " ".join(parent.cmdline())
+        except psutil.Error:
+            forked = False
+        return "standby worker (forked, waiting for a task)" if forked else "fork server"
     if "resource_tracker" in cmdline:
         return "multiprocessing resource tracker"
     if process.ppid() == node_pid and cmdline.endswith(".py"):
