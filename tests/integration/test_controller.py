@@ -38,9 +38,7 @@ def test_task_created_through_the_api_runs_and_finishes(controllers, nodes, clus
     wait_api_status(controller, task["id"], "Finished")
     detail = controller.http.get(f"/api/tasks/{task['id']}").json()
     assert detail["executor"] == node.skald_id and detail["attempt"] == 1 and detail["attachments"]["seconds"] == 0.5
-    # the history entries are appended just after the status fields: wait for Finished's
-    history = wait_for(lambda: (events := controller.http.get(f"/api/tasks/{task['id']}/events").json()["events"])
-                       and any(entry.get("status") == "Finished" for entry in events) and events, 5, "Finished entry")
+    history = controller.history_with(task["id"], "Finished")
     kinds = [entry["type"] for entry in history]
     assert kinds[:2] == ["created", "assigned"] and history[1]["executor"] == node.skald_id
     assert [e["status"] for e in history if e["type"] == "status"] == ["Running", "Finished"]

@@ -82,9 +82,7 @@ def test_a_task_created_through_the_api_runs_to_finished_without_any_service(con
     finished = wait_status(controller, task["id"], "Finished")
     assert finished["executor"] == node.skald_id and finished["attempt"] == 1
     assert [r["event"] for r in read_records(records)][:3] == ["initialize", "before", "main"]
-    # the history entries are appended just after the status fields: wait for Finished's
-    history = wait_for(lambda: (events := controller.http.get(f"/api/tasks/{task['id']}/events").json()["events"])
-                       and any(entry.get("status") == "Finished" for entry in events) and events, 5, "Finished entry")
+    history = controller.history_with(task["id"], "Finished")
     assert [entry["type"] for entry in history][:2] == ["created", "assigned"]
     assert [entry["status"] for entry in history if entry["type"] == "status"] == ["Running", "Finished"]
     nodes_seen = controller.http.get("/api/skalds").json()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from support.cluster import wait_for
 from support.nodes import REPO, embedded_env
 from support.services import Endpoints
 from support.tcp_proxy import free_port
@@ -39,6 +40,14 @@ class ControllerProcess:
                     return
             time.sleep(0.1)
         raise AssertionError(f"controller not ready after {timeout}s:\n{self.log()[-4000:]}")
+
+    def history_with(self, task_id: str, status: str, timeout: float = 5) -> list[dict]:
+        """The task's history once it holds `status`: entries are appended just after the status fields."""
+        def entries() -> list[dict]:
+            return self.http.get(f"/api/tasks/{task_id}/events").json()["events"]
+
+        return wait_for(lambda: (found := entries()) and any(e.get("status") == status for e in found) and found,
+                        timeout, f"{status} in {task_id}'s history")
 
     def stop(self) -> None:
         self.http.close()
