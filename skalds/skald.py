@@ -18,9 +18,9 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.repository.repository import TaskRepository
+from skalds.tasks import lifecycle, queries
 from skalds.transport import factory
-from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError
+from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
@@ -43,7 +43,7 @@ class Skald:
         self._stop = threading.Event()
         self._signals = 0
         self.exit_code = 0
-        self.repository: TaskRepository | None = None
+        self.store: TaskStore | None = None
         self.live: LiveState | None = None
         self.supervisor: Supervisor | None = None
         self._consumer: EventConsumer | None = None
@@ -102,7 +102,7 @@ class Skald:
         except Exception as error:
             logger.error(f"{name} unreachable, tasks run without being recorded: {error}")
             return
-        self.repository = TaskRepository(store)
+        self.store = store
 
     def _connect_live(self, required: bool) -> None:
         live = factory.build_live(self.config)
@@ -127,7 +127,7 @@ class Skald:
                                   log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
                                   log_retention=config.log_retention, log_json=config.log_json, supervised=True),
         )
-        self.supervisor = Supervisor(settings, self.registry, self.repository, self.live)
+        self.supervisor = Supervisor(settings, self.registry, self.store, self.live)
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
@@ -217,7 +217,7 @@ class Skald:
         self._connect_store(required=True)
         self._connect_live(required=True)
         supervisor = self._make_supervisor("node")
-        handler = CommandHandler(self.skald_id, supervisor, self.repository, self.config.kafka_topic_prefix)
+        handler = CommandHandler(self.skald_id, supervisor, self.store, self.config.kafka_topic_prefix)
         supervisor.start()
         self._recover_own_tasks(handler)
         self._start_consumer(NODE_TOPICS, handler, required=True)
@@ -228,13 +228,11 @@ class Skald:
 
     def _recover_own_tasks(self, handler: CommandHandler) -> None:
         """Restart tasks this node owned when it died (their old processes are gone)."""
-        if self.repository is None:
+        if self.store is None:
             return
-        documents = self.repository.store.find({"executor": self.skald_id, "mode": ModeEnum.Passive.value,
-                                                "lifecycleStatus": [TaskLifecycleStatus.Running.value]})
-        for document in documents:
-            claimed = self.repository.claim(document["id"], executor=self.skald_id,
-                                            attempt=int(document.get("attempt") or 0))
+        for document in queries.running_on(self.store, self.skald_id):
+            claimed = lifecycle.claim(self.store, document["id"], executor=self.skald_id,
+                                      attempt=int(document.get("attempt") or 0)).document
             if claimed is not None:
                 logger.info(f"recovering task {document['id']} that ran here before a restart")
                 handler.start_document(claimed, int(claimed.get("attempt") or 0))
@@ -247,12 +245,12 @@ class Skald:
             self._connect_live(required=False)
         supervisor = self._make_supervisor("edge")
         supervisor.start()
-        handler = CommandHandler(self.skald_id, supervisor, self.repository, config.kafka_topic_prefix,
+        handler = CommandHandler(self.skald_id, supervisor, self.store, config.kafka_topic_prefix,
                                  accept_assign=False)
         if config.yaml_file:
             from skalds.worker.edge import start_yaml_tasks
 
-            start_yaml_tasks(config.yaml_file, supervisor, self.repository, self.skald_id)
+            start_yaml_tasks(config.yaml_file, supervisor, self.store, self.skald_id)
         if config.kafka_host:
             self._start_consumer(EDGE_TOPICS, handler, required=False)
         supervisor.start_pulse()

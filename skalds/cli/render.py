@@ -9,9 +9,11 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from skalds.model.task import TERMINAL_STATUSES
+
 STATUS_STYLES = {"Created": "white", "Assigning": "yellow", "Running": "bold green", "Paused": "cyan",
                  "Finished": "green", "Failed": "bold red", "Cancelled": "magenta"}
-TERMINAL = frozenset({"Finished", "Failed", "Cancelled"})
+TERMINAL = TERMINAL_STATUSES
 
 
 def status_text(status: str) -> Text:

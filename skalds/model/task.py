@@ -7,7 +7,7 @@ that 0.3.8 documents still load.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -41,9 +41,45 @@ class TaskLifecycleStatus(_ListableEnum):
     Cancelled = "Cancelled"
 
 
-TERMINAL_STATUSES = frozenset(
-    {TaskLifecycleStatus.Finished.value, TaskLifecycleStatus.Failed.value, TaskLifecycleStatus.Cancelled.value}
-)
+def _values(*statuses: TaskLifecycleStatus) -> frozenset[str]:
+    return frozenset(status.value for status in statuses)
+
+
+# The status sets, defined once (as stored values, so a document's raw field is tested directly).
+ACTIVE_STATUSES = _values(TaskLifecycleStatus.Assigning, TaskLifecycleStatus.Running, TaskLifecycleStatus.Paused)
+"""Tasks that hold (or are about to hold) a node: what the monitor watches and loads count."""
+TERMINAL_STATUSES = _values(TaskLifecycleStatus.Finished, TaskLifecycleStatus.Failed, TaskLifecycleStatus.Cancelled)
+"""Tasks that ended: only a retry or restart moves them on."""
+STARTABLE_STATUSES = _values(TaskLifecycleStatus.Created, TaskLifecycleStatus.Assigning)
+"""Statuses in which a node may start a task it was assigned."""
+RETRYABLE_STATUSES = _values(TaskLifecycleStatus.Failed, TaskLifecycleStatus.Cancelled)
+"""Statuses from which a user's retry starts the task again."""
+
+
+class HistoryType(_ListableEnum):
+    """The `type` of an entry in a task's history (`task_events`)."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    STATUS = "status"
+    RELEASED = "released"
+    LOST = "lost"
+    RETRY = "retry"
+    ATTACHMENTS_UPDATED = "attachments_updated"
+    ATTACHMENTS_APPLIED = "attachments_applied"
+    ATTACHMENTS_REJECTED = "attachments_rejected"
+
+
+class HeartbeatCode(IntEnum):
+    """Terminal values of a task's Redis heartbeat (0..199 is a running counter), as in 0.3.8."""
+
+    FINISHED = 200
+    FAILED = -1
+    CANCELLED = -2
+
+    @classmethod
+    def is_running(cls, value: int | None) -> bool:
+        return value is not None and 0 <= value < cls.FINISHED
 
 
 class Task(BaseModel):

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from skalds.model.task import ModeEnum, TaskLifecycleStatus
+from skalds.model.task import ACTIVE_STATUSES, ModeEnum, TaskLifecycleStatus
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord
-from skalds.system_controller.task_service import ACTIVE, TaskService
+from skalds.system_controller.task_service import TaskService
+from skalds.tasks import queries
 from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
@@ -80,7 +81,8 @@ class Dispatcher:
         since (the view can be one cycle old), so no aggregation runs per pass."""
         nodes = [node for node in self.nodes().values() if node.online and node.mode == "node"]
         holders = {task_id: document.get("executor") for task_id, document in self.live_tasks().items()
-                   if document.get("mode") == ModeEnum.Passive.value and document.get("lifecycleStatus") in ACTIVE}
+                   if document.get("mode") == ModeEnum.Passive.value
+                   and document.get("lifecycleStatus") in ACTIVE_STATUSES}
         horizon = time.monotonic() - max(3.0, 3 * self.monitor_period)
         with self._recent_lock:
             self._recent = {task_id: (node, at) for task_id, (node, at) in self._recent.items() if at > horizon}
@@ -110,8 +112,7 @@ class Dispatcher:
             due_in = self._retry_failed()
             if due_in is not None:
                 self._next_retry_scan = min(self._next_retry_scan, time.monotonic() + due_in)
-        waiting = self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
-                                  sort=[("priority", -1), ("createDateTime", 1)], limit=self.batch)
+        waiting = queries.waiting(self.store, self.batch)
         self._maybe_waiting = bool(waiting)
         if not waiting:
             return 0
@@ -151,10 +152,7 @@ class Dispatcher:
         Returns the seconds until the next retry that is not due yet, if any."""
         now = int(time.time() * 1000)
         next_due_ms: int | None = None
-        for document in self.store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value,
-                                         "maxRetries": {"$gt": 0}},
-                                        fields=("id", "attempt", "retryCount", "maxRetries", "updateDateTime",
-                                                "lifecycleStatus"), limit=self.batch):
+        for document in queries.failed_with_retries(self.store, self.batch):
             retries, budget = int(document.get("retryCount") or 0), int(document.get("maxRetries") or 0)
             if retries >= budget:
                 continue

@@ -20,7 +20,6 @@ from typing import Any
 import uvicorn
 
 from skalds.config.system_controller_config import SystemControllerConfig
-from skalds.repository.repository import TaskRepository
 from skalds.system_controller.api.app import create_app
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.dispatcher import Dispatcher
@@ -81,7 +80,7 @@ class SystemController:
         wait_for_service(*factory.where(config, "events"), lambda: factory.check_events(config), stop=self._stop)
         metrics = ControllerMetrics()
         hub = EventHub()
-        service = TaskService(TaskRepository(store), factory.build_publisher(config), config.kafka_topic_prefix)
+        service = TaskService(store, factory.build_publisher(config), config.kafka_topic_prefix)
         context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics)
         context.monitor = Monitor(service, live, hub, metrics,
                                   config.monitor_heartbeat_timeout, config.assign_timeout)

@@ -14,23 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from skalds.model.task import ModeEnum, TaskLifecycleStatus
+from skalds.model.task import TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
 from skalds.system_controller.history_feed import HistoryFeed
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.task_service import TaskService
+from skalds.tasks import queries
 from skalds.transport.ports import LiveState
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
-WATCHED = [S.Assigning.value, S.Running.value, S.Paused.value]
-TERMINAL = {S.Finished.value, S.Failed.value, S.Cancelled.value}
-HISTORY_TO_EVENT = {"status": "task_status", "created": "task_created", "assigned": "task_assigned",
-                    "attachments_updated": "task_attachments", "attachments_applied": "task_attachments",
-                    "attachments_rejected": "task_attachments", "lost": "task_lost", "released": "task_status",
-                    "retry": "task_status"}
+H = HistoryType
+HISTORY_TO_EVENT = {kind.value: name for kind, name in {
+    H.STATUS: "task_status", H.CREATED: "task_created", H.ASSIGNED: "task_assigned",
+    H.ATTACHMENTS_UPDATED: "task_attachments", H.ATTACHMENTS_APPLIED: "task_attachments",
+    H.ATTACHMENTS_REJECTED: "task_attachments", H.LOST: "task_lost", H.RELEASED: "task_status",
+    H.RETRY: "task_status"}.items()}
+RELEASING_ENTRIES = frozenset({H.RELEASED.value, H.LOST.value})
+WAKING_ENTRIES = frozenset({H.CREATED.value, H.LOST.value, H.RETRY.value, H.RELEASED.value})
 
 
 @dataclass
@@ -96,9 +99,7 @@ class Monitor:
         self.metrics.nodes_total.set(len(nodes))
 
     def _refresh_tasks(self, leader: bool) -> None:
-        documents = self.store.find({"lifecycleStatus": WATCHED},
-                                    fields=("id", "executor", "attempt", "lifecycleStatus", "mode",
-                                            "assignedDateTime", "updateDateTime", "className"))
+        documents = queries.active(self.store)
         ids = [document["id"] for document in documents]
         values = self._heartbeats(ids)
         now = time.monotonic()
@@ -183,8 +184,8 @@ class Monitor:
         """Tasks that ended or went back to Created since this cycle's scan no longer load their node: the
         dispatcher woken by these entries must not count them (the scan ran before the entries were written)."""
         ended = {entry["taskId"] for entry in entries
-                 if entry.get("status") in TERMINAL or entry.get("status") == S.Created.value
-                 or entry.get("type") in ("released", "lost")}
+                 if entry.get("status") in TERMINAL_STATUSES or entry.get("status") == S.Created.value
+                 or entry.get("type") in RELEASING_ENTRIES}
         if ended:
             self.on_ended(ended)
         ended &= set(self.live_tasks)
@@ -195,16 +196,16 @@ class Monitor:
     def _notify_dispatcher(self, entry: dict[str, Any]) -> None:
         """Work done anywhere (another controller's API, a node's release) reaches the dispatcher at once."""
         kind, status = entry.get("type"), entry.get("status")
-        if kind in ("created", "lost", "retry", "released") or status == S.Created.value:
+        if kind in WAKING_ENTRIES or status == S.Created.value:
             self.on_waiting()
         elif status == S.Failed.value:
             self.on_failed()
-        elif status in TERMINAL or status == S.Paused.value:
+        elif status in TERMINAL_STATUSES or status == S.Paused.value:
             self.on_capacity()
 
     def _count_tasks(self) -> None:
         self._last_counts = time.monotonic()
-        counts = self.store.group_count("lifecycleStatus")
+        counts = queries.counts_by_status(self.store)
         for status in S:
             self.metrics.tasks_by_status.labels(status.value).set(counts.get(status.value, 0))
 

@@ -1,9 +1,12 @@
-"""Task actions shared by the REST API and the dispatcher: every change is a compare-and-set
-in the task store, recorded in the task's history, then announced to nodes over events.
+"""The controller's task actions: a lifecycle transition, then the event that tells the node.
 
-Pause is a suspension of the worker process (SIGSTOP on its node): the task keeps its
-memory and its node, uses no CPU, and resume (SIGCONT) continues where it stopped. A
-task paused before it ran, or whose node was lost, resumes by being dispatched again.
+Shared by the REST API, the dispatcher and the monitor. The transition (a compare-and-set in the
+task store, with its history entry) is `skalds.tasks.lifecycle`'s; this module turns refusals into
+HTTP answers and announces applied changes to nodes.
+
+Pause is a suspension of the worker process (SIGSTOP on its node): the task keeps its memory and
+its node, uses no CPU, and resume (SIGCONT) continues where it stopped. A task paused before it
+ran, or whose node was lost, resumes by being dispatched again.
 """
 
 from __future__ import annotations
@@ -14,21 +17,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bson.errors import InvalidDocument
-from pymongo.errors import OperationFailure
-
-from skalds.model._time import now_ms
 from skalds.model.event import TaskEvent
-from skalds.model.task import TERMINAL_STATUSES, Task, TaskLifecycleStatus
-from skalds.repository.repository import TaskRepository
-from skalds.transport.ports import DuplicateTaskError, EventPublisher
+from skalds.model.task import Task, TaskLifecycleStatus
+from skalds.tasks import lifecycle
+from skalds.tasks.lifecycle import Refusal, Transition
+from skalds.transport.ports import EventPublisher, TaskStore, UnstorableError
 from skalds.transport.wire_names import KafkaTopic
 
 S = TaskLifecycleStatus
-ACTIVE = [S.Assigning.value, S.Running.value, S.Paused.value]
-
-
 MAX_ATTACHMENTS_BYTES = 1024 * 1024
+HTTP_STATUS = {Refusal.NOT_FOUND: 404, Refusal.DUPLICATE: 409, Refusal.WRONG_STATUS: 409, Refusal.CHANGED: 409,
+               Refusal.NOT_OWNER: 409}
 
 
 class TaskActionError(Exception):
@@ -40,11 +39,18 @@ class TaskActionError(Exception):
         self.message = message
 
 
+def _applied(transition: Transition) -> dict[str, Any]:
+    """The new document, or the refusal as an HTTP error."""
+    if transition.document is None:
+        assert transition.refusal is not None
+        raise TaskActionError(HTTP_STATUS[transition.refusal], transition.reason)
+    return transition.document
+
+
 class TaskService:
-    def __init__(self, repository: TaskRepository, publisher: EventPublisher | None, topic_prefix: str = "",
+    def __init__(self, store: TaskStore, publisher: EventPublisher | None, topic_prefix: str = "",
                  on_created: Callable[[], None] | None = None) -> None:
-        self.repository = repository
-        self.store = repository.store
+        self.store = store
         self.publisher = publisher
         self.topic_prefix = topic_prefix
         self.on_created = on_created or (lambda: None)
@@ -73,7 +79,7 @@ class TaskService:
             raise TaskActionError(404, f"task {task_id!r} not found")
         return document
 
-    # --- actions ---------------------------------------------------------------------------------
+    # --- actions of users --------------------------------------------------------------------------
     def create(self, *, task_id: str | None, class_name: str, attachments: dict[str, Any] | None,
                priority: int = 0, name: str | None = None, description: str | None = None,
                max_retries: int = 0, source: str = "API") -> dict[str, Any]:
@@ -81,74 +87,54 @@ class TaskService:
                     name=name, description=description, priority=priority, max_retries=max_retries)
         document = task.to_document()
         document["attachments"] = _checked_attachments(attachments or {})
-        try:
-            with _storable(f"task {task.id!r}"):
-                self.store.insert(document)
-        except DuplicateTaskError as error:
-            raise TaskActionError(409, f"task {task.id!r} already exists") from error
-        self.store.append_history(task.id, {"type": "created", "className": class_name, "source": source})
+        with _storable(f"task {task.id!r}"):
+            created = _applied(lifecycle.create(self.store, document))
         self.on_created()
-        return document
+        return created
 
     def cancel(self, task_id: str) -> dict[str, Any]:
-        document = self.get(task_id)
-        if document.get("lifecycleStatus") in TERMINAL_STATUSES:
-            raise TaskActionError(409, f"task {task_id!r} is already {document.get('lifecycleStatus')}")
-        updated = self.store.update(task_id, {"lifecycleStatus": S.Cancelled.value},
-                                    expect={"lifecycleStatus": document.get("lifecycleStatus"),
-                                            "attempt": document.get("attempt", 0)})
-        if updated is None:
-            raise TaskActionError(409, f"task {task_id!r} changed meanwhile; try again")
-        self.store.append_history(task_id, {"type": "status", "status": S.Cancelled.value, "by": "api"})
-        if document.get("executor"):
-            self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=document.get("attempt"))
+        transition = lifecycle.cancel(self.store, task_id)
+        updated = _applied(transition)
+        previous = transition.previous or {}
+        if previous.get("executor"):
+            self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=previous.get("attempt"))
         return updated
 
     def pause(self, task_id: str) -> dict[str, Any]:
-        document = self.get(task_id)
-        status = document.get("lifecycleStatus")
-        if status == S.Paused.value:
-            return document
-        if status in TERMINAL_STATUSES:
-            raise TaskActionError(409, f"task {task_id!r} is {status}; only live tasks can be paused")
-        running = status == S.Running.value and document.get("executor")
-        fields: dict[str, Any] = {"lifecycleStatus": S.Paused.value}
-        if not running:
-            fields["executor"] = None  # not started anywhere: resume dispatches it
-        updated = self._transition(task_id, document, fields)
-        if running:
-            self.announce(KafkaTopic.TASK_PAUSE, task_id)
+        transition = lifecycle.pause(self.store, task_id)
+        updated = _applied(transition)
+        if (transition.previous or {}).get("lifecycleStatus") != S.Paused.value and updated.get("executor"):
+            self.announce(KafkaTopic.TASK_PAUSE, task_id)  # it runs on a node: the node suspends it
         return updated
 
     def resume(self, task_id: str) -> dict[str, Any]:
-        document = self.get(task_id)
-        if document.get("lifecycleStatus") != S.Paused.value:
-            raise TaskActionError(409, f"task {task_id!r} is {document.get('lifecycleStatus')}, not Paused")
-        if document.get("executor"):
-            updated = self._transition(task_id, document, {"lifecycleStatus": S.Running.value})
+        updated = _applied(lifecycle.resume(self.store, task_id))
+        if updated.get("executor"):
             self.announce(KafkaTopic.TASK_RESUME, task_id)
-            return updated
-        updated = self._transition(task_id, document, {"lifecycleStatus": S.Created.value})
-        self.on_created()
+        else:
+            self.on_created()
         return updated
 
     def restart(self, task_id: str) -> dict[str, Any]:
         """Back to Created for the dispatcher; a running copy is told to stop (fencing stops it anyway)."""
-        document = self.get(task_id)
-        updated = self._transition(task_id, document, {"lifecycleStatus": S.Created.value, "executor": None,
-                                                       "error": None, "exitCode": None})
-        if document.get("executor") and document.get("lifecycleStatus") in ACTIVE:
-            # Names the attempt it stops: a node that already runs the next one keeps it.
-            self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=document.get("attempt"))
+        transition = lifecycle.restart(self.store, task_id)
+        updated = _applied(transition)
+        self._stop_previous_copy(transition)
         self.on_created()
         return updated
 
     def retry(self, task_id: str) -> dict[str, Any]:
-        document = self.get(task_id)
-        if document.get("lifecycleStatus") not in (S.Failed.value, S.Cancelled.value):
-            raise TaskActionError(409, f"task {task_id!r} is {document.get('lifecycleStatus')}; "
-                                       "only Failed or Cancelled tasks can be retried")
-        return self.restart(task_id)
+        transition = lifecycle.retry(self.store, task_id)
+        updated = _applied(transition)
+        self._stop_previous_copy(transition)
+        self.on_created()
+        return updated
+
+    def _stop_previous_copy(self, transition: Transition) -> None:
+        previous = transition.previous or {}
+        if lifecycle.is_live_on_node(previous):
+            # Names the attempt it stops: a node that already runs the next one keeps it.
+            self.announce(KafkaTopic.TASK_CANCEL, previous["id"], attempt=previous.get("attempt"))
 
     def set_status(self, task_id: str, status: str) -> dict[str, Any]:
         actions: dict[str, Callable[[str], dict[str, Any]]] = {
@@ -160,68 +146,36 @@ class TaskService:
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
         self.get(task_id)
         with _storable(f"attachments of task {task_id!r}"):
-            updated = self.store.update(task_id, {"attachments": _checked_attachments(attachments)},
-                                        increment={"attachmentsVersion": 1})
-        if updated is None:
-            raise TaskActionError(404, f"task {task_id!r} not found")
-        self.store.append_history(task_id, {"type": "attachments_updated",
-                                            "version": updated.get("attachmentsVersion", 0)})
-        if updated.get("executor") and updated.get("lifecycleStatus") in ACTIVE:
+            updated = _applied(lifecycle.update_attachments(self.store, task_id, _checked_attachments(attachments)))
+        if lifecycle.is_live_on_node(updated):
             self.announce(KafkaTopic.TASK_UPDATE_ATTACHMENT, task_id)
-        return updated
-
-    def _transition(self, task_id: str, document: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-        updated = self.store.update(task_id, fields, expect={"lifecycleStatus": document.get("lifecycleStatus"),
-                                                             "attempt": document.get("attempt", 0)})
-        if updated is None:
-            raise TaskActionError(409, f"task {task_id!r} changed meanwhile; try again")
-        entry: dict[str, Any] = {"type": "status", "status": fields["lifecycleStatus"], "by": "api"}
-        self.store.append_history(task_id, entry)
         return updated
 
     # --- used by the dispatcher and monitor --------------------------------------------------------
     def assign(self, document: dict[str, Any], node_id: str, flush: bool = True) -> dict[str, Any] | None:
         """Give a Created task to `node_id` with a new attempt; None if someone else changed it first."""
-        updated = self.store.update(
-            document["id"], {"executor": node_id, "lifecycleStatus": S.Assigning.value,
-                             "assignedDateTime": now_ms()},
-            expect={"lifecycleStatus": S.Created.value, "attempt": document.get("attempt", 0)},
-            increment={"attempt": 1},
-        )
-        if updated is None:
-            return None
-        self.store.append_history(document["id"], {"type": "assigned", "executor": node_id,
-                                                   "attempt": updated.get("attempt")})
-        self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush,
-                      recipient=node_id)
+        updated = lifecycle.assign(self.store, document, node_id).document
+        if updated is not None:
+            self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush,
+                          recipient=node_id)
         return updated
 
     def mark_lost(self, document: dict[str, Any], reason: str, flush: bool = True) -> dict[str, Any] | None:
         """The task's node or process is gone: back to Created (Paused stays Paused) for a new attempt."""
-        status = document.get("lifecycleStatus")
-        target = S.Paused.value if status == S.Paused.value else S.Created.value
-        updated = self.store.update(document["id"], {"lifecycleStatus": target, "executor": None},
-                                    expect={"lifecycleStatus": status, "executor": document.get("executor"),
-                                            "attempt": document.get("attempt", 0)})
+        updated = lifecycle.mark_lost(self.store, document, reason).document
         if updated is None:
             return None
-        self.store.append_history(document["id"], {"type": "lost", "executor": document.get("executor"),
-                                                   "attempt": document.get("attempt"), "reason": reason})
         if document.get("executor"):
             # A stalled-but-alive copy stops; a copy of a later attempt (same id) does not.
             self.announce(KafkaTopic.TASK_CANCEL, document["id"], attempt=document.get("attempt"), flush=flush)
-        if target == S.Created.value:
+        if updated.get("lifecycleStatus") == S.Created.value:
             self.on_created()
         return updated
 
     def retry_failed(self, document: dict[str, Any]) -> dict[str, Any] | None:
         """Within its retry budget, a Failed task goes back to Created."""
-        updated = self.store.update(document["id"], {"lifecycleStatus": S.Created.value, "executor": None},
-                                    expect={"lifecycleStatus": S.Failed.value, "attempt": document.get("attempt", 0),
-                                            "retryCount": document.get("retryCount", 0)},
-                                    increment={"retryCount": 1})
+        updated = lifecycle.retry_failed(self.store, document).document
         if updated is not None:
-            self.store.append_history(document["id"], {"type": "retry", "retry": updated.get("retryCount")})
             self.on_created()
         return updated
 
@@ -238,6 +192,5 @@ def _storable(what: str) -> Iterator[None]:
     """Content the task store refuses (NUL bytes, lone surrogates, NaN, `$` keys...) is the client's error."""
     try:
         yield
-    except (OperationFailure, InvalidDocument, UnicodeEncodeError, ValueError, OverflowError) as error:
-        reason = str(error).split(", full error:")[0][:300]
-        raise TaskActionError(422, f"{what} cannot be stored: {reason}") from error
+    except (UnstorableError, UnicodeEncodeError, OverflowError) as error:
+        raise TaskActionError(422, f"{what} cannot be stored: {str(error)[:300]}") from error

@@ -16,7 +16,9 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from skalds.transport.ports import Event, ServiceUnavailableError
+from skalds.transport.errors import EventBusUnavailableError
+from skalds.transport.ports import Event
+from skalds.transport.translate import translated, translating
 from skalds.utils.logging import logger
 
 
@@ -46,15 +48,24 @@ class KafkaSettings:
         return f"{self.topic_prefix}{name}"
 
 
+def _translate(error: Exception) -> Exception | None:
+    """confluent-kafka's failures (a fatal client error, a broker that does not answer) as the event port's."""
+    if isinstance(error, KafkaException):
+        return EventBusUnavailableError(f"the event bus (Kafka) failed: {error}")
+    return None
+
+
+@translated(_translate)
 def check_kafka(settings: KafkaSettings, timeout: float = 3.0) -> int:
     """A metadata round trip; returns the broker count or raises."""
     admin = AdminClient({**settings.client_config(), "socket.connection.setup.timeout.ms": int(timeout * 1000)})
     metadata = admin.list_topics(timeout=timeout)
     if not metadata.brokers:
-        raise ServiceUnavailableError(f"no Kafka broker answered at {settings.bootstrap_servers}")
+        raise EventBusUnavailableError(f"no Kafka broker answered at {settings.bootstrap_servers}")
     return len(metadata.brokers)
 
 
+@translated(_translate)
 def ensure_topics(settings: KafkaSettings, topics: Iterable[str], partitions: int = 1,
                   replication_factor: int = 1, timeout: float = 10.0) -> None:
     """Create missing topics (brokers may forbid auto-creation); existing ones are left as they are."""
@@ -86,10 +97,11 @@ def _wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> 
                for name in topics):
             return
         if time.monotonic() > deadline:
-            raise ServiceUnavailableError(f"Kafka topics {topics} have no leader after {timeout}s")
+            raise EventBusUnavailableError(f"Kafka topics {topics} have no leader after {timeout}s")
         time.sleep(0.1)
 
 
+@translating(_translate)
 class KafkaEventPublisher:
     """Publishes events; `publish` queues, `flush` waits until the broker acknowledged them."""
 
@@ -132,9 +144,9 @@ class KafkaEventPublisher:
         with self._lock:
             errors, self._errors = self._errors, []
         if errors:
-            raise ServiceUnavailableError("; ".join(errors))
+            raise EventBusUnavailableError("; ".join(errors))
         if remaining:
-            raise ServiceUnavailableError(f"{remaining} event(s) not delivered to Kafka within {timeout}s")
+            raise EventBusUnavailableError(f"{remaining} event(s) not delivered to Kafka within {timeout}s")
         return remaining
 
     def close(self) -> None:
@@ -160,6 +172,7 @@ def _end_offset(consumer: Consumer, partition: TopicPartition, timeout: float = 
 COMMIT_INTERVAL_MS = 200
 
 
+@translating(_translate)
 class KafkaEventConsumer:
     """A consumer group over several topics; an offset is committed only once `commit` was called for it.
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import bson.errors
+import pymongo.errors
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
 
 from skalds.model._time import now_ms
-from skalds.transport.ports import DuplicateTaskError
+from skalds.transport.errors import DuplicateTaskError, StoreUnavailableError, UnstorableError
+from skalds.transport.translate import translating
 
 TASKS = "tasks"
 HISTORY = "task_events"
@@ -48,6 +50,20 @@ def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
         yield ids[start:start + size]
 
 
+def _translate(error: Exception) -> Exception | None:
+    """pymongo's and bson's exceptions as the task-store port's errors."""
+    if isinstance(error, pymongo.errors.DuplicateKeyError):
+        return DuplicateTaskError(str(error).split(", full error:")[0])
+    if isinstance(error, (pymongo.errors.ConnectionFailure, pymongo.errors.ExecutionTimeout,
+                          pymongo.errors.WTimeoutError)):  # ConnectionFailure includes AutoReconnect, timeouts
+        return StoreUnavailableError(f"the task store (MongoDB) did not answer in time: {error}")
+    if isinstance(error, (pymongo.errors.OperationFailure, bson.errors.BSONError, UnicodeEncodeError,
+                          OverflowError)):
+        return UnstorableError(str(error).split(", full error:")[0][:300])
+    return None
+
+
+@translating(_translate)
 class MongoTaskStore:
     """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
 
@@ -78,7 +94,7 @@ class MongoTaskStore:
         (FerretDB on SQLite pushes only `{_id: ...}` down to its storage; everything else is a scan)."""
         try:
             self.tasks.insert_one({"_id": document["id"], **document})
-        except DuplicateKeyError as error:
+        except pymongo.errors.DuplicateKeyError as error:
             raise DuplicateTaskError(f"task {document.get('id')!r} already exists") from error
 
     def get(self, task_id: str) -> dict[str, Any] | None:

@@ -6,17 +6,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-
-class DuplicateTaskError(Exception):
-    """A task with this id already exists."""
-
-
-class ServiceUnavailableError(Exception):
-    """A backing service did not answer in time."""
-
-
-class MisconfiguredError(Exception):
-    """A transport cannot work with this configuration (bad path, unusable file): waiting cannot help."""
+from skalds.transport.errors import (  # noqa: F401  (re-exported: the ports' errors)
+    ConflictError,
+    DuplicateTaskError,
+    EventBusUnavailableError,
+    LiveStateUnavailableError,
+    MisconfiguredError,
+    ServiceUnavailableError,
+    StoreUnavailableError,
+    TransportError,
+    UnstorableError,
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from typing import Any
 
 import redis
 
+from skalds.transport.errors import LiveStateUnavailableError
 from skalds.transport.ports import LiveBatch, LiveReadBatch
+from skalds.transport.translate import translating
 
 _RELEASE_IF_OWNER = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -91,6 +93,14 @@ class _RedisReadBatch:
         self._pipe.lrange(self._prefix + key, 0, -1)
 
 
+def _translate(error: Exception) -> Exception | None:
+    """redis-py's connection and timeout errors as the live-state port's."""
+    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return LiveStateUnavailableError(f"live state (Redis) did not answer: {error}")
+    return None
+
+
+@translating(_translate)
 class RedisLiveState:
     """Every key is prefixed with `key_prefix` (empty in production, unique per test)."""
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from skalds.model._time import now_ms
-from skalds.transport.ports import DuplicateTaskError
+from skalds.transport.errors import DuplicateTaskError, UnstorableError
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_query import json_path, order_clause, project_row, projection, where_clause
 
@@ -22,7 +22,7 @@ def _dumps(document: dict[str, Any], what: str) -> str:
     try:
         return json.dumps(document, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{what} cannot be stored as JSON: {error}") from error
+        raise UnstorableError(f"{what} cannot be stored as JSON: {error}") from error
 
 
 def _get_path(document: dict[str, Any], field: str) -> Any:

@@ -14,22 +14,21 @@ from pydantic import ValidationError
 
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.event import TaskEvent
-from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.repository.repository import TaskRepository, store_unreachable
-from skalds.transport.ports import Event, ServiceUnavailableError
+from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
+from skalds.tasks import lifecycle, queries
+from skalds.tasks.status_change import StatusChange
+from skalds.transport.ports import Event, ServiceUnavailableError, TaskStore
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 
-STARTABLE = frozenset({TaskLifecycleStatus.Created.value, TaskLifecycleStatus.Assigning.value})
-
 
 class CommandHandler:
-    def __init__(self, skald_id: str, supervisor: Supervisor, repository: TaskRepository | None,
+    def __init__(self, skald_id: str, supervisor: Supervisor, store: TaskStore | None,
                  topic_prefix: str = "", accept_assign: bool = True) -> None:
         self.skald_id = skald_id
         self.supervisor = supervisor
-        self.repository = repository
+        self.store = store
         self.accept_assign = accept_assign
         self._prefetched: dict[str, dict[str, Any]] = {}
         self._routes = {
@@ -50,7 +49,7 @@ class CommandHandler:
         try:
             route(event)
         except Exception as error:
-            if isinstance(error, ServiceUnavailableError) or store_unreachable(error):
+            if isinstance(error, ServiceUnavailableError):
                 raise  # the caller retries the same event once the service is back
             logger.exception(f"event on {event.topic} (key {event.key!r}) could not be handled: {error}")
 
@@ -84,7 +83,7 @@ class CommandHandler:
 
         Both stores look a list of ids up in their key index, so two ids already make one query
         cheaper than two lookups."""
-        if self.repository is None:
+        if self.store is None:
             return
         ids: list[str] = []
         for event in events:
@@ -95,15 +94,15 @@ class CommandHandler:
                 ids.extend(parsed.task_ids)
         if len(ids) > 1:
             try:
-                self._prefetched = self.repository.get_documents(ids)
+                self._prefetched = queries.documents_by_id(self.store, ids)
                 logger.debug(f"prefetched {len(self._prefetched)} of {len(ids)} task documents in one query")
             except Exception as error:  # handling reads them one by one and retries as usual
                 logger.debug(f"prefetch of {len(ids)} task documents failed: {error}")
 
     def _document(self, task_id: str) -> dict[str, Any] | None:
-        if self.repository is None:
+        if self.store is None:
             return None
-        document = self._prefetched.pop(task_id, None) or self.repository.get_document(task_id)
+        document = self._prefetched.pop(task_id, None) or self.store.get(task_id)
         if document is None:
             logger.warning(f"task {task_id} does not exist in the task store; ignored")
         return document
@@ -139,7 +138,7 @@ class CommandHandler:
             logger.info(f"task {task_id} already runs here; repeated assign ignored")
             return
         status = document.get("lifecycleStatus")
-        if status not in STARTABLE:
+        if status not in STARTABLE_STATUSES:
             logger.info(f"task {task_id} is {status}; assign ignored (only Created/Assigning tasks start)")
             return
         if handle is not None and handle.stop_reason is None:
@@ -157,7 +156,7 @@ class CommandHandler:
         document = self._document(task_id)
         if document is None or document.get("executor") != self.skald_id:
             return
-        if document.get("lifecycleStatus") in STARTABLE:
+        if document.get("lifecycleStatus") in STARTABLE_STATUSES:
             self.start_document(document, int(document.get("attempt") or 0))
 
     def start_document(self, document: dict[str, Any], attempt: int) -> bool:
@@ -169,16 +168,15 @@ class CommandHandler:
         if not self.supervisor.has_capacity():
             logger.warning(f"task {task_id}: node at capacity ({self.supervisor.settings.max_concurrent_tasks}); "
                            "releasing it for another node")
-            if self.repository is not None:
-                self.repository.release(task_id, executor=self.skald_id, attempt=attempt, reason="node at capacity")
+            if self.store is not None:
+                lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt,
+                                  reason="node at capacity")
             return False
         try:
             attachments = validate_attachments(class_name, document.get("attachments"))
         except ValidationError as error:
             logger.error(f"task {task_id}: attachments do not validate for {class_name}: {error}")
-            if self.repository is not None:
-                self.repository.record_status(task_id, TaskLifecycleStatus.Failed, executor=self.skald_id,
-                                              attempt=attempt, error=f"invalid attachments: {error}")
+            self._record_failed(task_id, attempt, f"invalid attachments: {error}")
             return False
         task = Task.from_document(document, attachments)
         raw = attachments.model_dump(mode="json", by_alias=True)
@@ -186,10 +184,13 @@ class CommandHandler:
             return self.supervisor.start_task(task, attempt, raw)
         except Exception as error:  # the worker's constructor raised or it could not be sent to its process
             logger.exception(f"task {task_id}: worker process could not start: {error}")
-            if self.repository is not None:
-                self.repository.record_status(task_id, TaskLifecycleStatus.Failed, executor=self.skald_id,
-                                              attempt=attempt, error=f"worker could not start: {error!r}")
+            self._record_failed(task_id, attempt, f"worker could not start: {error!r}")
             return False
+
+    def _record_failed(self, task_id: str, attempt: int, error: str) -> None:
+        if self.store is not None:
+            lifecycle.record_status(self.store, StatusChange.of(task_id, TaskLifecycleStatus.Failed,
+                                                                executor=self.skald_id, attempt=attempt, error=error))
 
     def _cancel(self, event: Event) -> None:
         parsed = self._parse(event)
@@ -236,8 +237,8 @@ class CommandHandler:
                 attachments = validate_attachments(handle.task.class_name, document.get("attachments"))
             except ValidationError as error:
                 logger.error(f"update of task {task_id} rejected: attachments v{version} invalid: {error}")
-                if self.repository is not None:
-                    self.repository.record_update_result(task_id, version, False, str(error))
+                if self.store is not None:
+                    lifecycle.record_attachments_result(self.store, task_id, version, False, str(error))
                 continue
             self.supervisor.deliver_update(task_id, attachments.model_dump(mode="json", by_alias=True), version)
             logger.info(f"update of task {task_id}: attachments v{version} sent to the worker")

@@ -7,19 +7,17 @@ user's edit wins. A class mismatch with MongoDB is reported for that task only.
 
 from __future__ import annotations
 
-import contextlib
-
 from pydantic import ValidationError
 
-from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.repository.repository import TaskRepository
-from skalds.transport.ports import DuplicateTaskError
+from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus, attachments_to_dict
+from skalds.tasks import lifecycle
+from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 from skalds.worker.supervisor import Supervisor
 from skalds.worker.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 
 
-def start_yaml_tasks(path: str, supervisor: Supervisor, repository: TaskRepository | None, skald_id: str) -> int:
+def start_yaml_tasks(path: str, supervisor: Supervisor, store: TaskStore | None, skald_id: str) -> int:
     try:
         entries = read_yaml_tasks(path)
     except YamlTaskError as error:
@@ -28,22 +26,22 @@ def start_yaml_tasks(path: str, supervisor: Supervisor, repository: TaskReposito
     started = 0
     for entry in entries:
         try:
-            started += _start_one(entry, supervisor, repository, skald_id)
+            started += _start_one(entry, supervisor, store, skald_id)
         except Exception as error:
             logger.exception(f"edge task {entry.task_id} could not start: {error}")
     logger.info(f"edge: started {started} of {len(entries)} YAML task(s) from {path}")
     return started
 
 
-def _start_one(entry: YamlTask, supervisor: Supervisor, repository: TaskRepository | None, skald_id: str) -> bool:
+def _start_one(entry: YamlTask, supervisor: Supervisor, store: TaskStore | None, skald_id: str) -> bool:
     model = supervisor.registry.model_for(entry.class_name)
     if model is None:
         logger.error(f"edge task {entry.task_id}: class {entry.class_name!r} is not registered; skipped")
         return False
     raw = entry.attachments
     attempt = 0
-    if repository is not None:
-        document = repository.get_document(entry.task_id)
+    if store is not None:
+        document = store.get(entry.task_id)
         digest = entry.attachments_digest()
         if document is not None:
             if document.get("className") != entry.class_name:
@@ -61,13 +59,12 @@ def _start_one(entry: YamlTask, supervisor: Supervisor, repository: TaskReposito
             return False
         if document is None:
             task = _edge_task(entry, skald_id, attachments)
-            with contextlib.suppress(DuplicateTaskError):
-                repository.create_task(task)
+            lifecycle.create(store, task.to_document())  # refused if another boot created it meanwhile
         if document is None or document.get("yamlDigest") != digest:
-            repository.update_attachments(entry.task_id, attachments)
-            repository.store.update(entry.task_id, {"yamlDigest": digest})
-        assigned = repository.update_executor(entry.task_id, skald_id)
-        attempt = assigned.attempt if assigned is not None else 0
+            lifecycle.update_attachments(store, entry.task_id, attachments_to_dict(attachments))
+            lifecycle.record_yaml_digest(store, entry.task_id, digest)
+        assigned = lifecycle.assign_to(store, entry.task_id, skald_id).document
+        attempt = int(assigned.get("attempt") or 0) if assigned is not None else 0
     else:
         try:
             attachments = model.model_validate(raw)

@@ -1,7 +1,7 @@
 """The node's task-store writes, in order, on one thread, batched.
 
 Status changes waiting together go out as one compare-and-set per group (see
-`TaskRepository.record_statuses`), and a task's statuses queued behind each other (Running
+`lifecycle.record_statuses`), and a task's statuses queued behind each other (Running
 then Finished for a short task) become one write. While the store is unreachable nothing is
 dropped: the writer keeps the queue in order and retries, so the watcher thread never waits
 for the store and a burst of finishing tasks costs a few queries instead of one per status.
@@ -15,7 +15,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from skalds.repository.repository import StatusChange, TaskRepository
+from skalds.tasks import lifecycle
+from skalds.tasks.status_change import StatusChange
+from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
 
@@ -30,9 +32,9 @@ Item = _Status | Callable[[], None]
 
 
 class StoreWriter:
-    def __init__(self, repository: TaskRepository, on_lost: Callable[[str, int], None], *,
+    def __init__(self, store: TaskStore, on_lost: Callable[[str, int], None], *,
                  retry_seconds: float = 1.0, batch_limit: int = 500, linger_seconds: float = 0.0) -> None:
-        self.repository = repository
+        self.store = store
         self.on_lost = on_lost
         self.retry_seconds = retry_seconds
         self.batch_limit = batch_limit
@@ -153,10 +155,11 @@ class StoreWriter:
             if key in merged:
                 merged[key].merge(item.change)
             else:
-                merged[key] = StatusChange(item.change.task_id, item.change.executor, item.change.attempt,
-                                           dict(item.change.fields), list(item.change.history))
+                merged[key] = item.change.copy()
             if item.stop_if_lost:
                 stop_if_lost.add(key)
-        lost = self.repository.record_statuses_by_attempt(list(merged.values()))
+        lost = lifecycle.record_statuses(self.store, list(merged.values()))
+        for task_id, attempt in sorted(lost):
+            logger.warning(f"task {task_id}: not recording its status, this node no longer owns attempt {attempt}")
         for task_id, attempt in sorted(lost & stop_if_lost):  # the attempt whose Running found another owner
             self.on_lost(task_id, attempt)

@@ -20,9 +20,10 @@ from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from skalds.model._time import now_ms
-from skalds.model.task import Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
-from skalds.repository.repository import StatusChange, TaskRepository
-from skalds.transport.ports import LiveBatch, LiveState
+from skalds.model.task import HeartbeatCode, ModeEnum, Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
+from skalds.tasks import lifecycle, queries
+from skalds.tasks.status_change import StatusChange
+from skalds.transport.ports import LiveBatch, LiveState, TaskStore
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 from skalds.worker.forkserver import ForkServer, ForkServerConfig, WorkerProcess, pickle_worker
@@ -33,7 +34,6 @@ from skalds.worker.runtime import LaunchSettings
 from skalds.worker.standby import StandbyPool
 from skalds.worker.store_writer import StoreWriter
 
-HEARTBEAT_FINISHED, HEARTBEAT_FAILED, HEARTBEAT_CANCELLED = 200, -1, -2
 STATUS_LINGER_SECONDS = 0.02  # a status write waits this long for others to share its query
 FRESH_KEYS_WAIT_SECONDS = 1.0  # Running waits at most this long for the task's fresh heartbeat to be written
 RELEASING_STOPS = ("shutdown", "lost", "superseded")  # stops that record no Cancelled: the task lives on
@@ -84,17 +84,17 @@ class SupervisorSettings:
 
 class Supervisor:
     def __init__(self, settings: SupervisorSettings, registry: WorkerRegistry,
-                 repository: TaskRepository | None, live: LiveState | None) -> None:
+                 store: TaskStore | None, live: LiveState | None) -> None:
         self.settings = settings
         self.registry = registry
-        self.repository = repository
+        self.store = store
         self.live = live
         self._handles: dict[str, WorkerHandle] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = Pipe(duplex=False)
-        self._writer = StoreWriter(repository, self._attempt_lost, linger_seconds=STATUS_LINGER_SECONDS) \
-            if repository is not None and settings.record_in_store else None
+        self._writer = StoreWriter(store, self._attempt_lost, linger_seconds=STATUS_LINGER_SECONDS) \
+            if store is not None and settings.record_in_store else None
         self._after_exit: dict[str, Callable[[], None]] = {}
         launch = settings.launch
         self._fork_server = ForkServer(ForkServerConfig(
@@ -384,13 +384,13 @@ class Supervisor:
             handle.outcome = message
         elif op == Op.UPDATE_ACK:
             logger.info(f"task {handle.task_id}: worker applied attachments v{message.get('version')}")
-            self._store_call(lambda: self.repository.record_update_result(handle.task_id, int(message["version"]),
-                                                                          True))
+            self._store_call(lambda: lifecycle.record_attachments_result(self.store, handle.task_id,
+                                                                         int(message["version"]), True))
         elif op == Op.UPDATE_REJECTED:
             logger.warning(f"task {handle.task_id}: worker rejected attachments v{message.get('version')}: "
                            f"{message.get('error')}")
-            self._store_call(lambda: self.repository.record_update_result(
-                handle.task_id, int(message["version"]), False, str(message.get("error"))))
+            self._store_call(lambda: lifecycle.record_attachments_result(
+                self.store, handle.task_id, int(message["version"]), False, str(message.get("error"))))
 
     def _on_exit(self, handle: WorkerHandle) -> None:
         handle.exited = True
@@ -411,9 +411,9 @@ class Supervisor:
             self._finish_released(handle, code)
             return
         status, heartbeat = {
-            Outcome.FINISHED: (TaskLifecycleStatus.Finished, HEARTBEAT_FINISHED),
-            Outcome.CANCELLED: (TaskLifecycleStatus.Cancelled, HEARTBEAT_CANCELLED),
-        }.get(outcome, (TaskLifecycleStatus.Failed, HEARTBEAT_FAILED))
+            Outcome.FINISHED: (TaskLifecycleStatus.Finished, HeartbeatCode.FINISHED),
+            Outcome.CANCELLED: (TaskLifecycleStatus.Cancelled, HeartbeatCode.CANCELLED),
+        }.get(outcome, (TaskLifecycleStatus.Failed, HeartbeatCode.FAILED))
         log = logger.success if status == TaskLifecycleStatus.Finished else logger.warning
         log(f"task {handle.task_id} {status.value} ({self._describe_exit(handle)})"
             + (f": {error.strip().splitlines()[-1]}" if error else ""))
@@ -446,9 +446,9 @@ class Supervisor:
             batch.delete(RedisKey.task_heartbeat(handle.task_id))
             batch.delete(RedisKey.task_heartbeat_at(handle.task_id))
         self._write_live(clear)
-        if handle.stop_reason == "shutdown" and self.repository is not None and self.settings.record_in_store:
-            self._store_call(lambda: self.repository.release(handle.task_id, executor=self.settings.skald_id,
-                                                             attempt=handle.attempt, reason="node shutdown"))
+        if handle.stop_reason == "shutdown" and self.store is not None and self.settings.record_in_store:
+            self._store_call(lambda: lifecycle.release(self.store, handle.task_id, executor=self.settings.skald_id,
+                                                       attempt=handle.attempt, reason="node shutdown"))
         self._run_after_exit(handle.task_id)
 
     def _escalate(self) -> None:
@@ -527,15 +527,15 @@ class Supervisor:
 
     def _check_ownership(self) -> None:
         """Stop local copies of tasks that were reassigned elsewhere (at most one live copy)."""
-        if self.repository is None or not self.settings.record_in_store:
+        if self.store is None or not self.settings.record_in_store:
             return
         with self._lock:
             held = {handle.task_id: handle.attempt for handle in self._handles.values()
-                    if handle.stop_reason is None and handle.task.mode == "Passive"}
+                    if handle.stop_reason is None and handle.task.mode == ModeEnum.Passive.value}
         if not held:
             return
         try:
-            owned = self.repository.owned_attempts(self.settings.skald_id, list(held))
+            owned = queries.owned_attempts(self.store, self.settings.skald_id, list(held))
         except Exception as error:
             logger.warning(f"ownership check skipped, task store unreachable: {error}")
             return
@@ -561,9 +561,9 @@ class Supervisor:
         batch.set(RedisKey.task_exception(task_id), "")
 
     def _terminal_task_keys(self, batch: LiveBatch, task_id: str, code: int, exception_text: str) -> None:
-        batch.set(RedisKey.task_heartbeat(task_id), str(code), self.settings.key_ttl)
+        batch.set(RedisKey.task_heartbeat(task_id), str(int(code)), self.settings.key_ttl)
         batch.delete(RedisKey.task_heartbeat_at(task_id))
-        if code == HEARTBEAT_FAILED:
+        if code == HeartbeatCode.FAILED:
             batch.set(RedisKey.task_exception(task_id), exception_text, self.settings.key_ttl)
 
 

@@ -43,7 +43,7 @@ def test_grouped_write_reports_exactly_the_tasks_it_does_not_own(cluster: Cluste
 def test_writer_merges_running_and_finished_and_keeps_both_history_entries(cluster: Cluster) -> None:
     ids = _assigned(cluster, 3)
     lost: list[tuple[str, int]] = []
-    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
+    writer = StoreWriter(cluster.repository.store, lambda task_id, attempt: lost.append((task_id, attempt)))
     for task_id in ids:  # queued before the thread starts: one batch, merged per task
         writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
         writer.status(StatusChange.of(task_id, S.Finished, executor="node-a", attempt=1, exit_code=0))
@@ -70,7 +70,7 @@ def test_finished_alone_and_running_plus_finished_share_one_update(cluster: Clus
         updated.append(sorted(task_ids))
         return update_where(task_ids, *args, **kwargs)
     monkeypatch.setattr(store, "update_where", counting)
-    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None)
+    writer = StoreWriter(cluster.repository.store, lambda _task, _attempt: None)
     writer.status(StatusChange.of(started, S.Finished, executor="node-a", attempt=1, exit_code=0))
     writer.status(StatusChange.of(fresh, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
     writer.status(StatusChange.of(fresh, S.Finished, executor="node-a", attempt=1, exit_code=0))
@@ -87,7 +87,7 @@ def test_a_lingering_writer_makes_statuses_queued_apart_one_write(cluster: Clust
     """With a linger, a Running and the Finished that follows it a few ms later share one write
     (the store sees Finished directly), and the history still has both, in order."""
     [task_id] = _assigned(cluster, 1)
-    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None, linger_seconds=0.5)
+    writer = StoreWriter(cluster.repository.store, lambda _task, _attempt: None, linger_seconds=0.5)
     writer.start()
     try:
         writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
@@ -111,7 +111,7 @@ def test_an_old_attempts_refused_write_does_not_stop_the_next_attempt_in_the_sam
     [task_id] = _assigned(cluster, 1)
     cluster.repository.update_executor(task_id, "node-a")  # attempt 2, same node
     lost: list[tuple[str, int]] = []
-    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
+    writer = StoreWriter(cluster.repository.store, lambda task_id, attempt: lost.append((task_id, attempt)))
     writer.status(StatusChange.of(task_id, S.Cancelled, executor="node-a", attempt=1, exit_code=143))
     writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=2), stop_if_lost=True)
     writer.start()
@@ -128,7 +128,7 @@ def test_writer_calls_back_for_a_running_task_owned_by_someone_else(cluster: Clu
     [task_id] = _assigned(cluster, 1)
     cluster.repository.update_executor(task_id, "node-b")
     lost: list[tuple[str, int]] = []
-    writer = StoreWriter(cluster.repository, lambda task_id, attempt: lost.append((task_id, attempt)))
+    writer = StoreWriter(cluster.repository.store, lambda task_id, attempt: lost.append((task_id, attempt)))
     writer.start()
     writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1), stop_if_lost=True)
     assert writer.drain(30)
@@ -151,7 +151,7 @@ def test_writer_keeps_order_across_a_failing_write(cluster: Cluster) -> None:
             raise ConnectionError("store unreachable (simulated by the action, not by a mock store)")
         order.append("flaky")
 
-    writer = StoreWriter(cluster.repository, lambda _task, _attempt: None, retry_seconds=0.2)
+    writer = StoreWriter(cluster.repository.store, lambda _task, _attempt: None, retry_seconds=0.2)
     writer.call(flaky)
     writer.status(StatusChange.of(task_id, S.Running, executor="node-a", attempt=1))
     writer.call(lambda: order.append("after"))

@@ -18,8 +18,7 @@ from skalds.system_controller.api import skalds as skalds_routes
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.api.dashboard import install_dashboard
 from skalds.system_controller.api.security import require_read
-from skalds.transport.outage import OUTAGE_ERRORS, service_of
-from skalds.transport.ports import ServiceUnavailableError
+from skalds.transport.errors import ServiceUnavailableError, service_of
 from skalds.utils.logging import logger
 
 
@@ -97,9 +96,6 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(status_code=503, headers={"Retry-After": "2"},
                             content={"error": "Service Unavailable",
                                      "message": f"{service_of(error)} did not answer in time; try again"})
-
-    for outage in OUTAGE_ERRORS:
-        app.add_exception_handler(outage, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+
 
 class TaskCreateRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
@@ -64,8 +66,8 @@ class TaskResponse(BaseModel):
             createDateTime=int(document.get("createDateTime") or 0),
             updateDateTime=int(document.get("updateDateTime") or 0), mode=document.get("mode", "Passive"),
             attachments=attachments if isinstance(attachments, dict) else None,
-            heartbeat=heartbeat if heartbeat is not None else (200 if document.get("lifecycleStatus") == "Finished"
-                                                               else 0),
+            heartbeat=heartbeat if heartbeat is not None else (
+                HeartbeatCode.FINISHED if document.get("lifecycleStatus") == TaskLifecycleStatus.Finished.value else 0),
             error=document.get("error"), exception=exception, priority=int(document.get("priority") or 0),
             name=document.get("name"), description=document.get("description"), source=document.get("source"),
             attempt=int(document.get("attempt") or 0),

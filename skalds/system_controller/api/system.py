@@ -12,6 +12,7 @@ import skalds
 from skalds.model.task import TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.security import require_admin, require_read
+from skalds.tasks import queries
 
 router = APIRouter(prefix="/api/system", tags=["system"])
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -19,7 +20,7 @@ S = TaskLifecycleStatus
 
 
 def _counts(context: ApiContext) -> dict[str, int]:
-    return {key: value for key, value in context.service.store.group_count("lifecycleStatus").items() if key}
+    return queries.counts_by_status(context.service.store)
 
 
 def _check(action: Any) -> str:
@@ -114,11 +115,8 @@ def distribution(context: Context) -> dict[str, Any]:
 @router.get("/analytics/recent-activity", dependencies=[Depends(require_read)])
 def recent_activity(context: Context, hours: Annotated[int, Query(ge=1, le=168)] = 24) -> dict[str, Any]:
     cutoff = int((time.time() - hours * 3600) * 1000)
-    store = context.service.store
-    created = store.count({"createDateTime": {"$gte": cutoff}})
-    updated = store.count({"updateDateTime": {"$gte": cutoff}})
-    finished = store.count({"lifecycleStatus": S.Finished.value, "updateDateTime": {"$gte": cutoff}})
-    failed = store.count({"lifecycleStatus": S.Failed.value, "updateDateTime": {"$gte": cutoff}})
+    activity = queries.activity_since(context.service.store, cutoff)
+    created, updated, finished, failed = activity.created, activity.updated, activity.finished, activity.failed
     rate = round(finished * 100 / (finished + failed), 2) if finished + failed else 0
     return {"timeframe": f"Last {hours} hours", "tasksCreated": created, "tasksUpdated": updated,
             "tasksFinished": finished, "tasksFailed": failed, "successRate": rate}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
-from skalds.model.task import TaskLifecycleStatus
+from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import (
     ActionResponse,
@@ -19,8 +18,10 @@ from skalds.system_controller.api.models import (
 )
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.system_controller.task_service import TaskActionError
+from skalds.tasks import queries
 from skalds.transport.wire_names import RedisKey
 
+S = TaskLifecycleStatus
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 Context = Annotated[ApiContext, Depends(get_context)]
 SORTABLE = {"createDateTime", "updateDateTime", "priority", "id", "className", "lifecycleStatus", "executor"}
@@ -73,19 +74,10 @@ def list_tasks(
     """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern)."""
     if sort_by not in SORTABLE:
         raise HTTPException(400, f"sortBy must be one of {sorted(SORTABLE)}")
-    where: dict[str, Any] = {}
-    if lifecycle_status is not None:
-        where["lifecycleStatus"] = lifecycle_status.value
-    if class_name:
-        where["className"] = class_name
-    if executor:
-        where["executor"] = executor
-    if task_id:
-        where["id"] = {"$regex": re.escape(task_id), "$options": "i"}
-    store = context.service.store
-    total = store.count(where)
-    documents = store.find(where, sort=[(sort_by, -1 if sort_order == "desc" else 1), ("id", 1)],
-                           skip=(page - 1) * page_size, limit=page_size)
+    task_filter = queries.TaskFilter(lifecycle_status=lifecycle_status.value if lifecycle_status else None,
+                                     class_name=class_name, executor=executor, id_contains=task_id)
+    total, documents = queries.page(context.service.store, task_filter, sort_by=sort_by,
+                                    descending=sort_order == "desc", page_number=page, page_size=page_size)
     live = _live(context, [document["id"] for document in documents])
     items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None))) for d in documents]
     return TaskPage(items=items, total=total, page=page, pageSize=page_size)
@@ -105,7 +97,7 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
 
 @router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)])
 def class_names(context: Context) -> list[str]:
-    return sorted(name for name in context.service.store.group_count("className") if name)
+    return queries.class_names(context.service.store)
 
 
 @router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)])
@@ -129,9 +121,9 @@ def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
     record = context.monitor.beats.get(task_id) if context.monitor else None
     return {"taskId": task_id, "heartbeat": beat if beat is not None else 0,
             "status": document.get("lifecycleStatus"),
-            "isAlive": document.get("lifecycleStatus") in ("Running", "Paused") and beat is not None
-            and 0 <= beat < 200,
-            "isAssigning": document.get("lifecycleStatus") == "Assigning", "error": document.get("error"),
+            "isAlive": document.get("lifecycleStatus") in (S.Running.value, S.Paused.value)
+            and HeartbeatCode.is_running(beat),
+            "isAssigning": document.get("lifecycleStatus") == S.Assigning.value, "error": document.get("error"),
             "exception": exception, "lastUpdate": document.get("updateDateTime"),
             "heartbeatHistory": [record.heartbeat] if record and record.heartbeat is not None else []}
 

@@ -14,7 +14,9 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from skalds.model.task import HistoryType, TaskLifecycleStatus
 from skalds.system_controller.history_feed import HistoryFeed
+from skalds.tasks import queries
 from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
@@ -50,15 +52,15 @@ class StatusTimeline:
 
     # --- sampling ------------------------------------------------------------------------------------
     def sample_once(self) -> Sample:
-        counts = {str(key): int(value) for key, value in self.store.group_count("lifecycleStatus").items() if key}
+        counts = queries.counts_by_status(self.store)
         sample = Sample(ts=int(time.time() * 1000), counts=counts)
         for entry in self._new_history():
             kind, status = entry.get("type"), entry.get("status")
-            if kind == "assigned":
+            if kind == HistoryType.ASSIGNED.value:
                 sample.assigned += 1
-            elif kind == "status" and status == "Finished":
+            elif kind == HistoryType.STATUS.value and status == TaskLifecycleStatus.Finished.value:
                 sample.finished += 1
-            elif kind == "status" and status == "Failed":
+            elif kind == HistoryType.STATUS.value and status == TaskLifecycleStatus.Failed.value:
                 sample.failed += 1
         with self._lock:
             self.samples.append(sample)

@@ -1,0 +1,271 @@
+"""Every change of a task's state, in one place.
+
+Each transition is a compare-and-set over the task-store port: it names the fields it expects (the
+status and attempt it read, or the executor and attempt a node holds) and the change, writes the
+history entry only when the change was applied, and returns a `Transition`: the new document, or
+why it was refused. Callers (the API, the dispatcher and monitor, the node, edge mode) decide what
+to announce; none of them builds a filter or an update document.
+
+Ownership (design §6): every assignment increments `attempt`, a fencing token; a node's writes
+expect the executor and attempt it holds, so a node that lost a task cannot overwrite the new
+owner's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from skalds.model._time import now_ms
+from skalds.model.task import ACTIVE_STATUSES, RETRYABLE_STATUSES, TERMINAL_STATUSES, HistoryType
+from skalds.model.task import TaskLifecycleStatus as S
+from skalds.tasks.status_change import StatusChange, write_changes
+from skalds.transport.ports import DuplicateTaskError, TaskStore
+
+
+class Refusal(str, Enum):
+    NOT_FOUND = "not_found"
+    DUPLICATE = "duplicate"
+    WRONG_STATUS = "wrong_status"  # the action does not fit the task's status
+    CHANGED = "changed"  # someone changed the task between the read and the write
+    NOT_OWNER = "not_owner"  # the executor or attempt the caller holds is no longer the task's
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of one transition: `document` (the task after it) when applied, else `refusal`."""
+
+    document: dict[str, Any] | None
+    refusal: Refusal | None = None
+    reason: str = ""
+    previous: dict[str, Any] | None = None  # the task as read before the change, when it was read
+
+    @property
+    def applied(self) -> bool:
+        return self.refusal is None
+
+    @classmethod
+    def refused(cls, refusal: Refusal, reason: str, previous: dict[str, Any] | None = None) -> Transition:
+        return cls(None, refusal, reason, previous)
+
+
+def _entry(kind: HistoryType, **fields: Any) -> dict[str, Any]:
+    return {"type": kind.value, **fields}
+
+
+def _attempt(document: dict[str, Any]) -> Any:
+    return document.get("attempt", 0)
+
+
+def _read(store: TaskStore, task_id: str) -> dict[str, Any] | Transition:
+    document = store.get(task_id)
+    if document is None:
+        return Transition.refused(Refusal.NOT_FOUND, f"task {task_id!r} not found")
+    return document
+
+
+# --- made by users (the API, the CLI, 0.3.8's TaskRepository) ------------------------------------------
+def create(store: TaskStore, document: dict[str, Any]) -> Transition:
+    """A new task, Created; refused when the id is taken."""
+    try:
+        store.insert(document)
+    except DuplicateTaskError:
+        return Transition.refused(Refusal.DUPLICATE, f"task {document['id']!r} already exists")
+    store.append_history(document["id"], _entry(HistoryType.CREATED, className=document.get("className"),
+                                                source=document.get("source")))
+    return Transition(document)
+
+
+def _by_user(store: TaskStore, document: dict[str, Any], fields: dict[str, Any]) -> Transition:
+    """A user's status change, expecting the status and attempt read just before."""
+    task_id = document["id"]
+    updated = store.update(task_id, fields, expect={"lifecycleStatus": document.get("lifecycleStatus"),
+                                                    "attempt": _attempt(document)})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile; try again", document)
+    store.append_history(task_id, _entry(HistoryType.STATUS, status=fields["lifecycleStatus"], by="api"))
+    return Transition(updated, previous=document)
+
+
+def cancel(store: TaskStore, task_id: str) -> Transition:
+    """Cancelled now; the node that runs it stops its copy (the caller announces that)."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    status = document.get("lifecycleStatus")
+    if status in TERMINAL_STATUSES:
+        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is already {status}", document)
+    return _by_user(store, document, {"lifecycleStatus": S.Cancelled.value})
+
+
+def pause(store: TaskStore, task_id: str) -> Transition:
+    """Paused. A running task keeps its node (the node suspends it); one not started anywhere loses its
+    executor, so resuming dispatches it. Pausing a Paused task changes nothing."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    status = document.get("lifecycleStatus")
+    if status == S.Paused.value:
+        return Transition(document, previous=document)
+    if status in TERMINAL_STATUSES:
+        return Transition.refused(Refusal.WRONG_STATUS,
+                                  f"task {task_id!r} is {status}; only live tasks can be paused", document)
+    fields: dict[str, Any] = {"lifecycleStatus": S.Paused.value}
+    if not (status == S.Running.value and document.get("executor")):
+        fields["executor"] = None
+    return _by_user(store, document, fields)
+
+
+def resume(store: TaskStore, task_id: str) -> Transition:
+    """A Paused task on a node runs again there (Running); one without a node waits for the dispatcher."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    if document.get("lifecycleStatus") != S.Paused.value:
+        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "
+                                  f"{document.get('lifecycleStatus')}, not Paused", document)
+    target = S.Running if document.get("executor") else S.Created
+    return _by_user(store, document, {"lifecycleStatus": target.value})
+
+
+def restart(store: TaskStore, task_id: str) -> Transition:
+    """Back to Created, without a node, for the dispatcher (a running copy is fenced off by the next attempt)."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    return _by_user(store, document, {"lifecycleStatus": S.Created.value, "executor": None, "error": None,
+                                      "exitCode": None})
+
+
+def retry(store: TaskStore, task_id: str) -> Transition:
+    """A user's retry of a Failed or Cancelled task: a restart."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    if document.get("lifecycleStatus") not in RETRYABLE_STATUSES:
+        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is {document.get('lifecycleStatus')}; "
+                                  "only Failed or Cancelled tasks can be retried", document)
+    return restart(store, task_id)
+
+
+def update_attachments(store: TaskStore, task_id: str, attachments: dict[str, Any] | None) -> Transition:
+    """New attachments with the next `attachmentsVersion`; the node delivers them to the running worker."""
+    updated = store.update(task_id, {"attachments": attachments}, increment={"attachmentsVersion": 1})
+    if updated is None:
+        return Transition.refused(Refusal.NOT_FOUND, f"task {task_id!r} not found")
+    store.append_history(task_id, _entry(HistoryType.ATTACHMENTS_UPDATED, version=updated.get("attachmentsVersion", 0)))
+    return Transition(updated)
+
+
+def is_live_on_node(document: dict[str, Any]) -> bool:
+    """The task holds a node now: an update, a cancel or a restart must be announced to it."""
+    return bool(document.get("executor")) and document.get("lifecycleStatus") in ACTIVE_STATUSES
+
+
+# --- made by the controller's dispatcher and monitor -----------------------------------------------------
+def assign(store: TaskStore, document: dict[str, Any], node_id: str) -> Transition:
+    """A Created task goes to `node_id` with a new attempt (Assigning)."""
+    task_id = document["id"]
+    updated = store.update(task_id, {"executor": node_id, "lifecycleStatus": S.Assigning.value,
+                                     "assignedDateTime": now_ms()},
+                           expect={"lifecycleStatus": S.Created.value, "attempt": _attempt(document)},
+                           increment={"attempt": 1})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} is no longer waiting", document)
+    store.append_history(task_id, _entry(HistoryType.ASSIGNED, executor=node_id, attempt=updated.get("attempt")))
+    return Transition(updated, previous=document)
+
+
+def mark_lost(store: TaskStore, document: dict[str, Any], reason: str) -> Transition:
+    """The task's node or process is gone: back to Created (Paused stays Paused), without a node."""
+    task_id, status = document["id"], document.get("lifecycleStatus")
+    target = S.Paused.value if status == S.Paused.value else S.Created.value
+    updated = store.update(task_id, {"lifecycleStatus": target, "executor": None},
+                           expect={"lifecycleStatus": status, "executor": document.get("executor"),
+                                   "attempt": _attempt(document)})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile", document)
+    store.append_history(task_id, _entry(HistoryType.LOST, executor=document.get("executor"),
+                                         attempt=document.get("attempt"), reason=reason))
+    return Transition(updated, previous=document)
+
+
+def retry_failed(store: TaskStore, document: dict[str, Any]) -> Transition:
+    """An automatic retry: a Failed task within its budget goes back to Created, one retry used."""
+    task_id = document["id"]
+    updated = store.update(task_id, {"lifecycleStatus": S.Created.value, "executor": None},
+                           expect={"lifecycleStatus": S.Failed.value, "attempt": _attempt(document),
+                                   "retryCount": document.get("retryCount", 0)},
+                           increment={"retryCount": 1})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile", document)
+    store.append_history(task_id, _entry(HistoryType.RETRY, retry=updated.get("retryCount")))
+    return Transition(updated, previous=document)
+
+
+# --- made by nodes ---------------------------------------------------------------------------------------
+def assign_to(store: TaskStore, task_id: str, executor: str) -> Transition:
+    """Unconditionally give the task to `executor` with a new attempt (0.3.8's `update_executor`; edge
+    nodes taking their YAML tasks)."""
+    updated = store.update(task_id, {"executor": executor, "lifecycleStatus": S.Assigning.value},
+                           increment={"attempt": 1})
+    if updated is None:
+        return Transition.refused(Refusal.NOT_FOUND, f"task {task_id!r} not found")
+    store.append_history(task_id, _entry(HistoryType.ASSIGNED, executor=executor, attempt=updated.get("attempt", 0)))
+    return Transition(updated)
+
+
+def claim(store: TaskStore, task_id: str, *, executor: str, attempt: int) -> Transition:
+    """A new attempt on the same executor: a node recovering its own task after it restarted."""
+    updated = store.update(task_id, {"lifecycleStatus": S.Assigning.value},
+                           expect={"executor": executor, "attempt": attempt}, increment={"attempt": 1})
+    if updated is None:
+        return Transition.refused(Refusal.NOT_OWNER, f"task {task_id!r} attempt {attempt} is no longer {executor}'s")
+    store.append_history(task_id, _entry(HistoryType.ASSIGNED, executor=executor, attempt=updated.get("attempt", 0),
+                                         reason="recovered"))
+    return Transition(updated)
+
+
+def record_status(store: TaskStore, change: StatusChange) -> Transition:
+    """One status of the attempt a node holds; refused when it no longer owns that attempt."""
+    if store.update(change.task_id, change.fields, expect={"executor": change.executor,
+                                                            "attempt": change.attempt}) is None:
+        return Transition.refused(Refusal.NOT_OWNER, f"task {change.task_id}: attempt {change.attempt} on "
+                                  f"{change.executor} is no longer the owner")
+    for entry in change.history:
+        store.append_history(change.task_id, entry)
+    return Transition({"id": change.task_id, **change.fields})
+
+
+def record_statuses(store: TaskStore, changes: list[StatusChange]) -> set[tuple[str, int]]:
+    """Many statuses of one node at once (see `status_change`); returns the (id, attempt) pairs refused
+    because the node no longer owns that attempt (one batch may hold an old attempt's last status and
+    the next attempt's first)."""
+    return write_changes(store, changes)
+
+
+def release(store: TaskStore, task_id: str, *, executor: str, attempt: int, reason: str) -> Transition:
+    """A node gives a task back for reassignment (shutdown, no capacity): Created, no executor."""
+    updated = store.update(task_id, {"lifecycleStatus": S.Created.value, "executor": None},
+                           expect={"executor": executor, "attempt": attempt})
+    if updated is None:
+        return Transition.refused(Refusal.NOT_OWNER, f"task {task_id!r} attempt {attempt} is no longer {executor}'s")
+    store.append_history(task_id, _entry(HistoryType.RELEASED, executor=executor, attempt=attempt, reason=reason))
+    return Transition(updated)
+
+
+def record_attachments_result(store: TaskStore, task_id: str, version: int, accepted: bool,
+                              error: str | None = None) -> None:
+    """The worker applied (or rejected) attachments `version`."""
+    kind = HistoryType.ATTACHMENTS_APPLIED if accepted else HistoryType.ATTACHMENTS_REJECTED
+    entry = _entry(kind, version=version)
+    if error:
+        entry["error"] = error
+    store.append_history(task_id, entry)
+    store.update(task_id, {"appliedAttachmentsVersion" if accepted else "rejectedAttachmentsVersion": version})
+
+
+def record_yaml_digest(store: TaskStore, task_id: str, digest: str) -> None:
+    """Which YAML attachments an edge task's stored attachments came from (a changed file wins at boot)."""
+    store.update(task_id, {"yamlDigest": digest})

@@ -1,0 +1,110 @@
+"""The reads of the task store, named by what they are for (the filters live here, not in callers)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from skalds.model.task import ACTIVE_STATUSES, ModeEnum
+from skalds.model.task import TaskLifecycleStatus as S
+from skalds.transport.ports import TaskStore
+
+MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "mode", "assignedDateTime", "updateDateTime",
+                    "className")
+RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus")
+
+
+def documents_by_id(store: TaskStore, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Several task documents in one query (assign events arriving together)."""
+    if not task_ids:
+        return {}
+    return {document["id"]: document for document in store.find({"id": list(task_ids)})}
+
+
+def owned_attempts(store: TaskStore, executor: str, task_ids: Sequence[str]) -> dict[str, int]:
+    """Which of `task_ids` this executor still owns, with their attempts (one query)."""
+    if not task_ids:
+        return {}
+    documents = store.find({"id": list(task_ids), "executor": executor}, fields=("id", "attempt"))
+    return {document["id"]: int(document.get("attempt", 0)) for document in documents}
+
+
+def running_on(store: TaskStore, executor: str) -> list[dict[str, Any]]:
+    """Dispatched tasks recorded Running on `executor` (what a restarted node recovers)."""
+    return store.find({"executor": executor, "mode": ModeEnum.Passive.value, "lifecycleStatus": [S.Running.value]})
+
+
+def active(store: TaskStore) -> list[dict[str, Any]]:
+    """Tasks that hold a node (Assigning, Running, Paused): what the monitor watches."""
+    return store.find({"lifecycleStatus": sorted(ACTIVE_STATUSES)}, fields=MONITORED_FIELDS)
+
+
+def waiting(store: TaskStore, limit: int) -> list[dict[str, Any]]:
+    """Created dispatchable tasks, highest priority first, oldest first."""
+    return store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
+                      sort=[("priority", -1), ("createDateTime", 1)], limit=limit)
+
+
+def failed_with_retries(store: TaskStore, limit: int) -> list[dict[str, Any]]:
+    """Failed dispatchable tasks that were given a retry budget."""
+    return store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value, "maxRetries": {"$gt": 0}},
+                      fields=RETRY_FIELDS, limit=limit)
+
+
+def counts_by_status(store: TaskStore) -> dict[str, int]:
+    return {str(key): int(value) for key, value in store.group_count("lifecycleStatus").items() if key}
+
+
+def class_names(store: TaskStore) -> list[str]:
+    return sorted(name for name in store.group_count("className") if name)
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """The API's list filters; `id_contains` is a literal, case-insensitive substring."""
+
+    lifecycle_status: str | None = None
+    class_name: str | None = None
+    executor: str | None = None
+    id_contains: str | None = None
+
+    def where(self) -> dict[str, Any]:
+        where: dict[str, Any] = {}
+        if self.lifecycle_status:
+            where["lifecycleStatus"] = self.lifecycle_status
+        if self.class_name:
+            where["className"] = self.class_name
+        if self.executor:
+            where["executor"] = self.executor
+        if self.id_contains:
+            where["id"] = {"$regex": re.escape(self.id_contains), "$options": "i"}
+        return where
+
+
+def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending: bool, page_number: int,
+         page_size: int) -> tuple[int, list[dict[str, Any]]]:
+    """One page of tasks and the total that match."""
+    where = task_filter.where()
+    total = store.count(where)
+    documents = store.find(where, sort=[(sort_by, -1 if descending else 1), ("id", 1)],
+                           skip=(page_number - 1) * page_size, limit=page_size)
+    return total, documents
+
+
+@dataclass(frozen=True)
+class RecentActivity:
+    created: int
+    updated: int
+    finished: int
+    failed: int
+
+
+def activity_since(store: TaskStore, cutoff_ms: int) -> RecentActivity:
+    """How many tasks were created, changed, finished and failed since `cutoff_ms`."""
+    since = {"$gte": cutoff_ms}
+    return RecentActivity(
+        created=store.count({"createDateTime": since}), updated=store.count({"updateDateTime": since}),
+        finished=store.count({"lifecycleStatus": S.Finished.value, "updateDateTime": since}),
+        failed=store.count({"lifecycleStatus": S.Failed.value, "updateDateTime": since}))
