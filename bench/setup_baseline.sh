@@ -19,5 +19,5 @@ if [[ "$installed" != "$VERSION" ]]; then
     echo "[baseline] installing skalds==$VERSION into $VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "skalds==$VERSION"
 fi
-"$VENV/bin/python" -c 'import importlib.metadata as m; print("[baseline] skalds", m.version("skalds"), "ready")'
+"$VENV/bin/python" -I -c 'import importlib.metadata as m; print("[baseline] skalds", m.version("skalds"), "ready")'
 echo "$VENV"

@@ -36,6 +36,8 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
+from skalds.transport import probes
+
 from .cache import digest, ensure_entry, is_complete
 from .config import HOST
 from .console import phase, say
@@ -151,20 +153,7 @@ class FerretDB(Service):
         return mongo_probe(self.port, self.settings.mongo_user, self.settings.mongo_password)
 
     def external_version(self) -> str:
-        """FerretDB says its own version in buildInfo; a real MongoDB only has ``version``."""
-        from pymongo import MongoClient
-        from pymongo.errors import PyMongoError
-
-        client: MongoClient = MongoClient(HOST, self.port, serverSelectionTimeoutMS=2000)
-        try:
-            info = client.admin.command("buildInfo")
-        except PyMongoError:
-            return "?"
-        finally:
-            client.close()
-        if "ferretdbVersion" in info:
-            return str(info["ferretdbVersion"]).lstrip("v")
-        return f"mongodb {info.get('version', '?')}"
+        return probes.mongo_version(HOST, self.port)
 
     def binary(self) -> Path:
         """The built server in the shared cache, keyed by FerretDB version and our main.go."""

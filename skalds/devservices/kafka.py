@@ -108,6 +108,12 @@ class Kafka(Service):
     # -- configure and start --------------------------------------------------------------------
     def _write_config(self) -> tuple[Path, list[str]]:
         """server.properties plus the logging config; returns the properties path and JVM log flags."""
+        path = self.dir / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in self._properties().items()))
+        return path, self._write_logging_config()
+
+    def _properties(self) -> dict[str, str]:
+        """A single-node KRaft broker and controller, sized for tests."""
         s = self.settings
         props = {
             "process.roles": "broker,controller",
@@ -136,9 +142,10 @@ class Kafka(Service):
         if self.major >= 4:
             props["share.coordinator.state.topic.replication.factor"] = "1"
             props["share.coordinator.state.topic.min.isr"] = "1"
-        path = self.dir / "server.properties"
-        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        return props
 
+    def _write_logging_config(self) -> list[str]:
+        """Kafka's own log goes to one file (log4j2 from 4.x, log4j before); returns the JVM flags."""
         if self.major >= 4:
             cfg = self.dir / "log4j2.properties"
             cfg.write_text(
@@ -149,7 +156,7 @@ class Kafka(Service):
                 "appender.f.layout.pattern = [%d] %p %m (%c)%n\n"
                 "rootLogger.level = INFO\nrootLogger.appenderRef.f.ref = F\n"
             )
-            return path, [f"-Dlog4j2.configurationFile={cfg}"]
+            return [f"-Dlog4j2.configurationFile={cfg}"]
         cfg = self.dir / "log4j.properties"
         cfg.write_text(
             "log4j.rootLogger=INFO, file\n"
@@ -158,7 +165,7 @@ class Kafka(Service):
             "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
             "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
         )
-        return path, [f"-Dlog4j.configuration=file:{cfg}"]
+        return [f"-Dlog4j.configuration=file:{cfg}"]
 
     def start(self) -> ProcRecord:
         java = require(self.name, "java", "openjdk-17-jre-headless", self.dir / "install.log")

@@ -1,18 +1,20 @@
 """Protocol round trips that prove a server really serves, and a wait loop around them.
 
 An open TCP port is not enough: Kafka binds its socket seconds before it can answer metadata
-requests. Client libraries are imported lazily so that ``status`` and ``down`` work even in a
-Python without them (the probe then reports the import error).
+requests. The round trips themselves are `skalds.transport.probes` (the only place that talks to
+the drivers), which imports the client libraries lazily so that ``status`` and ``down`` work even
+in a Python without them.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import logging
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from skalds.transport import probes
 
 from .config import HOST
 from .errors import ServiceError
@@ -28,76 +30,25 @@ def missing_clients() -> list[str]:
     return [pkg for mod, pkg in CLIENT_PACKAGES.items() if importlib.util.find_spec(mod) is None]
 
 
-def _quiet_logger() -> logging.Logger:
-    """A logger that swallows librdkafka's connection-refused chatter during the wait."""
-    logger = logging.getLogger("skalds.devservices.probe")
-    logger.propagate = False
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
-    return logger
-
-
 class KafkaProbe:
     """Metadata request that must list at least one broker; one client reused across attempts."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._admin = None
+        self._brokers = probes.KafkaBrokers(HOST, port)
 
     def __call__(self, timeout: float) -> bool:
-        if not port_open(HOST, self.port):
-            return False
-        from confluent_kafka.admin import AdminClient
-
-        if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": f"{HOST}:{self.port}", "logger": _quiet_logger()})
-        try:
-            return bool(self._admin.list_topics(timeout=timeout).brokers)
-        except Exception:
-            return False
+        return port_open(HOST, self.port) and self._brokers.answer(timeout)
 
 
 def mongo_probe(port: int, user: str | None = None, password: str | None = None) -> Probe:
     """``ping``; with credentials the connection handshake also proves SCRAM login works."""
-
-    def probe(timeout: float) -> bool:
-        if not port_open(HOST, port):
-            return False
-        from pymongo import MongoClient
-        from pymongo.errors import PyMongoError
-
-        ms = max(int(timeout * 1000), 200)
-        kwargs: dict[str, object] = {"serverSelectionTimeoutMS": ms, "connectTimeoutMS": ms}
-        if user:
-            kwargs.update(username=user, password=password, authSource="admin")
-        client: MongoClient = MongoClient(HOST, port, **kwargs)
-        try:
-            return client.admin.command("ping").get("ok") == 1
-        except PyMongoError:
-            return False
-        finally:
-            client.close()
-
-    return probe
+    return lambda timeout: port_open(HOST, port) and probes.mongo_ping(HOST, port, timeout, user, password)
 
 
 def redis_probe(port: int) -> Probe:
     """``PING`` answered with ``PONG``."""
-
-    def probe(timeout: float) -> bool:
-        if not port_open(HOST, port):
-            return False
-        import redis
-
-        client = redis.Redis(host=HOST, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-    return probe
+    return lambda timeout: port_open(HOST, port) and probes.redis_ping(HOST, port, timeout)
 
 
 def wait_ready(service: str, probe: Probe, deadline_s: float, logs: list[Path],

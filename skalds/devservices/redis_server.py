@@ -11,6 +11,8 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+from skalds.transport import probes
+
 from .config import HOST
 from .console import phase, say
 from .errors import ServiceError
@@ -49,15 +51,7 @@ class Redis(Service):
         return redis_probe(self.port)
 
     def external_version(self) -> str:
-        import redis
-
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=2)
-        try:
-            return str(client.info("server").get("redis_version", "?"))
-        except redis.RedisError:
-            return "?"
-        finally:
-            client.close()
+        return probes.redis_version(HOST, self.port)
 
     def start(self) -> ProcRecord:
         exe = require(self.name, "redis-server", "redis-server", self.dir / "install.log")
