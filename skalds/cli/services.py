@@ -1,4 +1,4 @@
-"""`skalds services up|down|status`: the repository's real Kafka, FerretDB and Redis (scripts/services)."""
+"""`skalds services up|down|reset|status`: the repository's real Kafka, FerretDB and Redis (scripts/services)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def up(names: Names = None) -> None:
 def down(names: Names = None) -> None:
     """Stop the services (their data stays in the state folder)."""
     _run("down", names)
+
+
+@app.command()
+def reset(names: Names = None) -> None:
+    """Stop the services and delete their data (the next `up` starts empty)."""
+    _run("reset", names)
 
 
 @app.command()

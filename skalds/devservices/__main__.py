@@ -1,4 +1,7 @@
-"""``python -m skalds.devservices up|down|status [service ...]`` (what scripts/services runs).
+"""``python -m skalds.devservices up|down|reset|status [service ...]`` (what scripts/services runs).
+
+``down`` stops the servers and keeps their data (the next ``up`` continues with it); ``reset``
+stops them and deletes it.
 
 Exit codes: 0 success; 1 a service failed to start or stop; 2 bad usage; 3 ``status`` found a
 service not running.
@@ -54,11 +57,11 @@ def cmd_up(services: list[Service]) -> int:
     return 0
 
 
-def cmd_down(services: list[Service]) -> int:
+def cmd_down(services: list[Service], wipe: bool = False) -> int:
     rc = 0
     for service in reversed(services):
         try:
-            service.down()
+            service.reset() if wipe else service.down()
         except (ServiceError, OSError) as exc:
             print(f"[services] ERROR {service.name}: {exc}", file=sys.stderr, flush=True)
             rc = 1
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                "SKALDS_REDIS_PORT, SKALDS_KAFKA_VERSION, SKALDS_STATE_DIR, SKALDS_CACHE_DIR "
                "(see skalds/devservices/config.py).",
     )
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "reset", "status"],
+                        help="down keeps the data; reset stops and deletes it")
     parser.add_argument("services", nargs="*", metavar="service",
                         help="kafka, ferretdb (alias mongo) or redis; default: all")
     args = parser.parse_args(argv)
@@ -104,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_status(services, settings)
     # two up/down runs on one state dir (say, parallel CI steps) would race for ports and pid records
     with file_lock(settings.state_dir / ".lock"):
-        return cmd_up(services) if args.command == "up" else cmd_down(services)
+        if args.command == "up":
+            return cmd_up(services)
+        return cmd_down(services, wipe=args.command == "reset")
 
 
 if __name__ == "__main__":

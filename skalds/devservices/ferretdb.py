@@ -205,8 +205,8 @@ class FerretDB(Service):
 
     def start(self) -> ProcRecord:
         binary = self.binary()
-        self.wipe()  # the first user is created only in an empty database
-        self.data_dir.mkdir(parents=True)
+        # Data kept from an earlier `up` is served again; in an empty one the first user is created.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         s = self.settings
         listen = f"-listen-addr={HOST}:{self.port}"
         argv = [str(binary), listen, f"-sqlite-dir={self.data_dir}", "-auth=mixed",

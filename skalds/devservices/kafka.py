@@ -171,16 +171,18 @@ class Kafka(Service):
         java = require(self.name, "java", "openjdk-17-jre-headless", self.dir / "install.log")
         libs = self.libs()
         classpath = f"{libs}/*"
-        self.wipe()
-        self.data_dir.mkdir(parents=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         for old in (self.log, self.dir / "stdout.log"):
             old.unlink(missing_ok=True)
         props, log_flags = self._write_config()
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        with phase(self.name, "formatting KRaft storage"):
-            run_logged(self.name, [java, *log_flags, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                                   "-t", cluster_id, "-c", str(props), "--ignore-formatted"],
-                       self.dir / "format.log", what="kafka-storage format")
+        if (self.data_dir / "meta.properties").exists():
+            say(self.name, f"reusing the data (topics, offsets, cluster id) in {self.data_dir}")
+        else:
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            with phase(self.name, "formatting KRaft storage"):
+                run_logged(self.name, [java, *log_flags, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                                       "-t", cluster_id, "-c", str(props), "--ignore-formatted"],
+                           self.dir / "format.log", what="kafka-storage format")
         env = dict(os.environ)
         env.pop("KAFKA_OPTS", None)  # a developer's own Kafka settings must not leak into this broker
         with phase(self.name, f"starting Kafka {self.version} on {HOST}:{self.port}"):

@@ -80,7 +80,7 @@ class Service(ABC):
         return []
 
     def wipe(self) -> None:
-        """Delete the data dir on ``down``: every ``up`` starts from an empty Kafka and database."""
+        """Delete the data dir (``reset``); ``down`` keeps it, so ``up`` continues with the same data."""
         remove_tree(self.data_dir)
 
     # -- shared rules ---------------------------------------------------------------------------
@@ -118,7 +118,6 @@ class Service(ABC):
         if record is not None:
             say(self.name, f"forgetting stale record (pid {record.pid} is gone or is another program)")
             self._forget()
-            self.wipe()
         if port_open(HOST, self.port):
             if self.probe()(3.0):
                 say(self.name, f"port {self.port} already serves {self.name} (not started by us): reusing it; "
@@ -141,7 +140,6 @@ class Service(ABC):
                 say(self.name, f"not started by us; leaving the server on port {self.port} alone")
             else:
                 say(self.name, "not running")
-            self.wipe()
             return
         if owns(record):
             how = terminate(record.pid)
@@ -149,7 +147,12 @@ class Service(ABC):
         else:
             say(self.name, f"pid {record.pid} is gone or now another program; not signalling it")
         self._forget()
+
+    def reset(self) -> None:
+        """``down``, then delete the data: the next ``up`` starts from an empty Kafka and database."""
+        self.down()
         self.wipe()
+        say(self.name, f"data deleted ({self.data_dir})")
 
     def status(self) -> Status:
         record = self._record()
