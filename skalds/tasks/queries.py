@@ -1,4 +1,8 @@
-"""The reads of the task store, named by what they are for (the filters live here, not in callers)."""
+"""The reads of the task store, named by what they are for (the filters live here, not in callers).
+
+Every list a read returns holds only usable documents: one that is not (`validation.problem_of`) is
+left out and reported to the problem log, so a single bad document never fails a cycle or a page.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, ModeEnum
 from skalds.model.task import TaskLifecycleStatus as S
+from skalds.tasks.problems import PROBLEMS
+from skalds.tasks.validation import STATUSES, document_id, problem_of
 from skalds.transport.ports import TaskStore
 
 MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "mode", "assignedDateTime", "updateDateTime",
@@ -16,49 +22,62 @@ MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "mode", "ass
 RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus")
 
 
+def usable(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents that can be used; the others are reported as problems."""
+    kept = []
+    for document in documents:
+        reason = problem_of(document)
+        if reason is None:
+            kept.append(document)
+        else:
+            PROBLEMS.report(document_id(document) or "(no id)", reason)
+    return kept
+
+
 def documents_by_id(store: TaskStore, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Several task documents in one query (assign events arriving together)."""
     if not task_ids:
         return {}
-    return {document["id"]: document for document in store.find({"id": list(task_ids)})}
+    return {document["id"]: document for document in usable(store.find({"id": list(task_ids)}))}
 
 
 def owned_attempts(store: TaskStore, executor: str, task_ids: Sequence[str]) -> dict[str, int]:
     """Which of `task_ids` this executor still owns, with their attempts (one query)."""
     if not task_ids:
         return {}
-    documents = store.find({"id": list(task_ids), "executor": executor}, fields=("id", "attempt"))
-    return {document["id"]: int(document.get("attempt", 0)) for document in documents}
+    documents = usable(store.find({"id": list(task_ids), "executor": executor}, fields=("id", "attempt")))
+    return {document["id"]: int(document.get("attempt") or 0) for document in documents}
 
 
 def running_on(store: TaskStore, executor: str) -> list[dict[str, Any]]:
     """Dispatched tasks recorded Running on `executor` (what a restarted node recovers)."""
-    return store.find({"executor": executor, "mode": ModeEnum.Passive.value, "lifecycleStatus": [S.Running.value]})
+    return usable(store.find({"executor": executor, "mode": ModeEnum.Passive.value,
+                              "lifecycleStatus": [S.Running.value]}))
 
 
 def active(store: TaskStore) -> list[dict[str, Any]]:
     """Tasks that hold a node (Assigning, Running, Paused): what the monitor watches."""
-    return store.find({"lifecycleStatus": sorted(ACTIVE_STATUSES)}, fields=MONITORED_FIELDS)
+    return usable(store.find({"lifecycleStatus": sorted(ACTIVE_STATUSES)}, fields=MONITORED_FIELDS))
 
 
 def waiting(store: TaskStore, limit: int) -> list[dict[str, Any]]:
     """Created dispatchable tasks, highest priority first, oldest first."""
-    return store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
-                      sort=[("priority", -1), ("createDateTime", 1)], limit=limit)
+    return usable(store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Created.value},
+                             sort=[("priority", -1), ("createDateTime", 1)], limit=limit))
 
 
 def failed_with_retries(store: TaskStore, limit: int) -> list[dict[str, Any]]:
     """Failed dispatchable tasks that were given a retry budget."""
-    return store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value, "maxRetries": {"$gt": 0}},
-                      fields=RETRY_FIELDS, limit=limit)
+    return usable(store.find({"mode": ModeEnum.Passive.value, "lifecycleStatus": S.Failed.value,
+                              "maxRetries": {"$gt": 0}}, fields=RETRY_FIELDS, limit=limit))
 
 
 def counts_by_status(store: TaskStore) -> dict[str, int]:
-    return {str(key): int(value) for key, value in store.group_count("lifecycleStatus").items() if key}
+    return {key: int(value) for key, value in store.group_count("lifecycleStatus").items() if key in STATUSES}
 
 
 def class_names(store: TaskStore) -> list[str]:
-    return sorted(name for name in store.group_count("className") if name)
+    return sorted(name for name in store.group_count("className") if name and isinstance(name, str))
 
 
 @dataclass(frozen=True)
@@ -90,7 +109,7 @@ def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending:
     total = store.count(where)
     documents = store.find(where, sort=[(sort_by, -1 if descending else 1), ("id", 1)],
                            skip=(page_number - 1) * page_size, limit=page_size)
-    return total, documents
+    return total, usable(documents)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -201,7 +202,11 @@ class MongoTaskStore:
         if where:
             pipeline.append({"$match": {key: _condition(value) for key, value in where.items()}})
         pipeline.append({"$group": {"_id": f"${field}", "count": {"$sum": 1}}})
-        return {row["_id"]: int(row["count"]) for row in self.tasks.aggregate(pipeline)}
+        counts: dict[Any, int] = {}
+        for row in self.tasks.aggregate(pipeline):  # a list or object value is keyed by its JSON, as on SQLite
+            key = json.dumps(row["_id"], default=str) if isinstance(row["_id"], (dict, list)) else row["_id"]
+            counts[key] = counts.get(key, 0) + int(row["count"])
+        return counts
 
     def history_since(self, ts: int, limit: int = 1000) -> list[dict[str, Any]]:
         """History entries at or after `ts` (ms), oldest first: the controller's change feed."""

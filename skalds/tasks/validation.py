@@ -1,0 +1,59 @@
+"""Is a stored task document usable? Checked where documents enter, field by field.
+
+Only the fields a read returned are checked (projections return a few), and only against what the
+code that reads them relies on: an `attempt` that is not a number or an `executor` that is a list
+would otherwise fail a whole cycle of the monitor or the dispatcher. Plain checks, not a model:
+the monitor validates every active task each second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skalds.model.task import ModeEnum, TaskLifecycleStatus
+
+MAX_ID_LENGTH = 1000
+STATUSES = frozenset(TaskLifecycleStatus.list())
+MODES = frozenset(ModeEnum.list())
+NUMBERS = ("attempt", "attachmentsVersion", "retryCount", "maxRetries", "priority", "createDateTime",
+           "updateDateTime", "deadlineDateTime", "assignedDateTime", "exitCode", "appliedAttachmentsVersion",
+           "rejectedAttachmentsVersion")
+TEXTS = ("className", "executor", "source", "name", "description", "error")
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def document_id(document: Any) -> str | None:
+    """The document's task id, when it has a usable one."""
+    task_id = document.get("id") if isinstance(document, dict) else None
+    if isinstance(task_id, str) and 0 < len(task_id) <= MAX_ID_LENGTH and task_id.isprintable():
+        return task_id
+    return None
+
+
+def problem_of(document: Any) -> str | None:
+    """Why the document cannot be used, or None when it can."""
+    if not isinstance(document, dict):
+        return f"not a document but {type(document).__name__}"
+    if document_id(document) is None:
+        return "no usable id (a non-empty printable string)"
+    for field in NUMBERS:
+        if field in document and not _is_number(document[field]):
+            return f"{field} is {_shown(document[field])}, not a number"
+    for field in TEXTS:
+        if field in document and document[field] is not None and not isinstance(document[field], str):
+            return f"{field} is {_shown(document[field])}, not text"
+    if "lifecycleStatus" in document and document["lifecycleStatus"] not in STATUSES:
+        return f"lifecycleStatus is {_shown(document['lifecycleStatus'])}, not one of {sorted(STATUSES)}"
+    if "mode" in document and document["mode"] not in MODES:
+        return f"mode is {_shown(document['mode'])}, not one of {sorted(MODES)}"
+    if document.get("attachments") is not None and not isinstance(document["attachments"], dict):
+        return f"attachments are {type(document['attachments']).__name__}, not an object"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
