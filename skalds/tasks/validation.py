@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from skalds.model.ids import is_valid_id
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
 
-MAX_ID_LENGTH = 1000
 STATUSES = frozenset(TaskLifecycleStatus.list())
 MODES = frozenset(ModeEnum.list())
 NUMBERS = ("attempt", "attachmentsVersion", "retryCount", "maxRetries", "priority", "createDateTime",
@@ -28,9 +28,7 @@ def _is_number(value: Any) -> bool:
 def document_id(document: Any) -> str | None:
     """The document's task id, when it has a usable one."""
     task_id = document.get("id") if isinstance(document, dict) else None
-    if isinstance(task_id, str) and 0 < len(task_id) <= MAX_ID_LENGTH and task_id.isprintable():
-        return task_id
-    return None
+    return task_id if is_valid_id(task_id) else None
 
 
 def problem_of(document: Any) -> str | None:
@@ -38,7 +36,7 @@ def problem_of(document: Any) -> str | None:
     if not isinstance(document, dict):
         return f"not a document but {type(document).__name__}"
     if document_id(document) is None:
-        return "no usable id (a non-empty printable string)"
+        return "no usable id (a printable string of 1 to 1000 characters)"
     for field in NUMBERS:
         if field in document and not _is_number(document[field]):
             return f"{field} is {_shown(document[field])}, not a number"
