@@ -15,8 +15,8 @@ class SystemControllerConfig(ServiceConfig):
     system_controller_mode: SystemControllerModeEnum = SystemControllerModeEnum.DISPATCHER
     system_controller_host: str = "127.0.0.1"
     system_controller_port: int = 8000
-    monitor_skald_interval: float = 1.0
-    monitor_task_interval: float = 1.0
+    monitor_skald_interval: float = 1.0  # seconds between node checks (online/offline)
+    monitor_task_interval: float = 1.0  # seconds between task checks (lost tasks) and change-feed reads
     monitor_heartbeat_timeout: float = 6.0
     assign_timeout: float = 15.0
     dispatcher_interval: float = 5.0  # the safety-net sweep; new work wakes the dispatcher at once

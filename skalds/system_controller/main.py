@@ -25,11 +25,14 @@ from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.dispatcher import Dispatcher
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.leader import LeaderLease
+from skalds.system_controller.listeners import NO_DISPATCH, DispatchInbox, DispatchListener
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
+from skalds.system_controller.policy.cadence import Cadence
+from skalds.system_controller.policy.verdicts import LostLimits
 from skalds.system_controller.task_service import TaskService
 from skalds.transport import factory
-from skalds.transport.ports import MisconfiguredError
+from skalds.transport.ports import LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.utils.logging import configure_logging, logger
 
@@ -70,36 +73,43 @@ class SystemController:
                 "(and API_READ_TOKENS), or API_ALLOW_OPEN=true to run without authentication on purpose")
 
     def build(self) -> ApiContext:
+        """The wiring diagram: every part gets its collaborators here, in its constructor.
+
+        A dispatching controller's inbox is the listener the task service (a task became Created)
+        and the monitor (work waiting, capacity freed, a failure, tasks ended) tell; other modes
+        get NO_DISPATCH. The dispatcher reads the monitor's view of nodes and live tasks."""
         config = self.config
         self.check_security()
+        store, live = self._connect()
+        metrics = ControllerMetrics()
+        hub = EventHub()
+        inbox = DispatchInbox() if config.runs_dispatcher else None
+        listener: DispatchListener = inbox or NO_DISPATCH
+        service = TaskService(store, factory.build_publisher(config), config.kafka_topic_prefix, listener=listener)
+        monitor = Monitor(service, live, hub, metrics, listener=listener,
+                          limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout),
+                          cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval))
+        lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
+        dispatcher = None
+        if inbox is not None:
+            dispatcher = Dispatcher(service, monitor, inbox, metrics, strategy=config.dispatcher_strategy,
+                                    default_capacity=config.max_tasks_per_node,
+                                    retry_backoff_seconds=config.retry_backoff_seconds,
+                                    view_period=config.monitor_task_interval, should_stop=self._stop.is_set)
+        self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics,
+                                  monitor=monitor, dispatcher=dispatcher, lease=lease)
+        return self.context
+
+    def _connect(self) -> tuple[TaskStore, LiveState]:
+        """The task store and live state, once they and the events port answer (waits, as nodes do)."""
+        config = self.config
         logger.info(f"transport: {factory.describe(config)}")
         store = factory.build_store(config)
         wait_for_service(*factory.where(config, "store"), store.ensure_indexes, stop=self._stop)
         live = factory.build_live(config)
         wait_for_service(*factory.where(config, "live"), live.ping, stop=self._stop)
         wait_for_service(*factory.where(config, "events"), lambda: factory.check_events(config), stop=self._stop)
-        metrics = ControllerMetrics()
-        hub = EventHub()
-        service = TaskService(store, factory.build_publisher(config), config.kafka_topic_prefix)
-        context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics)
-        context.monitor = Monitor(service, live, hub, metrics,
-                                  config.monitor_heartbeat_timeout, config.assign_timeout)
-        if config.runs_monitor:
-            context.lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds)
-        if config.runs_dispatcher:
-            monitor = context.monitor
-            context.dispatcher = Dispatcher(service, monitor.nodes, lambda: monitor.live_tasks,
-                                            config.dispatcher_strategy, config.max_tasks_per_node,
-                                            config.retry_backoff_seconds, metrics)
-            context.dispatcher.monitor_period = config.monitor_task_interval
-            context.dispatcher.should_stop = self._stop.is_set
-            service.on_created = context.dispatcher.wake
-            monitor.on_waiting = context.dispatcher.wake
-            monitor.on_capacity = context.dispatcher.capacity_changed
-            monitor.on_failed = context.dispatcher.task_failed
-            monitor.on_ended = context.dispatcher.forget
-        self.context = context
-        return context
+        return store, live
 
     # --- background loops --------------------------------------------------------------------------
     def _loop(self, name: str, period: float, step: Any, wake: threading.Event | None = None,
@@ -134,7 +144,7 @@ class SystemController:
             if dispatcher is not None and leader and not was_leader:
                 dispatcher.wake()  # a new leader looks for waiting work at once
 
-        self._loop("skalds-monitor", self.config.monitor_task_interval, monitor_step)
+        self._loop("skalds-monitor", monitor.cadence.period, monitor_step)
         if dispatcher is not None:
             def dispatch_step() -> None:
                 if lease is not None and lease.is_leader:

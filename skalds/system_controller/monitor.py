@@ -1,24 +1,26 @@
 """Watches nodes and tasks: online/offline nodes, lost tasks, and the live change feed.
 
 Every controller refreshes the node view and the change feed (so its API and SSE are
-live); only the leader declares tasks lost. A Running task is alive while its heartbeat
-timestamp keeps changing, timed on the controller's clock; a task whose node is offline,
-whose heartbeat stopped, or that was not started within the assign timeout is lost and
-goes back to the dispatcher with a new attempt. Edge (Active) tasks are shown, never moved.
+live); only the leader declares tasks lost. The node check runs every MONITOR_SKALD_INTERVAL,
+the task check and the feed every MONITOR_TASK_INTERVAL (`policy.cadence`). Whether a task is
+lost is `policy.verdicts`' decision; what a history entry means for the dispatcher is
+`policy.feed`'s. This module reads the facts, publishes changes and tells the listener.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from skalds.model.task import TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
+from skalds.model.task import HistoryType, TaskLifecycleStatus
 from skalds.system_controller.history_feed import HistoryFeed
 from skalds.system_controller.hub import EventHub
+from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
+from skalds.system_controller.policy.cadence import Cadence
+from skalds.system_controller.policy.feed import Signal, ended_tasks, signal_of
+from skalds.system_controller.policy.verdicts import LostLimits, TaskBeat, lost_reason
 from skalds.system_controller.task_service import TaskService
 from skalds.tasks import queries
 from skalds.transport.ports import LiveState
@@ -32,52 +34,49 @@ HISTORY_TO_EVENT = {kind.value: name for kind, name in {
     H.ATTACHMENTS_UPDATED: "task_attachments", H.ATTACHMENTS_APPLIED: "task_attachments",
     H.ATTACHMENTS_REJECTED: "task_attachments", H.LOST: "task_lost", H.RELEASED: "task_status",
     H.RETRY: "task_status"}.items()}
-RELEASING_ENTRIES = frozenset({H.RELEASED.value, H.LOST.value})
-WAKING_ENTRIES = frozenset({H.CREATED.value, H.LOST.value, H.RETRY.value, H.RELEASED.value})
-
-
-@dataclass
-class TaskBeat:
-    heartbeat: int | None = None
-    stamp: str | None = None
-    seen_change_at: float = field(default_factory=time.monotonic)
 
 
 class Monitor:
-    def __init__(self, service: TaskService, live: LiveState, hub: EventHub,
-                 metrics: ControllerMetrics, heartbeat_timeout: float, assign_timeout: float) -> None:
+    def __init__(self, service: TaskService, live: LiveState, hub: EventHub, metrics: ControllerMetrics, *,
+                 limits: LostLimits, cadence: Cadence, listener: DispatchListener = NO_DISPATCH) -> None:
         self.service = service
         self.store = service.store
         self.live = live
         self.hub = hub
         self.metrics = metrics
-        self.registry = NodeRegistry(live, heartbeat_timeout)
-        self.heartbeat_timeout = heartbeat_timeout
-        self.assign_timeout = assign_timeout
+        self.limits = limits
+        self.cadence = cadence
+        self.listener = listener
+        self.registry = NodeRegistry(live, limits.heartbeat_timeout)
         self.beats: dict[str, TaskBeat] = {}
         self.live_tasks: dict[str, dict[str, Any]] = {}
         self._history = HistoryFeed(self.store, int(time.time() * 1000), max_pages=5)
         self.lost_total = 0
-        self.on_waiting: Callable[[], None] = lambda: None  # a task became Created (seen in the feed)
-        self.on_capacity: Callable[[], None] = lambda: None  # a node came online or a task ended
-        self.on_failed: Callable[[], None] = lambda: None  # a task failed (it may have retries left)
-        self.on_ended: Callable[[set[str]], None] = lambda _ids: None  # these tasks hold no node any more
         self.last_cycle_seconds = 0.0
         self._last_counts = 0.0
 
     def nodes(self) -> dict[str, NodeRecord]:
         return self.registry.nodes
 
+    def active_tasks(self) -> dict[str, dict[str, Any]]:
+        """The active tasks of the last task check (replaced, never mutated: other threads iterate it)."""
+        return self.live_tasks
+
     # --- one cycle -------------------------------------------------------------------------------
-    def cycle(self, leader: bool) -> None:
+    def cycle(self, leader: bool, now: float | None = None) -> None:
+        """One tick of the monitor loop: the node check and the task check, each when it is due."""
+        nodes_due, tasks_due = self.cadence.due(time.monotonic() if now is None else now)
         started = time.perf_counter()
-        self._refresh_nodes()
+        if nodes_due:
+            self._refresh_nodes()
+        if not tasks_due:
+            return
         self._refresh_tasks(leader)
         self._feed()
         # Counts by status only feed metrics: every 5 s, or less often when queries are slow (large stores).
         if time.monotonic() - self._last_counts > max(5.0, 10 * self.last_cycle_seconds):
             self._count_tasks()
-        self.last_cycle_seconds = time.perf_counter() - started
+        self.last_cycle_seconds = time.perf_counter() - started  # a cycle with the task check: the slow part
 
     def _refresh_nodes(self) -> None:
         previous = {node_id: (node.heartbeat, [t["id"] for t in node.current_tasks])
@@ -87,7 +86,7 @@ class Monitor:
             node = nodes.get(node_id)
             logger.info(f"node {node_id} is {status}")
             if status == "online":
-                self.on_capacity()
+                self.listener.capacity_freed()
             self.hub.publish("skalds", "skald_status", node_id,
                              {"status": status, "taskCount": len(node.current_tasks) if node else 0})
         for node_id, node in nodes.items():
@@ -116,8 +115,9 @@ class Monitor:
             beat.heartbeat = heartbeat
             self.beats[task_id] = beat
             live[task_id] = document
-            if leader and document.get("mode") == ModeEnum.Passive.value:
-                reason = self._lost_reason(document, beat, now)
+            if leader:
+                reason = lost_reason(document, self.registry.nodes.get(document.get("executor") or ""), beat,
+                                     now, time.time() * 1000, self.limits)
                 if reason:
                     lost += self._declare_lost(document, reason)
         if lost:
@@ -134,26 +134,6 @@ class Monitor:
             keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_heartbeat_at(task_id)]
         raw = self.live.mget(keys)
         return [(_int_or_none(raw[i]), raw[i + 1]) for i in range(0, len(raw), 2)]
-
-    def _lost_reason(self, document: dict[str, Any], beat: TaskBeat, now: float) -> str | None:
-        executor = document.get("executor")
-        node = self.registry.nodes.get(executor or "")
-        status = document.get("lifecycleStatus")
-        if not executor:
-            return None
-        if node is None or not node.online:
-            # The task's own heartbeat is written by the same node: while it still changes the
-            # node is alive (its registration was lost, e.g. live state restarted), so wait.
-            if beat.stamp is not None and now - beat.seen_change_at <= self.heartbeat_timeout:
-                return None
-            return f"node {executor} is offline"
-        if status == S.Running.value and now - beat.seen_change_at > self.heartbeat_timeout:
-            return f"no heartbeat for {now - beat.seen_change_at:.0f}s"
-        if status == S.Assigning.value and beat.stamp is None:
-            assigned_ms = int(document.get("assignedDateTime") or document.get("updateDateTime") or 0)
-            if time.time() * 1000 - assigned_ms > self.assign_timeout * 1000:
-                return f"node {executor} did not start it within {self.assign_timeout:.0f}s"
-        return None
 
     def _declare_lost(self, document: dict[str, Any], reason: str) -> int:
         if self.service.mark_lost(document, reason, flush=False) is None:
@@ -183,11 +163,9 @@ class Monitor:
     def _forget_ended(self, entries: list[dict[str, Any]]) -> None:
         """Tasks that ended or went back to Created since this cycle's scan no longer load their node: the
         dispatcher woken by these entries must not count them (the scan ran before the entries were written)."""
-        ended = {entry["taskId"] for entry in entries
-                 if entry.get("status") in TERMINAL_STATUSES or entry.get("status") == S.Created.value
-                 or entry.get("type") in RELEASING_ENTRIES}
+        ended = ended_tasks(entries)
         if ended:
-            self.on_ended(ended)
+            self.listener.tasks_ended(ended)
         ended &= set(self.live_tasks)
         if ended:  # replaced, not mutated: the dispatcher thread iterates over it
             self.live_tasks = {task_id: document for task_id, document in self.live_tasks.items()
@@ -195,13 +173,13 @@ class Monitor:
 
     def _notify_dispatcher(self, entry: dict[str, Any]) -> None:
         """Work done anywhere (another controller's API, a node's release) reaches the dispatcher at once."""
-        kind, status = entry.get("type"), entry.get("status")
-        if kind in WAKING_ENTRIES or status == S.Created.value:
-            self.on_waiting()
-        elif status == S.Failed.value:
-            self.on_failed()
-        elif status in TERMINAL_STATUSES or status == S.Paused.value:
-            self.on_capacity()
+        signal = signal_of(entry)
+        if signal is Signal.WORK_WAITING:
+            self.listener.work_waiting()
+        elif signal is Signal.TASK_FAILED:
+            self.listener.task_failed()
+        elif signal is Signal.CAPACITY_FREED:
+            self.listener.capacity_freed()
 
     def _count_tasks(self) -> None:
         self._last_counts = time.monotonic()

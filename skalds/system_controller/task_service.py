@@ -19,6 +19,7 @@ from typing import Any
 
 from skalds.model.event import TaskEvent
 from skalds.model.task import Task, TaskLifecycleStatus
+from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
 from skalds.tasks import lifecycle
 from skalds.tasks.lifecycle import Refusal, Transition
 from skalds.transport.ports import EventPublisher, TaskStore, UnstorableError
@@ -49,11 +50,11 @@ def _applied(transition: Transition) -> dict[str, Any]:
 
 class TaskService:
     def __init__(self, store: TaskStore, publisher: EventPublisher | None, topic_prefix: str = "",
-                 on_created: Callable[[], None] | None = None) -> None:
+                 listener: DispatchListener = NO_DISPATCH) -> None:
         self.store = store
         self.publisher = publisher
         self.topic_prefix = topic_prefix
-        self.on_created = on_created or (lambda: None)
+        self.listener = listener  # told when a task becomes Created, so it is assigned at once
 
     # --- events ----------------------------------------------------------------------------------
     def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True,
@@ -89,7 +90,7 @@ class TaskService:
         document["attachments"] = _checked_attachments(attachments or {})
         with _storable(f"task {task.id!r}"):
             created = _applied(lifecycle.create(self.store, document))
-        self.on_created()
+        self.listener.work_waiting()
         return created
 
     def cancel(self, task_id: str) -> dict[str, Any]:
@@ -112,7 +113,7 @@ class TaskService:
         if updated.get("executor"):
             self.announce(KafkaTopic.TASK_RESUME, task_id)
         else:
-            self.on_created()
+            self.listener.work_waiting()
         return updated
 
     def restart(self, task_id: str) -> dict[str, Any]:
@@ -120,14 +121,14 @@ class TaskService:
         transition = lifecycle.restart(self.store, task_id)
         updated = _applied(transition)
         self._stop_previous_copy(transition)
-        self.on_created()
+        self.listener.work_waiting()
         return updated
 
     def retry(self, task_id: str) -> dict[str, Any]:
         transition = lifecycle.retry(self.store, task_id)
         updated = _applied(transition)
         self._stop_previous_copy(transition)
-        self.on_created()
+        self.listener.work_waiting()
         return updated
 
     def _stop_previous_copy(self, transition: Transition) -> None:
@@ -169,14 +170,14 @@ class TaskService:
             # A stalled-but-alive copy stops; a copy of a later attempt (same id) does not.
             self.announce(KafkaTopic.TASK_CANCEL, document["id"], attempt=document.get("attempt"), flush=flush)
         if updated.get("lifecycleStatus") == S.Created.value:
-            self.on_created()
+            self.listener.work_waiting()
         return updated
 
     def retry_failed(self, document: dict[str, Any]) -> dict[str, Any] | None:
         """Within its retry budget, a Failed task goes back to Created."""
         updated = lifecycle.retry_failed(self.store, document).document
         if updated is not None:
-            self.on_created()
+            self.listener.work_waiting()
         return updated
 
 

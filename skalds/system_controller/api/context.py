@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 
 from skalds.config.system_controller_config import SystemControllerConfig
+from skalds.system_controller.dispatcher import Dispatcher
 from skalds.system_controller.hub import EventHub
+from skalds.system_controller.leader import LeaderLease
 from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.task_service import TaskService
 from skalds.transport.ports import LiveState
-
-if TYPE_CHECKING:
-    from skalds.system_controller.dispatcher import Dispatcher
-    from skalds.system_controller.leader import LeaderLease
-    from skalds.system_controller.monitor import Monitor
 
 
 @dataclass
