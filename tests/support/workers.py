@@ -129,5 +129,34 @@ class StrictWorker(BaseTaskWorker[StrictModel]):
         time.sleep(0.1)
 
 
+class TickModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    seconds: float = 3600.0
+    record_to: str | None = Field(None, alias="recordTo")
+    tick_seconds: float = Field(0.25, alias="tickSeconds")
+    label: str = "x"
+
+
+class TickWorker(BaseTaskWorker[TickModel]):
+    """Writes a `tick` (task, attempt, pid, time) every `tick_seconds` while main runs: the fault tests
+    read from these records which copies of a task really ran, and when."""
+
+    def initialize(self, data: TickModel) -> None:
+        self.data = data
+
+    @run_main_handler
+    def main(self) -> None:
+        attempt = getattr(self.task, "attempt", None)
+        deadline = time.monotonic() + self.data.seconds
+        while time.monotonic() < deadline and not self.is_cancel_requested():
+            record(self.data.record_to, "tick", task=self.task_id, attempt=attempt, label=self.data.label)
+            self.cancel_requested.wait(self.data.tick_seconds)
+
+    @update_event_handler
+    def update(self, data: TickModel) -> None:
+        self.data = data.model_copy(update={"record_to": self.data.record_to})
+
+
 ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker]
+               UnpicklableWorker, TickWorker]

@@ -1,0 +1,151 @@
+"""The fault suite's judge: compares what the store says with what the workers' own records show.
+
+Workers (`TickWorker`) append a tick (task, attempt, pid, time, label) every `tick` seconds. From
+those records alone: which copies of a task ran, and whether two ran at the same time. A sampler
+compares the store's status with the ticks while faults happen; at the end every task and every
+accepted command is checked against the final state.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from support.chaos_driver import Driver
+
+TERMINAL = {"Finished", "Failed", "Cancelled"}
+QUIET = {"Created", "Paused", *TERMINAL}  # no process of the task should tick
+
+
+@dataclass
+class Ticks:
+    """Incrementally read tick records: per task, each pid's first and last tick and last label."""
+
+    path: Path
+    spans: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    last: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _offset: int = 0
+
+    def read(self) -> None:
+        if not self.path.exists():
+            return
+        with self.path.open("rb") as file:
+            file.seek(self._offset)
+            data = file.read()
+        complete = data.rfind(b"\n") + 1
+        self._offset += complete
+        for line in data[:complete].splitlines():
+            entry = json.loads(line)
+            if entry.get("event") != "tick":
+                continue
+            span = self.spans.setdefault(entry["task"], {}).setdefault(entry["pid"], [entry["ts"], entry["ts"]])
+            span[1] = max(span[1], entry["ts"])
+            if entry["ts"] >= self.last.get(entry["task"], (0.0, ""))[0]:
+                self.last[entry["task"]] = (entry["ts"], entry.get("label", ""))
+
+    def ticking(self, task_id: str, now: float, tick: float) -> bool:
+        return now - self.last.get(task_id, (0.0, ""))[0] <= 3 * tick + 0.5
+
+    def overlaps(self, tick: float) -> dict[str, float]:
+        """Tasks two of whose processes ticked at the same time, with the longest overlap (seconds)."""
+        found: dict[str, float] = {}
+        for task_id, pids in self.spans.items():
+            spans = sorted(pids.values())
+            for index, (start, end) in enumerate(spans):
+                for other_start, other_end in spans[index + 1:]:
+                    overlap = min(end, other_end) - max(start, other_start)
+                    if overlap > 2 * tick:
+                        found[task_id] = max(found.get(task_id, 0.0), round(overlap, 1))
+        return found
+
+
+class Sampler:
+    """Every second: where the store's status and the processes disagree, and for how long."""
+
+    def __init__(self, ticks: Ticks, read_tasks: Callable[[], list[dict[str, Any]]], tick: float) -> None:
+        self.ticks, self.read_tasks, self.tick = ticks, read_tasks, tick
+        self.since: dict[str, float] = {}  # task -> when the current disagreement began
+        self.longest: dict[str, float] = {}
+        self.samples = self.failed_samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                tasks = self.read_tasks()
+            except Exception:
+                self.failed_samples += 1  # the store is down: nothing is shown, nothing is judged
+                continue
+            self.ticks.read()
+            self.samples += 1
+            now = time.time()
+            for task in tasks:
+                self._judge(task, now)
+
+    def _judge(self, task: dict[str, Any], now: float) -> None:
+        task_id, status = task["id"], task.get("lifecycleStatus")
+        ticking = self.ticks.ticking(task_id, now, self.tick)
+        pending = bool(task.get("pending"))
+        disagrees = not pending and ((status == "Running" and not ticking) or (status in QUIET and ticking))
+        if not disagrees:
+            self.since.pop(task_id, None)
+            return
+        began = self.since.setdefault(task_id, now)
+        self.longest[task_id] = max(self.longest.get(task_id, 0.0), now - began)
+
+
+def verdict(driver: Driver, final: dict[str, dict[str, Any]], ticks: Ticks, sampler: Sampler, tick: float,
+            bound: float) -> dict[str, list[str]]:
+    """The invariants, each a list of offending tasks with a reason (all empty = the run passed)."""
+    now = time.time()
+    ticks.read()
+    lost, not_applied = [], []
+    for task_id in driver.created:
+        document = final.get(task_id)
+        ticking = ticks.ticking(task_id, now, tick)
+        if document is None:
+            lost.append(f"{task_id}: accepted but not in the store")
+            continue
+        status = document.get("lifecycleStatus")
+        if status not in QUIET and not ticking:
+            lost.append(f"{task_id}: {status} but no process runs it")
+        not_applied += _unapplied(driver, task_id, status, ticks, ticking)
+    return {
+        "tasks lost": lost,
+        "tasks running twice at once": [f"{task_id}: {seconds}s" for task_id, seconds in
+                                        sorted(ticks.overlaps(tick).items())],
+        "accepted commands not applied": not_applied,
+        f"statuses wrong for longer than {bound:.0f}s": [f"{task_id}: {seconds:.0f}s" for task_id, seconds in
+                                                         sorted(sampler.longest.items()) if seconds > bound],
+    }
+
+
+def _unapplied(driver: Driver, task_id: str, status: str | None, ticks: Ticks, ticking: bool) -> list[str]:
+    control = driver.last_command(task_id, ("pause", "resume", "cancel"))
+    problems = []
+    if control is not None and control.action == "cancel" and status != "Cancelled":
+        problems.append(f"{task_id}: cancel accepted, final status {status}")
+    elif control is not None and control.action == "pause" and status != "Paused":
+        problems.append(f"{task_id}: pause accepted last, final status {status}")
+    elif control is not None and control.action == "resume" and not (status == "Running" and ticking):
+        problems.append(f"{task_id}: resume accepted last, final status {status}, running: {ticking}")
+    update = driver.last_command(task_id, ("update",))
+    if update is not None and status == "Running" and ticking:
+        wanted = update.sent.get("attachments", {}).get("label")
+        label = ticks.last.get(task_id, (0.0, ""))[1]
+        if wanted and label != wanted:
+            problems.append(f"{task_id}: attachments {wanted} accepted, the worker still runs {label}")
+    return problems
