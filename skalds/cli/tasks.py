@@ -125,8 +125,10 @@ def _act(action: str, task_id: str, url: str, token: str | None, as_json: bool) 
     if as_json:
         _print_json(result)
     else:
+        data = result.get("data", {})
+        pending = f", {data.get('desiredStatus')} pending" if data.get("pending") else ""
         console.print(f"task [bold]{task_id}[/]: {result.get('message', action)} "
-                      f"(status {result.get('data', {}).get('status', '?')})")
+                      f"(status {data.get('status', '?')}{pending})")
 
 
 @app.command()

@@ -41,6 +41,17 @@ class TaskLifecycleStatus(_ListableEnum):
     Cancelled = "Cancelled"
 
 
+class DesiredStatus(_ListableEnum):
+    """What the user asked of a task (`desiredStatus`); `lifecycleStatus` is what its processes did.
+
+    Nodes converge the actual state to it: a cancel or pause the node has not carried out yet is
+    *pending*, and a lost event only delays it. A document without the field (0.3.8's) wants to run."""
+
+    Running = "Running"
+    Paused = "Paused"
+    Cancelled = "Cancelled"
+
+
 def _values(*statuses: TaskLifecycleStatus) -> frozenset[str]:
     return frozenset(status.value for status in statuses)
 
@@ -68,6 +79,7 @@ class HistoryType(_ListableEnum):
     ATTACHMENTS_UPDATED = "attachments_updated"
     ATTACHMENTS_APPLIED = "attachments_applied"
     ATTACHMENTS_REJECTED = "attachments_rejected"
+    DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
 
 
 class HeartbeatCode(IntEnum):
@@ -100,6 +112,7 @@ class Task(BaseModel):
     update_date_time: int = Field(default_factory=now_ms, alias="updateDateTime")
     deadline_date_time: int = Field(default_factory=lambda: now_ms() + SEVEN_DAYS_MS, alias="deadlineDateTime")
     lifecycle_status: TaskLifecycleStatus = Field(TaskLifecycleStatus.Created, alias="lifecycleStatus")
+    desired_status: DesiredStatus = Field(DesiredStatus.Running, alias="desiredStatus")
     priority: int = Field(0, ge=0, le=10)
     attachments: Any = None
     # Additive fields (not in 0.3.8).

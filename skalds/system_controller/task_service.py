@@ -22,11 +22,13 @@ from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
 from skalds.tasks import lifecycle
 from skalds.tasks.lifecycle import Refusal, Transition
-from skalds.transport.ports import EventPublisher, TaskStore, UnstorableError
+from skalds.transport.ports import EventPublisher, ServiceUnavailableError, TaskStore, UnstorableError
 from skalds.transport.wire_names import KafkaTopic
+from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
 MAX_ATTACHMENTS_BYTES = 1024 * 1024
+ANNOUNCE_WAIT_SECONDS = 2.0  # how long a request waits for the broker's ack of its wake-up event
 HTTP_STATUS = {Refusal.NOT_FOUND: 404, Refusal.DUPLICATE: 409, Refusal.WRONG_STATUS: 409, Refusal.CHANGED: 409,
                Refusal.NOT_OWNER: 409}
 
@@ -59,19 +61,32 @@ class TaskService:
     # --- events ----------------------------------------------------------------------------------
     def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True,
                  recipient: str | None = None) -> None:
-        """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did); with `flush`, wait for the
-        broker's ack. Batch callers pass flush=False and call `flush_events` once at the end."""
+        """Publish a TaskEvent (serialised by alias, as 0.3.8's controller did); with `flush`, wait briefly for
+        the broker's ack. Batch callers pass flush=False and call `flush_events` once at the end.
+
+        An event is only a wake-up: the change it announces is stored already and nodes reconcile with the
+        store, so a broker that is slow or down delays the change but never fails the request."""
         if self.publisher is None:
             return
         event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController",
                           recipient=recipient)
-        self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
+        try:
+            self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
+        except ServiceUnavailableError as error:
+            logger.warning(f"{topic} of task {task_id} not announced ({error}); its node picks it up when it "
+                           "reconciles")
+            return
         if flush:
-            self.publisher.flush(10)
+            self.flush_events()
 
     def flush_events(self) -> None:
-        if self.publisher is not None:
-            self.publisher.flush(10)
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.flush(ANNOUNCE_WAIT_SECONDS)
+        except ServiceUnavailableError as error:
+            logger.warning(f"events not acknowledged by the broker yet ({error}); nodes pick the changes up when "
+                           "they reconcile")
 
     # --- reads -----------------------------------------------------------------------------------
     def get(self, task_id: str) -> dict[str, Any]:

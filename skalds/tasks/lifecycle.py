@@ -19,9 +19,12 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.model.task import ACTIVE_STATUSES, RETRYABLE_STATUSES, TERMINAL_STATUSES, HistoryType
+from skalds.model.task import DesiredStatus as D
 from skalds.model.task import TaskLifecycleStatus as S
 from skalds.tasks.status_change import StatusChange, write_changes
 from skalds.transport.ports import DuplicateTaskError, TaskStore
+
+DESIRED_STATUSES = frozenset(D.list())
 
 
 class Refusal(str, Enum):
@@ -58,6 +61,27 @@ def _attempt(document: dict[str, Any]) -> Any:
     return document.get("attempt", 0)
 
 
+def desired(document: dict[str, Any]) -> str:
+    """What the user asked of the task; a document without `desiredStatus` (0.3.8's) wants to run."""
+    value = document.get("desiredStatus")
+    return value if value in DESIRED_STATUSES else D.Running.value
+
+
+def is_pending(document: dict[str, Any]) -> bool:
+    """The user's last request is stored but its node has not carried it out yet."""
+    status, wanted = document.get("lifecycleStatus"), desired(document)
+    if wanted == D.Cancelled.value:
+        return status not in TERMINAL_STATUSES
+    if wanted == D.Paused.value:
+        return status in (S.Assigning.value, S.Running.value)
+    return status == S.Paused.value and bool(document.get("executor"))
+
+
+def _process_may_exist(document: dict[str, Any]) -> bool:
+    """A node holds the task and may run a process for it: only that node can end or suspend it."""
+    return bool(document.get("executor")) and document.get("lifecycleStatus") in ACTIVE_STATUSES
+
+
 def _read(store: TaskStore, task_id: str) -> dict[str, Any] | Transition:
     document = store.get(task_id)
     if document is None:
@@ -88,45 +112,67 @@ def _by_user(store: TaskStore, document: dict[str, Any], fields: dict[str, Any])
     return Transition(updated, previous=document)
 
 
+def _desire(store: TaskStore, document: dict[str, Any], wanted: D) -> Transition:
+    """Store what the user wants of a task a node holds; the node carries it out and records the status."""
+    task_id = document["id"]
+    updated = store.update(task_id, {"desiredStatus": wanted.value},
+                           expect={"lifecycleStatus": document.get("lifecycleStatus"), "attempt": _attempt(document)})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile; try again", document)
+    store.append_history(task_id, _entry(HistoryType.DESIRED, desiredStatus=wanted.value, by="api"))
+    return Transition(updated, previous=document)
+
+
 def cancel(store: TaskStore, task_id: str) -> Transition:
-    """Cancelled now; the node that runs it stops its copy (the caller announces that)."""
+    """Cancelled: at once when no process can exist, else desired (pending) until its node has stopped it.
+    Cancelling a task whose cancel is pending changes nothing."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
     status = document.get("lifecycleStatus")
     if status in TERMINAL_STATUSES:
         return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is already {status}", document)
-    return _by_user(store, document, {"lifecycleStatus": S.Cancelled.value})
+    if desired(document) == D.Cancelled.value:
+        return Transition(document, previous=document)
+    if _process_may_exist(document):
+        return _desire(store, document, D.Cancelled)
+    return _by_user(store, document, {"lifecycleStatus": S.Cancelled.value, "desiredStatus": D.Cancelled.value})
 
 
 def pause(store: TaskStore, task_id: str) -> Transition:
-    """Paused. A running task keeps its node (the node suspends it); one not started anywhere loses its
-    executor, so resuming dispatches it. Pausing a Paused task changes nothing."""
+    """Paused. A running task keeps its node, which suspends it (pending until then); one not started
+    anywhere is Paused at once and loses its executor, so resuming dispatches it. Pausing a Paused task,
+    or one whose pause is pending, changes nothing."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
-    status = document.get("lifecycleStatus")
-    if status == S.Paused.value:
+    status, wanted = document.get("lifecycleStatus"), desired(document)
+    if status == S.Paused.value or wanted == D.Paused.value:
         return Transition(document, previous=document)
-    if status in TERMINAL_STATUSES:
-        return Transition.refused(Refusal.WRONG_STATUS,
-                                  f"task {task_id!r} is {status}; only live tasks can be paused", document)
-    fields: dict[str, Any] = {"lifecycleStatus": S.Paused.value}
-    if not (status == S.Running.value and document.get("executor")):
-        fields["executor"] = None
-    return _by_user(store, document, fields)
+    if status in TERMINAL_STATUSES or wanted == D.Cancelled.value:
+        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "
+                                  f"{'being cancelled' if status not in TERMINAL_STATUSES else status}; "
+                                  "only live tasks can be paused", document)
+    if status == S.Running.value and document.get("executor"):
+        return _desire(store, document, D.Paused)
+    return _by_user(store, document, {"lifecycleStatus": S.Paused.value, "executor": None,
+                                      "desiredStatus": D.Paused.value})
 
 
 def resume(store: TaskStore, task_id: str) -> Transition:
-    """A Paused task on a node runs again there (Running); one without a node waits for the dispatcher."""
+    """A Paused task on a node runs again there (pending until the node resumed it); one without a node
+    waits for the dispatcher (Created); a pending pause is called off. Repeating a resume changes nothing."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
-    if document.get("lifecycleStatus") != S.Paused.value:
-        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "
-                                  f"{document.get('lifecycleStatus')}, not Paused", document)
-    target = S.Running if document.get("executor") else S.Created
-    return _by_user(store, document, {"lifecycleStatus": target.value})
+    status, wanted = document.get("lifecycleStatus"), desired(document)
+    if status == S.Paused.value and not document.get("executor"):
+        return _by_user(store, document, {"lifecycleStatus": S.Created.value, "desiredStatus": D.Running.value})
+    if status == S.Paused.value and wanted == D.Running.value:
+        return Transition(document, previous=document)
+    if status == S.Paused.value or (wanted == D.Paused.value and status in ACTIVE_STATUSES):
+        return _desire(store, document, D.Running)
+    return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is {status}, not Paused", document)
 
 
 def restart(store: TaskStore, task_id: str) -> Transition:
@@ -135,7 +181,7 @@ def restart(store: TaskStore, task_id: str) -> Transition:
     if isinstance(document, Transition):
         return document
     return _by_user(store, document, {"lifecycleStatus": S.Created.value, "executor": None, "error": None,
-                                      "exitCode": None})
+                                      "exitCode": None, "desiredStatus": D.Running.value})
 
 
 def retry(store: TaskStore, task_id: str) -> Transition:
@@ -178,9 +224,14 @@ def assign(store: TaskStore, document: dict[str, Any], node_id: str) -> Transiti
 
 
 def mark_lost(store: TaskStore, document: dict[str, Any], reason: str) -> Transition:
-    """The task's node or process is gone: back to Created (Paused stays Paused), without a node."""
-    task_id, status = document["id"], document.get("lifecycleStatus")
-    target = S.Paused.value if status == S.Paused.value else S.Created.value
+    """The task's node or process is gone (and fenced): back to Created for a new attempt, without a node;
+    Paused if it was or was to be paused, Cancelled if it was to be cancelled (no process is left to stop)."""
+    task_id, status, wanted = document["id"], document.get("lifecycleStatus"), desired(document)
+    target = S.Created.value
+    if wanted == D.Cancelled.value:
+        target = S.Cancelled.value
+    elif status == S.Paused.value or wanted == D.Paused.value:
+        target = S.Paused.value
     updated = store.update(task_id, {"lifecycleStatus": target, "executor": None},
                            expect={"lifecycleStatus": status, "executor": document.get("executor"),
                                    "attempt": _attempt(document)})
@@ -192,8 +243,11 @@ def mark_lost(store: TaskStore, document: dict[str, Any], reason: str) -> Transi
 
 
 def retry_failed(store: TaskStore, document: dict[str, Any]) -> Transition:
-    """An automatic retry: a Failed task within its budget goes back to Created, one retry used."""
+    """An automatic retry: a Failed task within its budget goes back to Created, one retry used (never one
+    the user asked to pause or cancel)."""
     task_id = document["id"]
+    if desired(document) != D.Running.value:
+        return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is to be {desired(document)}", document)
     updated = store.update(task_id, {"lifecycleStatus": S.Created.value, "executor": None},
                            expect={"lifecycleStatus": S.Failed.value, "attempt": _attempt(document),
                                    "retryCount": document.get("retryCount", 0)},

@@ -17,9 +17,9 @@ from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import STATUSES, document_id, problem_of
 from skalds.transport.ports import TaskStore
 
-MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "mode", "assignedDateTime", "updateDateTime",
-                    "className")
-RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus")
+MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "desiredStatus", "mode", "assignedDateTime",
+                    "updateDateTime", "className")
+RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus", "desiredStatus")
 
 
 def usable(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from skalds.model.ids import is_valid_id
-from skalds.model.task import ModeEnum, TaskLifecycleStatus
+from skalds.model.task import DesiredStatus, ModeEnum, TaskLifecycleStatus
 
 STATUSES = frozenset(TaskLifecycleStatus.list())
 MODES = frozenset(ModeEnum.list())
+DESIRED = frozenset(DesiredStatus.list())
 NUMBERS = ("attempt", "attachmentsVersion", "retryCount", "maxRetries", "priority", "createDateTime",
            "updateDateTime", "deadlineDateTime", "assignedDateTime", "exitCode", "appliedAttachmentsVersion",
            "rejectedAttachmentsVersion")
@@ -45,6 +46,8 @@ def problem_of(document: Any) -> str | None:
             return f"{field} is {_shown(document[field])}, not text"
     if "lifecycleStatus" in document and document["lifecycleStatus"] not in STATUSES:
         return f"lifecycleStatus is {_shown(document['lifecycleStatus'])}, not one of {sorted(STATUSES)}"
+    if document.get("desiredStatus") is not None and document["desiredStatus"] not in DESIRED:
+        return f"desiredStatus is {_shown(document['desiredStatus'])}, not one of {sorted(DESIRED)}"
     if "mode" in document and document["mode"] not in MODES:
         return f"mode is {_shown(document['mode'])}, not one of {sorted(MODES)}"
     if document.get("attachments") is not None and not isinstance(document["attachments"], dict):

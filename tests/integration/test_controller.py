@@ -66,11 +66,17 @@ def test_cancel_update_pause_resume_through_the_api(controllers, nodes, cluster,
              "update delivered")
     wait_for(lambda: controller.http.get(f"/api/tasks/{task_id}").json()["appliedAttachmentsVersion"] == 1, 10,
              "update acknowledged")
-    assert controller.http.post(f"/api/tasks/{task_id}/pause").status_code == 200
+    # Accepted (202) and pending until the node has carried the change out: the status stays true meanwhile.
+    paused = controller.http.post(f"/api/tasks/{task_id}/pause")
+    assert paused.status_code == 202 and paused.json()["data"]["pending"] is True
+    assert paused.json()["data"]["desiredStatus"] == "Paused"
     wait_api_status(controller, task_id, "Paused")
-    assert controller.http.put(f"/api/tasks/{task_id}/status", json={"lifecycleStatus": "Running"}).status_code == 200
+    assert controller.http.get(f"/api/tasks/{task_id}").json()["pending"] is False
+    assert controller.http.put(f"/api/tasks/{task_id}/status", json={"lifecycleStatus": "Running"}).status_code == 202
     wait_api_status(controller, task_id, "Running")
-    assert controller.http.post(f"/api/tasks/{task_id}/cancel").status_code == 200
+    cancelled = controller.http.post(f"/api/tasks/{task_id}/cancel")
+    assert cancelled.status_code == 202 and cancelled.json()["data"]["desiredStatus"] == "Cancelled"
+    assert controller.http.post(f"/api/tasks/{task_id}/cancel").status_code in (200, 202)  # repeated: no 409
     wait_api_status(controller, task_id, "Cancelled")
     wait_for(lambda: read_records(records)[-1]["event"] == "release", 10, "worker released")
     assert controller.http.post(f"/api/tasks/{task_id}/cancel").status_code == 409

@@ -102,7 +102,7 @@ def test_update_and_cancel_reach_the_worker(controllers, nodes, tmp_path):
     wait_for(lambda: any(r["event"] == "update_end" and r.get("label") == "v1" for r in read_records(records)), 15,
              "the update to reach the worker")
     wait_for(lambda: detail(controller, task_id).get("appliedAttachmentsVersion") == 1, 10, "update acknowledged")
-    assert controller.http.post(f"/api/tasks/{task_id}/cancel").status_code == 200
+    assert controller.http.post(f"/api/tasks/{task_id}/cancel").status_code == 202  # pending: the node stops it
     wait_status(controller, task_id, "Cancelled")
     wait_for(lambda: read_records(records)[-1]["event"] == "release", 10, "the worker to release")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from skalds.model.task import DesiredStatus as D
 from skalds.model.task import HistoryType, Task
 from skalds.model.task import TaskLifecycleStatus as S
 from skalds.tasks import lifecycle, queries
@@ -73,12 +74,30 @@ def test_cancel_of_a_missing_task_is_not_found(store: SqliteTaskStore) -> None:
     assert lifecycle.cancel(store, "nope").refusal is Refusal.NOT_FOUND
 
 
-def test_cancel_returns_the_task_as_it_was_for_the_announcement(store: SqliteTaskStore) -> None:
+def test_cancel_of_a_task_a_node_holds_is_desired_until_the_node_stopped_it(store: SqliteTaskStore) -> None:
     lifecycle.assign(store, _task(store), "node-a")
     cancelled = lifecycle.cancel(store, "t1")
-    assert cancelled.document is not None and cancelled.document["lifecycleStatus"] == S.Cancelled.value
-    assert cancelled.previous is not None and cancelled.previous["executor"] == "node-a"
-    assert cancelled.previous["attempt"] == 1
+    assert cancelled.document is not None
+    assert (cancelled.document["lifecycleStatus"], cancelled.document["desiredStatus"]) == \
+        (S.Assigning.value, D.Cancelled.value)
+    assert lifecycle.is_pending(cancelled.document)
+    assert cancelled.previous is not None and (cancelled.previous["executor"], cancelled.previous["attempt"]) == \
+        ("node-a", 1)
+    assert store.history("t1")[-1] == {**store.history("t1")[-1], "type": "desired", "desiredStatus": "Cancelled"}
+    again = lifecycle.cancel(store, "t1")  # a repeated cancel while it is pending is accepted, unchanged
+    assert again.applied and again.document == store.get("t1")
+    lifecycle.record_status(store, StatusChange.of("t1", S.Cancelled, executor="node-a", attempt=1))
+    done = store.get("t1")
+    assert done is not None and not lifecycle.is_pending(done)
+    assert lifecycle.cancel(store, "t1").refusal is Refusal.WRONG_STATUS
+
+
+def test_cancel_of_a_task_no_process_can_run_is_cancelled_at_once(store: SqliteTaskStore) -> None:
+    _task(store)
+    cancelled = lifecycle.cancel(store, "t1").document
+    assert cancelled is not None and (cancelled["lifecycleStatus"], cancelled["desiredStatus"]) == \
+        (S.Cancelled.value, D.Cancelled.value)
+    assert not lifecycle.is_pending(cancelled)
 
 
 def test_a_users_change_refuses_when_the_task_moved_on_since_it_was_read(store: SqliteTaskStore,
@@ -101,8 +120,22 @@ def test_a_users_change_refuses_when_the_task_moved_on_since_it_was_read(store: 
 def test_pause_keeps_a_running_task_on_its_node_and_frees_one_not_started(store: SqliteTaskStore) -> None:
     _task(store, "running", lifecycleStatus=S.Running.value, executor="node-a")
     _task(store, "assigning", lifecycleStatus=S.Assigning.value, executor="node-a")
-    assert lifecycle.pause(store, "running").document["executor"] == "node-a"  # type: ignore[index]
-    assert lifecycle.pause(store, "assigning").document["executor"] is None  # type: ignore[index]
+    running = lifecycle.pause(store, "running").document
+    assert running is not None and (running["executor"], running["lifecycleStatus"], running["desiredStatus"]) == \
+        ("node-a", S.Running.value, D.Paused.value)
+    assert lifecycle.is_pending(running)
+    assert lifecycle.pause(store, "running").document == store.get("running")  # repeated: unchanged
+    assigning = lifecycle.pause(store, "assigning").document
+    assert assigning is not None and (assigning["executor"], assigning["lifecycleStatus"]) == (None, S.Paused.value)
+
+
+def test_a_resume_calls_off_a_pending_pause_and_a_cancelling_task_cannot_be_paused(store: SqliteTaskStore) -> None:
+    _task(store, lifecycleStatus=S.Running.value, executor="node-a")
+    lifecycle.pause(store, "t1")
+    resumed = lifecycle.resume(store, "t1").document
+    assert resumed is not None and resumed["desiredStatus"] == D.Running.value and not lifecycle.is_pending(resumed)
+    lifecycle.cancel(store, "t1")
+    assert lifecycle.pause(store, "t1").refusal is Refusal.WRONG_STATUS
 
 
 def test_pause_of_a_paused_task_changes_nothing_and_an_ended_one_is_refused(store: SqliteTaskStore) -> None:
@@ -118,7 +151,10 @@ def test_resume_runs_on_the_node_or_goes_back_to_the_dispatcher(store: SqliteTas
     _task(store, "held", lifecycleStatus=S.Paused.value, executor="node-a")
     _task(store, "free", lifecycleStatus=S.Paused.value, executor=None)
     _task(store, "busy", lifecycleStatus=S.Running.value, executor="node-a")
-    assert lifecycle.resume(store, "held").document["lifecycleStatus"] == S.Running.value  # type: ignore[index]
+    held = lifecycle.resume(store, "held").document
+    assert held is not None and (held["lifecycleStatus"], held["desiredStatus"]) == (S.Paused.value, D.Running.value)
+    assert lifecycle.is_pending(held)  # until the node resumed it and recorded Running
+    assert lifecycle.resume(store, "held").document == store.get("held")  # repeated: unchanged
     assert lifecycle.resume(store, "free").document["lifecycleStatus"] == S.Created.value  # type: ignore[index]
     assert lifecycle.resume(store, "busy").refusal is Refusal.WRONG_STATUS
 
@@ -166,6 +202,10 @@ def test_mark_lost_expects_the_executor_and_attempt_it_judged(store: SqliteTaskS
     paused = store.get("paused")
     assert paused is not None
     assert lifecycle.mark_lost(store, paused, "gone").document["lifecycleStatus"] == S.Paused.value  # type: ignore[index]
+    _task(store, "cancelling", lifecycleStatus=S.Running.value, executor="node-a", desiredStatus=D.Cancelled.value)
+    cancelling = store.get("cancelling")
+    assert cancelling is not None  # its node is gone: no process is left to stop, it is Cancelled, never rerun
+    assert lifecycle.mark_lost(store, cancelling, "gone").document["lifecycleStatus"] == S.Cancelled.value  # type: ignore[index]
 
 
 def test_automatic_retry_uses_one_retry_and_only_once(store: SqliteTaskStore) -> None:
@@ -173,6 +213,9 @@ def test_automatic_retry_uses_one_retry_and_only_once(store: SqliteTaskStore) ->
     first = lifecycle.retry_failed(store, failed)
     assert first.document is not None and first.document["retryCount"] == 1
     assert lifecycle.retry_failed(store, failed).refusal is Refusal.CHANGED  # the same read, used twice
+    cancelled = _task(store, "cancelled", lifecycleStatus=S.Failed.value, maxRetries=2,
+                      desiredStatus=D.Cancelled.value)
+    assert lifecycle.retry_failed(store, cancelled).refusal is Refusal.WRONG_STATUS  # never rerun what was cancelled
 
 
 def test_a_node_writes_only_the_attempt_it_holds(store: SqliteTaskStore) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+from skalds.tasks import lifecycle
 
 
 class TaskCreateRequest(BaseModel):
@@ -37,6 +38,8 @@ class TaskResponse(BaseModel):
     id: str
     className: str
     lifecycleStatus: str
+    desiredStatus: str = "Running"
+    pending: bool = False  # the user's last request is stored; its node has not carried it out yet
     executor: str | None = None
     createDateTime: int = 0
     updateDateTime: int = 0
@@ -63,6 +66,7 @@ class TaskResponse(BaseModel):
         return cls(
             id=document["id"], className=document.get("className", ""),
             lifecycleStatus=document.get("lifecycleStatus", "Created"), executor=document.get("executor"),
+            desiredStatus=lifecycle.desired(document), pending=lifecycle.is_pending(document),
             createDateTime=int(document.get("createDateTime") or 0),
             updateDateTime=int(document.get("updateDateTime") or 0), mode=document.get("mode", "Passive"),
             attachments=attachments if isinstance(attachments, dict) else None,

@@ -23,6 +23,8 @@ from skalds.transport.wire_names import RedisKey
 
 S = TaskLifecycleStatus
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"model": ActionResponse, "description": "Stored; pending until the task's node has carried it out"}}
 Context = Annotated[ApiContext, Depends(get_context)]
 SORTABLE = {"createDateTime", "updateDateTime", "priority", "id", "className", "lifecycleStatus", "executor"}
 
@@ -128,38 +130,49 @@ def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
             "heartbeatHistory": [record.heartbeat] if record and record.heartbeat is not None else []}
 
 
-def _action(context: ApiContext, task_id: str, action: Any, message: str) -> ActionResponse:
+def _action(context: ApiContext, task_id: str, action: Any, message: str, response: Response) -> ActionResponse:
+    """200 when the change is done; 202 when it is stored and its node still has to carry it out."""
     document = _run(action, task_id)
-    return ActionResponse(message=message.format(status=document.get("lifecycleStatus")),
-                          data={"taskId": task_id, "status": document.get("lifecycleStatus"),
-                                "task": TaskResponse.from_document(document).model_dump()})
+    task = TaskResponse.from_document(document)
+    text = message.format(status=task.lifecycleStatus)
+    if task.pending:
+        response.status_code = 202
+        text += f": pending until node {task.executor} has done it"
+    return ActionResponse(message=text, data={"taskId": task_id, "status": task.lifecycleStatus,
+                                              "desiredStatus": task.desiredStatus, "pending": task.pending,
+                                              "task": task.model_dump()})
 
 
-@router.put("/{task_id}/status", response_model=ActionResponse, dependencies=[Depends(require_admin)])
-def set_status(task_id: str, body: TaskStatusRequest, context: Context) -> ActionResponse:
+@router.put("/{task_id}/status", response_model=ActionResponse, responses=ACCEPTED,
+            dependencies=[Depends(require_admin)])
+def set_status(task_id: str, body: TaskStatusRequest, context: Context, response: Response) -> ActionResponse:
     """Created = restart, Cancelled = cancel, Paused = pause, Running = resume."""
     return _action(context, task_id, lambda tid: context.service.set_status(tid, body.lifecycle_status),
-                   "Task status updated to {status}")
+                   "Task status updated to {status}", response)
 
 
-@router.post("/{task_id}/cancel", response_model=ActionResponse, dependencies=[Depends(require_admin)])
-def cancel(task_id: str, context: Context) -> ActionResponse:
-    return _action(context, task_id, context.service.cancel, "Task cancelled")
+@router.post("/{task_id}/cancel", response_model=ActionResponse, responses=ACCEPTED,
+             dependencies=[Depends(require_admin)])
+def cancel(task_id: str, context: Context, response: Response) -> ActionResponse:
+    return _action(context, task_id, context.service.cancel, "Task cancelled", response)
 
 
-@router.post("/{task_id}/pause", response_model=ActionResponse, dependencies=[Depends(require_admin)])
-def pause(task_id: str, context: Context) -> ActionResponse:
-    return _action(context, task_id, context.service.pause, "Task paused")
+@router.post("/{task_id}/pause", response_model=ActionResponse, responses=ACCEPTED,
+             dependencies=[Depends(require_admin)])
+def pause(task_id: str, context: Context, response: Response) -> ActionResponse:
+    return _action(context, task_id, context.service.pause, "Task paused", response)
 
 
-@router.post("/{task_id}/resume", response_model=ActionResponse, dependencies=[Depends(require_admin)])
-def resume(task_id: str, context: Context) -> ActionResponse:
-    return _action(context, task_id, context.service.resume, "Task resumed ({status})")
+@router.post("/{task_id}/resume", response_model=ActionResponse, responses=ACCEPTED,
+             dependencies=[Depends(require_admin)])
+def resume(task_id: str, context: Context, response: Response) -> ActionResponse:
+    return _action(context, task_id, context.service.resume, "Task resumed ({status})", response)
 
 
-@router.post("/{task_id}/retry", response_model=ActionResponse, dependencies=[Depends(require_admin)])
-def retry(task_id: str, context: Context) -> ActionResponse:
-    return _action(context, task_id, context.service.retry, "Task queued again")
+@router.post("/{task_id}/retry", response_model=ActionResponse, responses=ACCEPTED,
+             dependencies=[Depends(require_admin)])
+def retry(task_id: str, context: Context, response: Response) -> ActionResponse:
+    return _action(context, task_id, context.service.retry, "Task queued again", response)
 
 
 @router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)])
