@@ -140,6 +140,8 @@ class SystemController:
             was_leader = lease.is_leader if lease is not None else False
             leader = lease.renew() if lease is not None else False
             context.metrics.is_leader.set(1 if leader else 0)
+            if leader and not was_leader:
+                monitor.took_the_lead()
             monitor.cycle(leader=leader)
             if dispatcher is not None and leader and not was_leader:
                 dispatcher.wake()  # a new leader looks for waiting work at once

@@ -10,6 +10,7 @@ lost is `policy.verdicts`' decision; what a history entry means for the dispatch
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from skalds.model.task import HistoryType, TaskLifecycleStatus
@@ -19,11 +20,12 @@ from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.policy.cadence import Cadence
+from skalds.system_controller.policy.evidence import LivenessEvidence
 from skalds.system_controller.policy.feed import Signal, ended_tasks, signal_of
 from skalds.system_controller.policy.verdicts import LostLimits, TaskBeat, lost_reason
 from skalds.system_controller.task_service import TaskService
 from skalds.tasks import queries
-from skalds.transport.ports import LiveState
+from skalds.transport.ports import LiveState, ServiceUnavailableError
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
@@ -48,6 +50,8 @@ class Monitor:
         self.cadence = cadence
         self.listener = listener
         self.registry = NodeRegistry(live, limits.heartbeat_timeout)
+        self.evidence = LivenessEvidence(limits.heartbeat_timeout)
+        self._epoch = uuid.uuid4().hex
         self.beats: dict[str, TaskBeat] = {}
         self.live_tasks: dict[str, dict[str, Any]] = {}
         self._history = HistoryFeed(self.store, int(time.time() * 1000), max_pages=5)
@@ -67,11 +71,16 @@ class Monitor:
         """One tick of the monitor loop: the node check and the task check, each when it is due."""
         nodes_due, tasks_due = self.cadence.due(time.monotonic() if now is None else now)
         started = time.perf_counter()
-        if nodes_due:
-            self._refresh_nodes()
-        if not tasks_due:
-            return
-        self._refresh_tasks(leader)
+        try:
+            if nodes_due:
+                self._refresh_nodes()
+            if not tasks_due:
+                return
+            self._check_epoch()
+            self._refresh_tasks(leader)
+        except ServiceUnavailableError:
+            self.evidence.begin("live state or the task store did not answer")
+            raise
         self._feed()
         # Counts by status only feed metrics: every 5 s, or less often when queries are slow (large stores).
         if time.monotonic() - self._last_counts > max(5.0, 10 * self.last_cycle_seconds):
@@ -115,7 +124,7 @@ class Monitor:
             beat.heartbeat = heartbeat
             self.beats[task_id] = beat
             live[task_id] = document
-            if leader:
+            if leader and self.evidence.allows_verdicts(now):
                 reason = lost_reason(document, self.registry.nodes.get(document.get("executor") or ""), beat,
                                      now, time.time() * 1000, self.limits)
                 if reason:
@@ -125,6 +134,16 @@ class Monitor:
         for gone in set(self.beats) - set(live):
             del self.beats[gone]
         self.live_tasks = live
+
+    def took_the_lead(self) -> None:
+        """A new leader judges only what it has seen itself: one timeout of fresh evidence first."""
+        self.evidence.begin("this controller took the lead")
+
+    def _check_epoch(self) -> None:
+        """Live state that lost its keys (restarted empty) is not evidence that every node died."""
+        if self.live.get(RedisKey.LIVE_EPOCH) is None:
+            self.live.write(lambda batch: batch.set(RedisKey.LIVE_EPOCH, self._epoch))
+            self.evidence.begin("live state is empty (restarted without its data?)")
 
     def _heartbeats(self, ids: list[str]) -> list[tuple[int | None, str | None]]:
         if not ids:

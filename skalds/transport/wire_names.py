@@ -26,6 +26,7 @@ class RedisKey:
 
     SKALD_LIST_HASH = "skalds:hash"
     SKALD_MODE_LIST_HASH = "skalds:mode:hash"
+    LIVE_EPOCH = "skalds:live-epoch"  # additive: written by controllers; missing = live state came back empty
 
     @staticmethod
     def skald_heartbeat(skald_id: str) -> str:
