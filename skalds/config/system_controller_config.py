@@ -28,6 +28,7 @@ class SystemControllerConfig(ServiceConfig):
     api_read_tokens: str = ""
     api_allow_open: bool = False
     api_cors_origins: str = ""
+    api_max_body_bytes: int = 1024 * 1024  # larger request bodies are refused (413) before they are read
     controller_id: str = ""
 
     @field_validator("system_controller_mode", "dispatcher_strategy", mode="before")

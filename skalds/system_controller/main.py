@@ -42,7 +42,8 @@ class UnsafeConfigurationError(RuntimeError):
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """Only a loopback address keeps the API off the network; "" and wildcards bind every interface."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from skalds.tasks.problems import ProblemLog
+
 
 class ControllerMetrics:
     def __init__(self) -> None:
@@ -22,3 +24,16 @@ class ControllerMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5), registry=self.registry)
         self.is_leader = Gauge("skalds_controller_leader", "1 while this controller holds the lease",
                                registry=self.registry)
+        self.invalid_documents = Gauge("skalds_invalid_task_documents", "Task documents skipped as unusable, "
+                                       "listed at /api/system/problems", registry=self.registry)
+        self.invalid_document_skips = Counter("skalds_invalid_task_document_skips", "Reads that skipped an "
+                                              "unusable task document", registry=self.registry)
+        self._skips_seen = 0
+
+    def observe_problems(self, problems: ProblemLog) -> None:
+        """Mirror the process's problem log (the reads that skip documents know no metrics)."""
+        self.invalid_documents.set(len(problems.snapshot()))
+        total = problems.total
+        if total > self._skips_seen:
+            self.invalid_document_skips.inc(total - self._skips_seen)
+        self._skips_seen = total

@@ -15,9 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import skalds
 from skalds.system_controller.api import events, system, tasks
 from skalds.system_controller.api import skalds as skalds_routes
+from skalds.system_controller.api.body_limit import BodyLimit
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.api.dashboard import install_dashboard
 from skalds.system_controller.api.security import require_read
+from skalds.tasks.problems import PROBLEMS
 from skalds.transport.errors import ServiceUnavailableError, service_of
 from skalds.utils.logging import logger
 
@@ -33,6 +35,7 @@ def create_app(context: ApiContext) -> FastAPI:
                            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"], allow_credentials=True)
     for router in (tasks.router, skalds_routes.router, system.router, events.router):
         app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=context.config.api_max_body_bytes)  # outermost: before anything
     _install_timing(app, context)
     _install_errors(app)
 
@@ -53,6 +56,7 @@ def create_app(context: ApiContext) -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     def prometheus(request: Request) -> Response:
         require_read(request, context)
+        context.metrics.observe_problems(PROBLEMS)
         return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     install_dashboard(app, context)

@@ -13,6 +13,7 @@ from skalds.model.task import TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.tasks import queries
+from skalds.tasks.problems import PROBLEMS
 
 router = APIRouter(prefix="/api/system", tags=["system"])
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -120,6 +121,14 @@ def recent_activity(context: Context, hours: Annotated[int, Query(ge=1, le=168)]
     rate = round(finished * 100 / (finished + failed), 2) if finished + failed else 0
     return {"timeframe": f"Last {hours} hours", "tasksCreated": created, "tasksUpdated": updated,
             "tasksFinished": finished, "tasksFailed": failed, "successRate": rate}
+
+
+@router.get("/problems", dependencies=[Depends(require_read)])
+def problems(context: Context) -> dict[str, Any]:
+    """Task documents the controller skipped because they cannot be used, and why (fix or delete them)."""
+    listed = PROBLEMS.snapshot()
+    context.metrics.observe_problems(PROBLEMS)
+    return {"problems": [problem.to_dict() for problem in listed], "total": len(listed), "skips": PROBLEMS.total}
 
 
 @router.get("/version")
