@@ -38,6 +38,17 @@ export function statusBadge(status) {
     dataset: { status: status || '' } });
 }
 
+/** The status, and what the user asked that its node has not carried out yet (a pending cancel, pause, resume). */
+export function statusBadges(task) {
+  const badges = [statusBadge(task.lifecycleStatus)];
+  if (task.pending) {
+    badges.push(' ', h('span', { class: 'badge pending', text: `→ ${task.desiredStatus}`,
+      title: `${task.desiredStatus} requested; pending until its node has done it`,
+      dataset: { pending: task.desiredStatus } }));
+  }
+  return badges;
+}
+
 export function onlineBadge(online) {
   return h('span', { class: `badge ${online ? 'online' : 'offline'}`, text: online ? 'online' : 'offline' });
 }

@@ -2,7 +2,7 @@
 // timeline, the attachments editor, and the actions the task's status allows (admin tokens only).
 import { api } from '../api.js';
 import { auth } from '../auth.js';
-import { failure, formatTime, h, loading, statusBadge, throttle, toast } from '../dom.js';
+import { failure, formatTime, h, loading, statusBadges, throttle, toast } from '../dom.js';
 import { live } from '../live.js';
 import { attachmentsEditor } from './attachments-editor.js';
 
@@ -112,7 +112,7 @@ export function mount(container, route) {
   }
 
   function renderStatus() {
-    status.replaceChildren(statusBadge(task.lifecycleStatus));
+    status.replaceChildren(...statusBadges(task));
     if (!auth.isAdmin) {
       actions.replaceChildren();
       return;

@@ -3,7 +3,7 @@
 // back/forward and shared links show the same list. Heartbeats update rows in place; status
 // changes re-read the current page (at most once a second) since they can move rows.
 import { api } from '../api.js';
-import { STATUSES, debounce, empty, failure, formatTime, h, loading, statusBadge, taskLink, throttle }
+import { STATUSES, debounce, empty, failure, formatTime, h, loading, statusBadges, taskLink, throttle }
   from '../dom.js';
 import { live } from '../live.js';
 
@@ -130,7 +130,7 @@ export function mount(container, route) {
   }
 
   function row(task) {
-    const status = h('td', { 'data-label': 'Status' }, statusBadge(task.lifecycleStatus));
+    const status = h('td', { 'data-label': 'Status' }, ...statusBadges(task));
     const heartbeat = h('td', { 'data-label': 'Heartbeat' }, heartbeatCell(task));
     const element = h('tr', { dataset: { task: task.id, status: task.lifecycleStatus } },
       h('td', { 'data-label': 'Task' }, taskLink(task.id), task.name ? h('div', { class: 'muted small', text: task.name }) : null),
