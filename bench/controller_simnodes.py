@@ -2,7 +2,7 @@
 """Simulated Skald nodes for the controller scale bench: one process plays N nodes.
 
 Redis (the heartbeat thread): every `--period` seconds each simulated node writes exactly
-the keys our node writes in `Supervisor.write_heartbeats` (skalds/worker/supervisor.py),
+the keys our node writes in `Supervisor.write_heartbeats` (skalds/node/supervisor.py),
 in one pipeline per node, nodes staggered evenly over the period:
 
     task:{id}:heartbeat      counter 0..199        PX (period + 5) s   } for each task the

@@ -18,6 +18,8 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
+from skalds.node.commands import CommandHandler
+from skalds.node.supervisor import Supervisor, SupervisorSettings
 from skalds.tasks import lifecycle, queries
 from skalds.transport import factory
 from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
@@ -25,11 +27,9 @@ from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
-from skalds.worker.commands import CommandHandler
 from skalds.worker.protocol import ExitCode
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
-from skalds.worker.supervisor import Supervisor, SupervisorSettings
 
 NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
                KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
@@ -248,7 +248,7 @@ class Skald:
         handler = CommandHandler(self.skald_id, supervisor, self.store, config.kafka_topic_prefix,
                                  accept_assign=False)
         if config.yaml_file:
-            from skalds.worker.edge import start_yaml_tasks
+            from skalds.node.edge import start_yaml_tasks
 
             start_yaml_tasks(config.yaml_file, supervisor, self.store, self.skald_id)
         if config.kafka_host:
@@ -259,7 +259,7 @@ class Skald:
         self._stop.wait()
 
     def _run_single_process(self) -> None:
-        from skalds.worker.yaml_tasks import read_yaml_tasks
+        from skalds.node.yaml_tasks import read_yaml_tasks
 
         config = self.config
         entry = read_yaml_tasks(config.yaml_file)[0]

@@ -6,7 +6,7 @@
         def main(self) -> None: ...
 
 Each task runs in its own process. Under a node it is forked from the node's worker fork
-server (`worker/forkserver_main.py`): a clean, pre-imported template process with no client
+server (`skalds/node/forkserver_main.py`): a clean, pre-imported template process with no client
 threads, so starting a worker is fast and never forks a process that runs Kafka or Redis
 threads. `worker.start()` on an initialized instance (no task) runs the whole lifecycle in
 a child process of multiprocessing's fork server, as 0.3.8 ran it in a child process.

@@ -10,10 +10,10 @@ import threading
 import pytest
 
 from skalds.model.task import Task
-from skalds.worker.forkserver import ForkServer, ForkServerConfig, ForkServerError, pickle_worker
+from skalds.node.forkserver import ForkServer, ForkServerConfig, ForkServerError, pickle_worker
+from skalds.node.supervisor import Supervisor, SupervisorSettings
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
-from skalds.worker.supervisor import Supervisor, SupervisorSettings
 from support.cluster import read_records, wait_for
 from support.workers import HardExitWorker, SleepModel, SleepWorker
 
@@ -84,7 +84,7 @@ def test_the_fork_server_ends_when_its_node_dies(tmp_path):
     script = tmp_path / "node.py"
     script.write_text(textwrap.dedent("""
         import os, sys
-        from skalds.worker.forkserver import ForkServer, ForkServerConfig
+        from skalds.node.forkserver import ForkServer, ForkServerConfig
         server = ForkServer(ForkServerConfig())
         server.start()
         print(server.pid, flush=True)

@@ -21,18 +21,18 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.model.task import HeartbeatCode, ModeEnum, Task, TaskLifecycleStatus, TaskWorkerSimpleMapList
+from skalds.node.forkserver import ForkServer, ForkServerConfig, WorkerProcess, pickle_worker
+from skalds.node.live_writer import LiveWriter
+from skalds.node.standby import StandbyPool
+from skalds.node.store_writer import StoreWriter
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.status_change import StatusChange
 from skalds.transport.ports import LiveBatch, LiveState, TaskStore
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
-from skalds.worker.forkserver import ForkServer, ForkServerConfig, WorkerProcess, pickle_worker
-from skalds.worker.live_writer import LiveWriter
 from skalds.worker.protocol import ExitCode, Op, Outcome, describe_exit, outcome_for_exit_code
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
-from skalds.worker.standby import StandbyPool
-from skalds.worker.store_writer import StoreWriter
 
 STATUS_LINGER_SECONDS = 0.02  # a status write waits this long for others to share its query
 FRESH_KEYS_WAIT_SECONDS = 1.0  # Running waits at most this long for the task's fresh heartbeat to be written

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.event import TaskEvent
 from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
+from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.status_change import StatusChange
 from skalds.transport.ports import Event, ServiceUnavailableError, TaskStore
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
-from skalds.worker.supervisor import Supervisor
 
 
 class CommandHandler:
