@@ -19,7 +19,7 @@ from typing import Any
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
 from skalds.node.commands import CommandHandler
-from skalds.node.supervisor import Supervisor, SupervisorSettings
+from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
 from skalds.transport import factory
 from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
@@ -29,7 +29,6 @@ from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.protocol import ExitCode
 from skalds.worker.registry import WorkerRegistry
-from skalds.worker.runtime import LaunchSettings
 
 NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
                KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
@@ -115,19 +114,8 @@ class Skald:
             logger.error(f"{name} unreachable, heartbeats are not written until it is back: {error}")
         self.live = live
 
-    def _make_supervisor(self, mode: str, *, record: bool = True, register: bool = True) -> Supervisor:
-        config = self.config
-        settings = SupervisorSettings(
-            skald_id=self.skald_id, mode=mode, heartbeat_period=config.heartbeat_period,
-            key_ttl=config.redis_key_ttl, cancel_request_timeout=config.cancel_request_timeout,
-            cancel_grace_seconds=config.cancel_grace_seconds, ownership_check_period=config.ownership_check_period,
-            max_concurrent_tasks=config.max_concurrent_tasks, record_in_store=record, register_node=register,
-            standby_workers=config.standby_workers if mode == "node" else 0,
-            launch=LaunchSettings(skald_id=self.skald_id, log_level=config.log_level, log_path=config.log_path,
-                                  log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
-                                  log_retention=config.log_retention, log_json=config.log_json, supervised=True),
-        )
-        self.supervisor = Supervisor(settings, self.registry, self.store, self.live)
+    def _make_supervisor(self) -> Supervisor:
+        self.supervisor = Supervisor(self.config, self.registry, self.store, self.live)
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
@@ -216,7 +204,7 @@ class Skald:
     def _run_node(self) -> None:
         self._connect_store(required=True)
         self._connect_live(required=True)
-        supervisor = self._make_supervisor("node")
+        supervisor = self._make_supervisor()
         handler = CommandHandler(self.skald_id, supervisor, self.store, self.config.kafka_topic_prefix)
         supervisor.start()
         self._recover_own_tasks(handler)
@@ -243,7 +231,7 @@ class Skald:
             self._connect_store(required=False)
         if config.redis_host:
             self._connect_live(required=False)
-        supervisor = self._make_supervisor("edge")
+        supervisor = self._make_supervisor()
         supervisor.start()
         handler = CommandHandler(self.skald_id, supervisor, self.store, config.kafka_topic_prefix,
                                  accept_assign=False)
@@ -265,7 +253,7 @@ class Skald:
         entry = read_yaml_tasks(config.yaml_file)[0]
         if config.redis_host:
             self._connect_live(required=False)
-        supervisor = self._make_supervisor("single_process", record=False, register=False)
+        supervisor = self._make_supervisor()
         model = self.registry.model_for(entry.class_name)
         if model is None:
             logger.error(f"single_process: class {entry.class_name!r} is not registered")

@@ -166,7 +166,7 @@ class CommandHandler:
             logger.warning(f"task {task_id}: class {class_name!r} is not registered on {self.skald_id}; ignored")
             return False
         if not self.supervisor.has_capacity():
-            logger.warning(f"task {task_id}: node at capacity ({self.supervisor.settings.max_concurrent_tasks}); "
+            logger.warning(f"task {task_id}: node at capacity ({self.supervisor.config.max_concurrent_tasks}); "
                            "releasing it for another node")
             if self.store is not None:
                 lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt,

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
+from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task
 from skalds.node.forkserver import ForkServer, ForkServerConfig, ForkServerError, pickle_worker
-from skalds.node.supervisor import Supervisor, SupervisorSettings
+from skalds.node.supervisor import Supervisor
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
 from support.cluster import read_records, wait_for
@@ -130,8 +131,8 @@ def supervised(tmp_path):
     """A supervisor without services, and the outcomes it reports, by task id."""
     registry = WorkerRegistry()
     registry.register(SleepWorker)
-    supervisor = Supervisor(SupervisorSettings(skald_id="fs-test", launch=LaunchSettings(
-        skald_id="fs-test", supervised=True, log_path=str(tmp_path))), registry, None, None)
+    supervisor = Supervisor(SkaldConfig(skald_id="fs-test", log_path=str(tmp_path), standby_workers=0),
+                            registry, None, None)
     outcomes: dict[str, str] = {}
     ended = threading.Condition()
 
