@@ -15,9 +15,9 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
@@ -30,14 +30,26 @@ from skalds.worker.protocol import (
     Started,
     ToSupervisor,
     Update,
-    UpdateAck,
-    UpdateRejected,
+    UpdateResult,
 )
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from skalds.worker.baseclass import AbstractTaskWorker
+
+class RunnableWorker(Protocol):
+    """What the runtime needs of a worker (`AbstractTaskWorker` is one; named here so that the
+    runtime does not import the class that imports it)."""
+
+    task_id: str
+    attachments_version: int
+    cancel_requested: threading.Event
+    _skalds_hooks: dict[str, str]
+
+    @classmethod
+    def get_data_model(cls) -> type[BaseModel]: ...
+
+    def initialize(self, data: Any) -> None: ...
 
 
 class TaskCancelled(BaseException):
@@ -58,9 +70,20 @@ class LaunchSettings:
     supervised: bool = False
     orphan_grace_seconds: float = 5.0
 
+    @classmethod
+    def standalone(cls) -> LaunchSettings:
+        """For a worker started by hand: the logging settings from the environment, read in the
+        worker's own process (imported here, so the node's fork server never loads the config)."""
+        from skalds.config._base import LoggingConfig
+
+        config = LoggingConfig()
+        return cls(log_level=config.log_level, log_path=config.log_path, log_split=config.log_split_with_worker_id,
+                   log_rotation_mb=config.log_rotation_mb, log_retention=config.log_retention,
+                   log_json=config.log_json)
+
 
 class WorkerRuntime:
-    def __init__(self, worker: AbstractTaskWorker[Any], connection: Connection | None,
+    def __init__(self, worker: RunnableWorker, connection: Connection | None,
                  settings: LaunchSettings, attachments: dict[str, Any] | None, attachments_version: int) -> None:
         self.worker = worker
         self.connection = connection
@@ -119,20 +142,20 @@ class WorkerRuntime:
             model = type(self.worker).get_data_model().model_validate(message.attachments or {})
         except ValidationError as error:
             logger.error(f"update v{version} rejected: attachments invalid: {error}")
-            self.send(UpdateRejected(version, _short(error)))
+            self.send(UpdateResult(version, _short(error)))
             return
         if handler_name is None:
             logger.warning(f"update v{version} received but the worker has no @update_event_handler")
-            self.send(UpdateRejected(version, "worker has no update handler"))
+            self.send(UpdateResult(version, "worker has no update handler"))
             return
         try:
             getattr(self.worker, handler_name)(model)
         except Exception as error:
             logger.exception(f"update handler failed on v{version}: {error}")
-            self.send(UpdateRejected(version, f"{type(error).__name__}: {error}"))
+            self.send(UpdateResult(version, f"{type(error).__name__}: {error}"))
             return
         self.worker.attachments_version = version
-        self.send(UpdateAck(version))
+        self.send(UpdateResult(version))
 
     # --- lifecycle ---------------------------------------------------------------------------
     def _on_sigterm(self, signum: int, _frame: Any) -> None:
