@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model._time import now_ms
@@ -22,17 +23,19 @@ from skalds.utils.logging import logger
 from skalds.worker.registry import WorkerRegistry
 
 
+@dataclass
 class Pulse:
-    def __init__(self, config: SkaldConfig, role: NodeRole, handles: HandleTable, registry: WorkerRegistry,
-                 recorder: Recorder, stop_copy: Callable[[str, str], object]) -> None:
-        self.config = config
-        self.role = role
-        self.handles = handles
-        self.registry = registry
-        self.recorder = recorder
-        self.stop_copy = stop_copy  # (task id, reason): how a lost copy is stopped
-        self.node = NodeRegistration(skald_id=config.skald_id, mode=role.mode, capacity=config.max_concurrent_tasks,
-                                     pid=os.getpid(), started_ms=now_ms())
+    config: SkaldConfig
+    role: NodeRole
+    handles: HandleTable
+    registry: WorkerRegistry
+    recorder: Recorder
+    stop_copy: Callable[[str, str], object]  # (task id, reason): how a lost copy is stopped
+    node: NodeRegistration = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.node = NodeRegistration(skald_id=self.config.skald_id, mode=self.role.mode, pid=os.getpid(),
+                                     capacity=self.config.max_concurrent_tasks, started_ms=now_ms())
 
     def run(self, stop: threading.Event) -> None:
         next_ownership = time.monotonic() + self.config.ownership_check_period

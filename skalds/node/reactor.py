@@ -30,8 +30,7 @@ from skalds.worker.protocol import (
     Running,
     Started,
     ToSupervisor,
-    UpdateAck,
-    UpdateRejected,
+    UpdateResult,
     describe_exit,
 )
 
@@ -114,15 +113,16 @@ class Reactor:
                         f"{(time.monotonic() - handle.started_at) * 1000:.0f} ms)")
         elif isinstance(message, OutcomeReport):
             handle.outcome = message
-        elif isinstance(message, UpdateAck):
-            logger.info(f"task {task_id}: worker applied attachments v{message.version}")
-            version = message.version
-            self.recorder.store_call(lambda store: lifecycle.record_attachments_result(store, task_id, version, True))
-        elif isinstance(message, UpdateRejected):
-            logger.warning(f"task {task_id}: worker rejected attachments v{message.version}: {message.error}")
-            rejected = message
-            self.recorder.store_call(lambda store: lifecycle.record_attachments_result(
-                store, task_id, rejected.version, False, rejected.error))
+        elif isinstance(message, UpdateResult):
+            self._on_update_result(task_id, message)
+
+    def _on_update_result(self, task_id: str, result: UpdateResult) -> None:
+        if result.applied:
+            logger.info(f"task {task_id}: worker applied attachments v{result.version}")
+        else:
+            logger.warning(f"task {task_id}: worker rejected attachments v{result.version}: {result.error}")
+        self.recorder.store_call(lambda store: lifecycle.record_attachments_result(
+            store, task_id, result.version, result.applied, result.error))
 
     # --- exits ---------------------------------------------------------------------------------
     def _on_exit(self, handle: WorkerHandle) -> None:

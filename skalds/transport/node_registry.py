@@ -112,35 +112,35 @@ class NodeRegistry:
         ids = sorted(stamps)
 
         def per_node(batch: LiveReadBatch) -> None:
-            for node_id in ids:
-                batch.get(RedisKey.skald_heartbeat(node_id))
-                batch.get(RedisKey.skald_all_task(node_id))
-                batch.lrange(RedisKey.skald_allow_task_class_name(node_id))
-                batch.hget(RedisKey.skald_info(node_id), "capacity")
+            for skald_id in ids:
+                batch.get(RedisKey.skald_heartbeat(skald_id))
+                batch.get(RedisKey.skald_all_task(skald_id))
+                batch.lrange(RedisKey.skald_allow_task_class_name(skald_id))
+                batch.hget(RedisKey.skald_info(skald_id), "capacity")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
-        for index, node_id in enumerate(ids):
+        for index, skald_id in enumerate(ids):
             heartbeat, all_tasks, classes, capacity = details[index * 4:index * 4 + 4]
-            record = self.nodes.get(node_id) or NodeRecord(id=node_id, seen_change_at=now)
-            stamp = _int(stamps.get(node_id))
+            record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
+            stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
                 record.last_heartbeat_ms = stamp
                 record.seen_change_at = now
-            record.mode = modes.get(node_id, "node")
+            record.mode = modes.get(skald_id, "node")
             record.heartbeat = _int(heartbeat)
             record.current_tasks = _tasks(all_tasks)
             record.supported_tasks = list(classes)
             record.capacity = _int(capacity)
-            was_online = record.online if node_id in self.nodes else None
+            was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
-                transitions.append((node_id, "online" if record.online else "offline"))
-            fresh[node_id] = record
-        for node_id, record in self.nodes.items():
-            if node_id not in fresh and record.online:
-                transitions.append((node_id, "offline"))
+                transitions.append((skald_id, "online" if record.online else "offline"))
+            fresh[skald_id] = record
+        for skald_id, record in self.nodes.items():
+            if skald_id not in fresh and record.online:
+                transitions.append((skald_id, "offline"))
         self.nodes = fresh
         return fresh, transitions
 

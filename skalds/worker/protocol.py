@@ -1,7 +1,7 @@
 """Messages on the pipe between a node's supervisor and one worker process, and exit codes.
 
 Supervisor -> worker: `Update` (versioned attachments), `Cancel`.
-Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateAck` / `UpdateRejected`,
+Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateResult` (applied or not),
 `OutcomeReport`. Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap);
 attachments travel as JSON-ready dicts.
 """
@@ -47,14 +47,15 @@ class Running:
 
 
 @dataclass(frozen=True, slots=True)
-class UpdateAck:
-    version: int
+class UpdateResult:
+    """Whether the worker applied attachments `version`: `error` says why not (None: applied)."""
 
-
-@dataclass(frozen=True, slots=True)
-class UpdateRejected:
     version: int
-    error: str
+    error: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.error is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class OutcomeReport:
 
 
 ToWorker = Update | Cancel
-ToSupervisor = Started | Running | UpdateAck | UpdateRejected | OutcomeReport
+ToSupervisor = Started | Running | UpdateResult | OutcomeReport
 
 
 class ExitCode(IntEnum):

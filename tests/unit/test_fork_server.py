@@ -184,3 +184,11 @@ def _is_zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_the_fork_server_loads_no_service_client_and_nothing_of_the_node_but_its_main():
+    probe = ("import sys, skalds.node.forkserver_main, skalds.worker.baseclass\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('confluent_kafka', 'pymongo', 'redis', "
+             "'bson', 'dotenv') or m.startswith(('skalds.node.', 'skalds.transport', 'skalds.config'))))")
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert output.stdout.strip() == "['skalds.node.forkserver_main']"
