@@ -219,9 +219,7 @@ class CommandHandler:
 
     def _update(self, event: Event) -> None:
         parsed = self._parse(event)
-        if parsed is None:
-            return
-        for task_id in parsed.task_ids:
+        for task_id in parsed.task_ids if parsed else []:
             handle = self.supervisor.handle(task_id)
             if handle is None:
                 logger.debug(f"update of task {task_id}: not running here; ignored")
