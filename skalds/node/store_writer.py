@@ -29,9 +29,11 @@ class _Status:
     stop_if_lost: bool  # a Running write that finds another owner stops the local copy
     after: threading.Event | None = None  # written only once this is set (or `after_wait_seconds` passed)
     queued_at: float = field(default_factory=time.monotonic)
+    held: bool = False  # the head of the queue, seen waiting for `after`
 
 
 Item = _Status | Callable[[], None]
+PREREQUISITE_POLL_SECONDS = 0.005  # how often a held status looks whether the write it follows is done
 
 
 class StoreWriter:
@@ -123,9 +125,20 @@ class StoreWriter:
                 self._failing_since = None
 
     def _linger_left(self) -> float:
-        """How much longer the status at the head may wait for company (a retried one waits no more)."""
+        """How much longer the status at the head may wait for company (a retried one waits no more).
+
+        A head held back by the write it follows waits for it (looking every few ms), then lingers
+        from then on: a short task's Finished, queued meanwhile, still joins its Running."""
         head = self._queue[0]
-        return head.queued_at + self.linger_seconds - time.monotonic() if isinstance(head, _Status) else 0.0
+        if not isinstance(head, _Status):
+            return 0.0
+        now = time.monotonic()
+        if head.after is not None and not head.after.is_set() and now < head.queued_at + self.after_wait_seconds:
+            head.held = True
+            return PREREQUISITE_POLL_SECONDS
+        if head.held:
+            head.held, head.queued_at = False, now
+        return head.queued_at + self.linger_seconds - now
 
     def _wait_for_prerequisites(self, batch: list[Item]) -> None:
         for item in batch:

@@ -49,3 +49,17 @@ def test_a_status_waits_no_longer_than_its_limit():
     waited = writer.applied[0][0] - queued
     assert 0.15 <= waited < 2.0
     writer.close(1)
+
+
+def test_a_finish_queued_while_its_running_is_held_back_joins_it():
+    writer = RecordingWriter(after_wait_seconds=5.0)
+    writer.linger_seconds = 0.02
+    writer.start()
+    fresh_keys = threading.Event()
+    writer.status(running("t1"), after=fresh_keys)
+    time.sleep(0.1)  # longer than the linger: the Running is held by its prerequisite, not by the linger
+    writer.status(StatusChange.of("t1", TaskLifecycleStatus.Finished, executor="n", attempt=1))
+    fresh_keys.set()
+    assert writer.drain(5)
+    assert [ids for _, ids in writer.applied] == [["t1", "t1"]]  # one batch: merged into one write
+    writer.close(1)
