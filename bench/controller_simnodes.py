@@ -2,7 +2,8 @@
 """Simulated Skald nodes for the controller scale bench: one process plays N nodes.
 
 Redis (the heartbeat thread): every `--period` seconds each simulated node writes exactly
-the keys our node writes in `Supervisor.write_heartbeats` (skalds/worker/supervisor.py),
+the keys our node writes in `Pulse.write_heartbeats` (skalds/node/pulse.py, the node keys in
+`write_registration` of skalds/transport/node_registry.py),
 in one pipeline per node, nodes staggered evenly over the period:
 
     task:{id}:heartbeat      counter 0..199        PX (period + 5) s   } for each task the
@@ -22,7 +23,7 @@ simulated nodes instead of one consumer group per node) and, per batch of events
 tasks' documents in one query (a node reads the document to learn the executor); without
 it, it polls MongoDB every `--poll` seconds for `Assigning` tasks of its nodes. Tasks
 assigned to one of its nodes start at once: fresh heartbeat keys
-(`Supervisor._fresh_task_keys`), then `Running` recorded with the compare-and-set a node
+(`Recorder.fresh_task_keys`, skalds/node/recorder.py), then `Running` recorded with the compare-and-set a node
 uses (`TaskRepository.record_status`: expect executor + attempt; $set lifecycleStatus,
 error=None, exitCode=None, updateDateTime) as one unordered bulk write, plus the node's
 `task_events` history entries (`--history`). Every `--ownership` seconds it re-reads which

@@ -23,7 +23,7 @@ import node_bench
 import psutil
 from bench_services import Endpoints
 
-GROUPS = (("worker processes (fork server + its children)", ("skalds.worker.forkserver_main",)),
+GROUPS = (("worker processes (fork server + its children)", ("skalds.node.forkserver_main",)),
           ("node", ("run_node.py",)), ("FerretDB", ("ferretdb",)), ("Kafka", ("kafka.Kafka", "kafka_2.13")),
           ("Redis", ("redis-server",)))
 

@@ -17,19 +17,17 @@ import threading
 from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
-from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus
-from skalds.tasks import lifecycle, queries
+from skalds.node.commands import CommandHandler
+from skalds.node.events import EventLoop
+from skalds.node.recovery import recover_own_tasks
+from skalds.node.supervisor import Supervisor
 from skalds.transport import factory
 from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.baseclass import AbstractTaskWorker
-from skalds.worker.commands import CommandHandler
-from skalds.worker.protocol import ExitCode
 from skalds.worker.registry import WorkerRegistry
-from skalds.worker.runtime import LaunchSettings
-from skalds.worker.supervisor import Supervisor, SupervisorSettings
 
 NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
                KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
@@ -115,19 +113,8 @@ class Skald:
             logger.error(f"{name} unreachable, heartbeats are not written until it is back: {error}")
         self.live = live
 
-    def _make_supervisor(self, mode: str, *, record: bool = True, register: bool = True) -> Supervisor:
-        config = self.config
-        settings = SupervisorSettings(
-            skald_id=self.skald_id, mode=mode, heartbeat_period=config.heartbeat_period,
-            key_ttl=config.redis_key_ttl, cancel_request_timeout=config.cancel_request_timeout,
-            cancel_grace_seconds=config.cancel_grace_seconds, ownership_check_period=config.ownership_check_period,
-            max_concurrent_tasks=config.max_concurrent_tasks, record_in_store=record, register_node=register,
-            standby_workers=config.standby_workers if mode == "node" else 0,
-            launch=LaunchSettings(skald_id=self.skald_id, log_level=config.log_level, log_path=config.log_path,
-                                  log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
-                                  log_retention=config.log_retention, log_json=config.log_json, supervised=True),
-        )
-        self.supervisor = Supervisor(settings, self.registry, self.store, self.live)
+    def _make_supervisor(self) -> Supervisor:
+        self.supervisor = Supervisor(self.config, self.registry, self.store, self.live)
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
@@ -153,89 +140,28 @@ class Skald:
                 logger.debug(f"partial assignment {topics}; waiting for all of {names}")
 
         self._consumer = factory.build_consumer(config, self.skald_id, names, on_assigned=on_assigned)
-        self._consume_thread = threading.Thread(target=self._consume, args=(handler,), name="skalds-events",
-                                                daemon=True)
+        loop = EventLoop(self._consumer, handler, self._stop)
+        self._consume_thread = threading.Thread(target=loop.run, name="skalds-events", daemon=True)
         self._consume_thread.start()
         while not assigned.wait(0.2):
             if self._stop.is_set():
                 return
         logger.info(f"consuming {', '.join(names)} as group {self.skald_id}")
 
-    def _consume(self, handler: CommandHandler) -> None:
-        """Handle events in order, each committed once handled; events already waiting are taken
-        together so their task documents can be read in one query."""
-        consumer = self._consumer
-        assert consumer is not None
-        while not self._stop.is_set():
-            try:
-                events = self._poll_batch(consumer)
-            except Exception as error:
-                logger.error(f"event consumer failed: {error}; retrying")
-                self._stop.wait(1)
-                continue
-            if len(events) > 1:
-                handler.prefetch(events)
-            for event in events:
-                if not self._handle_until_done(handler, event):
-                    return
-                consumer.commit(event)
-
-    @staticmethod
-    def _poll_batch(consumer: Any, limit: int = 200) -> list[Any]:
-        event = consumer.poll(0.2)
-        if event is None:
-            return []
-        events = [event]
-        while len(events) < limit:
-            following = consumer.poll(0)
-            if following is None:
-                break
-            events.append(following)
-        return events
-
-    def _handle_until_done(self, handler: CommandHandler, event: Any) -> bool:
-        """An event is committed only once handled: while a service is down, retry it (in order).
-
-        Returns False when the node stops first; the event stays uncommitted and comes again.
-        """
-        delay = 0.5
-        while True:
-            try:
-                handler.handle(event)
-                return True
-            except Exception as error:
-                if self._stop.is_set():
-                    logger.info(f"stopping; event on {event.topic} (key {event.key}) will be delivered again")
-                    return False
-                logger.warning(f"event on {event.topic} (key {event.key}) waits for a service: {error}; "
-                               f"retrying in {delay:.1f}s")
-                self._stop.wait(delay)
-                delay = min(5.0, delay * 2)
-
     # --- modes ---------------------------------------------------------------------------------
     def _run_node(self) -> None:
         self._connect_store(required=True)
         self._connect_live(required=True)
-        supervisor = self._make_supervisor("node")
+        supervisor = self._make_supervisor()
         handler = CommandHandler(self.skald_id, supervisor, self.store, self.config.kafka_topic_prefix)
         supervisor.start()
-        self._recover_own_tasks(handler)
+        if self.store is not None:
+            recover_own_tasks(self.store, self.skald_id, handler)
         self._start_consumer(NODE_TOPICS, handler, required=True)
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
         self._stop.wait()
-
-    def _recover_own_tasks(self, handler: CommandHandler) -> None:
-        """Restart tasks this node owned when it died (their old processes are gone)."""
-        if self.store is None:
-            return
-        for document in queries.running_on(self.store, self.skald_id):
-            claimed = lifecycle.claim(self.store, document["id"], executor=self.skald_id,
-                                      attempt=int(document.get("attempt") or 0)).document
-            if claimed is not None:
-                logger.info(f"recovering task {document['id']} that ran here before a restart")
-                handler.start_document(claimed, int(claimed.get("attempt") or 0))
 
     def _run_edge(self) -> None:
         config = self.config
@@ -243,12 +169,12 @@ class Skald:
             self._connect_store(required=False)
         if config.redis_host:
             self._connect_live(required=False)
-        supervisor = self._make_supervisor("edge")
+        supervisor = self._make_supervisor()
         supervisor.start()
         handler = CommandHandler(self.skald_id, supervisor, self.store, config.kafka_topic_prefix,
                                  accept_assign=False)
         if config.yaml_file:
-            from skalds.worker.edge import start_yaml_tasks
+            from skalds.node.edge import start_yaml_tasks  # loads the YAML parser: edge and single_process only
 
             start_yaml_tasks(config.yaml_file, supervisor, self.store, self.skald_id)
         if config.kafka_host:
@@ -259,43 +185,13 @@ class Skald:
         self._stop.wait()
 
     def _run_single_process(self) -> None:
-        from skalds.worker.yaml_tasks import read_yaml_tasks
+        from skalds.node.single_process import run_single_task
+        from skalds.node.yaml_tasks import read_yaml_tasks
 
-        config = self.config
-        entry = read_yaml_tasks(config.yaml_file)[0]
-        if config.redis_host:
+        entry = read_yaml_tasks(self.config.yaml_file)[0]
+        if self.config.redis_host:
             self._connect_live(required=False)
-        supervisor = self._make_supervisor("single_process", record=False, register=False)
-        model = self.registry.model_for(entry.class_name)
-        if model is None:
-            logger.error(f"single_process: class {entry.class_name!r} is not registered")
-            self.exit_code = int(ExitCode.FAILED)
-            return
-        done = threading.Event()
-        outcome: dict[str, str] = {}
-
-        def finished(task_id: str, status: str) -> None:
-            outcome["status"] = status
-            done.set()
-
-        supervisor.on_task_finished = finished
-        attachments = model.model_validate(entry.attachments)
-        task = Task(id=entry.task_id, class_name=entry.class_name, source="YAML", name=entry.task_id,
-                    mode=ModeEnum.PassiveProcess, executor=f"[SP]{self.skald_id}", is_persistent=entry.is_persistent,
-                    deadline_date_time=0, lifecycle_status=TaskLifecycleStatus.Running, attachments=attachments,
-                    description=f"Passive TaskWorker from YAML. ClassName: {entry.class_name}")
-        supervisor.start()
-        supervisor.start_pulse()
-        supervisor.start_task(task, 0, attachments.model_dump(mode="json", by_alias=True))
-        self._ready.set()
-        while not done.wait(0.2):
-            if self._stop.is_set():
-                supervisor.cancel_task(task.id, "cancel")
-                self._stop.clear()
-        status = outcome.get("status")
-        self.exit_code = {TaskLifecycleStatus.Finished.value: ExitCode.FINISHED,
-                          TaskLifecycleStatus.Cancelled.value: ExitCode.CANCELLED}.get(status, ExitCode.FAILED)
-        logger.info(f"single_process task {task.id} ended {status}; exit status {int(self.exit_code)}")
+        self.exit_code = int(run_single_task(self._make_supervisor(), entry, self._stop, self._ready))
 
     # --- signals and shutdown ------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:

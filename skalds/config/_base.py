@@ -66,16 +66,26 @@ def mask_uri_credentials(uri: str) -> str:
     return f"{scheme}://{user}{':******' if colon else ''}@{host}"
 
 
-class ServiceConfig(EnvBackedConfig):
-    """Logging and the three services: shared by SkaldConfig and SystemControllerConfig."""
+class LoggingConfig(EnvBackedConfig):
+    """The logging settings alone: what a worker started by hand (no node) reads, in its process."""
 
-    skald_env: SkaldEnvEnum = SkaldEnvEnum.DEV
     log_level: LogLevelEnum = LogLevelEnum.INFO
     log_path: str = "logs"
     log_retention: str = "3 days"
     log_rotation_mb: int = 10
     log_split_with_worker_id: bool = False
     log_json: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class ServiceConfig(LoggingConfig):
+    """Logging and the three services: shared by SkaldConfig and SystemControllerConfig."""
+
+    skald_env: SkaldEnvEnum = SkaldEnvEnum.DEV
     redis_host: str = "localhost"
     redis_port: int = 6379
     redis_password: str = ""
@@ -102,11 +112,6 @@ class ServiceConfig(EnvBackedConfig):
     # KAFKA_HOST, MONGO_HOST or REDIS_HOST is configured, else the embedded SQLite file.
     skalds_backend: BackendEnum = BackendEnum.AUTO
     skalds_embedded_path: str = ""  # empty: $XDG_DATA_HOME/skalds/skalds.db (~/.local/share/skalds/skalds.db)
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper_level(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
 
     @field_validator("skalds_backend", mode="before")
     @classmethod

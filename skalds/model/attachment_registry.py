@@ -16,10 +16,6 @@ def register_attachment_model(class_name: str, model: type[BaseModel]) -> None:
     _models[class_name] = model
 
 
-def attachment_model_for(class_name: str) -> type[BaseModel] | None:
-    return _models.get(class_name)
-
-
 def validate_attachments(class_name: str, raw: Any) -> BaseModel:
     """Validate stored attachments with the registered model; raises LookupError or ValidationError."""
     model = _models.get(class_name)

@@ -1,1 +1,1 @@
-"""The user's worker API, the worker process runtime and the node's supervisor."""
+"""The user's worker API and what runs inside a worker process."""

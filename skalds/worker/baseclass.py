@@ -6,7 +6,7 @@
         def main(self) -> None: ...
 
 Each task runs in its own process. Under a node it is forked from the node's worker fork
-server (`worker/forkserver_main.py`): a clean, pre-imported template process with no client
+server (`skalds/node/forkserver_main.py`): a clean, pre-imported template process with no client
 threads, so starting a worker is fast and never forks a process that runs Kafka or Redis
 threads. `worker.start()` on an initialized instance (no task) runs the whole lifecycle in
 a child process of multiprocessing's fork server, as 0.3.8 ran it in a child process.
@@ -14,7 +14,6 @@ a child process of multiprocessing's fork server, as 0.3.8 ran it in a child pro
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from abc import ABC, abstractmethod
@@ -69,10 +68,6 @@ class TaskWorkerConfig:
     mode: str = "node"
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "y"}
-
-
 class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
     """A task's process. Subclasses implement `initialize` and mark hooks with the decorators."""
 
@@ -86,11 +81,7 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         self.cancel_requested = threading.Event()
         self._skalds_hooks = find_hooks(type(self))
         self._skalds_connection: Connection | None = None
-        self._skalds_settings = LaunchSettings(
-            log_level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-            log_path=os.environ.get("LOG_PATH", "logs"),
-            log_split=_env_flag("LOG_SPLIT_WITH_WORKER_ID"),
-        )
+        self._skalds_settings: LaunchSettings | None = None  # the node's; by hand, read in `run`
         self._skalds_attachments: dict[str, Any] | None = None
         super().__init__(name=f"skalds-worker-{self.task_id}")
 
@@ -137,7 +128,8 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
 
     def run(self) -> None:
         """Process entry point (do not call directly; call `start()`)."""
-        runtime = WorkerRuntime(self, self._skalds_connection, self._skalds_settings, self._skalds_attachments,
+        settings = self._skalds_settings or LaunchSettings.standalone()
+        runtime = WorkerRuntime(self, self._skalds_connection, settings, self._skalds_attachments,
                                 self.attachments_version)
         code = runtime.execute()
         self.is_done = True

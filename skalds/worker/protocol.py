@@ -1,29 +1,73 @@
 """Messages on the pipe between a node's supervisor and one worker process, and exit codes.
 
-Supervisor -> worker: update (versioned attachments), cancel.
-Worker -> supervisor: started, running (main hook entered), update_ack / update_rejected, outcome.
-Every message is a small dict with an `op` key; attachments travel as JSON-ready dicts.
+Supervisor -> worker: `Update` (versioned attachments), `Cancel`.
+Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateResult` (applied or not),
+`OutcomeReport`. Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap);
+attachments travel as JSON-ready dicts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
-
-
-class Op:
-    UPDATE = "update"
-    CANCEL = "cancel"
-    STARTED = "started"
-    RUNNING = "running"
-    UPDATE_ACK = "update_ack"
-    UPDATE_REJECTED = "update_rejected"
-    OUTCOME = "outcome"
+from typing import Any
 
 
 class Outcome:
     FINISHED = "finished"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """New attachments for the running task (supervisor -> worker)."""
+
+    version: int
+    attachments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Stop cooperatively (supervisor -> worker); SIGTERM follows if the worker does not."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The worker process runs the task (worker -> supervisor)."""
+
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """The main hook is entered: the task counts as Running from now on."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    """Whether the worker applied attachments `version`: `error` says why not (None: applied)."""
+
+    version: int
+    error: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeReport:
+    """How the task ended, sent after the release hooks (`outcome` is one of `Outcome`)."""
+
+    outcome: str
+    error: str | None = None
+
+
+ToWorker = Update | Cancel
+ToSupervisor = Started | Running | UpdateResult | OutcomeReport
 
 
 class ExitCode(IntEnum):

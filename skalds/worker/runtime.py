@@ -15,18 +15,41 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
-from skalds.worker.protocol import ExitCode, Op, Outcome
+from skalds.worker.protocol import (
+    Cancel,
+    ExitCode,
+    Outcome,
+    OutcomeReport,
+    Running,
+    Started,
+    ToSupervisor,
+    Update,
+    UpdateResult,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-    from skalds.worker.baseclass import AbstractTaskWorker
+
+class RunnableWorker(Protocol):
+    """What the runtime needs of a worker (`AbstractTaskWorker` is one; named here so that the
+    runtime does not import the class that imports it)."""
+
+    task_id: str
+    attachments_version: int
+    cancel_requested: threading.Event
+    _skalds_hooks: dict[str, str]
+
+    @classmethod
+    def get_data_model(cls) -> type[BaseModel]: ...
+
+    def initialize(self, data: Any) -> None: ...
 
 
 class TaskCancelled(BaseException):
@@ -47,9 +70,20 @@ class LaunchSettings:
     supervised: bool = False
     orphan_grace_seconds: float = 5.0
 
+    @classmethod
+    def standalone(cls) -> LaunchSettings:
+        """For a worker started by hand: the logging settings from the environment, read in the
+        worker's own process (imported here, so the node's fork server never loads the config)."""
+        from skalds.config._base import LoggingConfig
+
+        config = LoggingConfig()
+        return cls(log_level=config.log_level, log_path=config.log_path, log_split=config.log_split_with_worker_id,
+                   log_rotation_mb=config.log_rotation_mb, log_retention=config.log_retention,
+                   log_json=config.log_json)
+
 
 class WorkerRuntime:
-    def __init__(self, worker: AbstractTaskWorker[Any], connection: Connection | None,
+    def __init__(self, worker: RunnableWorker, connection: Connection | None,
                  settings: LaunchSettings, attachments: dict[str, Any] | None, attachments_version: int) -> None:
         self.worker = worker
         self.connection = connection
@@ -61,7 +95,7 @@ class WorkerRuntime:
         self._releasing = False
 
     # --- messaging ---------------------------------------------------------------------------
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: ToSupervisor) -> None:
         if self.connection is None:
             return
         try:
@@ -78,13 +112,12 @@ class WorkerRuntime:
             except (EOFError, OSError):
                 self._supervisor_gone()
                 return
-            op = message.get("op")
-            if op == Op.CANCEL:
-                self._request_cancel(str(message.get("reason", "cancel requested")))
-            elif op == Op.UPDATE:
+            if isinstance(message, Cancel):
+                self._request_cancel(message.reason)
+            elif isinstance(message, Update):
                 self._apply_update(message)
             else:
-                logger.warning(f"worker ignored an unknown supervisor message {op!r}")
+                logger.warning(f"worker ignored an unknown supervisor message {type(message).__name__}")
 
     def _supervisor_gone(self) -> None:
         """The node died: stop this copy, a new owner may already be running the task."""
@@ -102,27 +135,27 @@ class WorkerRuntime:
             logger.info(f"cancel requested: {reason}")
             self.worker.cancel_requested.set()
 
-    def _apply_update(self, message: dict[str, Any]) -> None:
-        version = int(message.get("version", 0))
+    def _apply_update(self, message: Update) -> None:
+        version = message.version
         handler_name = self.worker._skalds_hooks.get(UPDATE)
         try:
-            model = type(self.worker).get_data_model().model_validate(message.get("attachments") or {})
+            model = type(self.worker).get_data_model().model_validate(message.attachments or {})
         except ValidationError as error:
             logger.error(f"update v{version} rejected: attachments invalid: {error}")
-            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": _short(error)})
+            self.send(UpdateResult(version, _short(error)))
             return
         if handler_name is None:
             logger.warning(f"update v{version} received but the worker has no @update_event_handler")
-            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": "worker has no update handler"})
+            self.send(UpdateResult(version, "worker has no update handler"))
             return
         try:
             getattr(self.worker, handler_name)(model)
         except Exception as error:
             logger.exception(f"update handler failed on v{version}: {error}")
-            self.send({"op": Op.UPDATE_REJECTED, "version": version, "error": f"{type(error).__name__}: {error}"})
+            self.send(UpdateResult(version, f"{type(error).__name__}: {error}"))
             return
         self.worker.attachments_version = version
-        self.send({"op": Op.UPDATE_ACK, "version": version})
+        self.send(UpdateResult(version))
 
     # --- lifecycle ---------------------------------------------------------------------------
     def _on_sigterm(self, signum: int, _frame: Any) -> None:
@@ -159,7 +192,7 @@ class WorkerRuntime:
         outcome, error_text, code = Outcome.FINISHED, None, ExitCode.FINISHED
         self._in_hooks = True
         try:
-            self.send({"op": Op.STARTED, "pid": os.getpid()})
+            self.send(Started(os.getpid()))
             if self.settings.supervised:
                 model = type(self.worker).get_data_model().model_validate(self.attachments or {})
                 self.worker.attachments_version = self.attachments_version
@@ -169,7 +202,7 @@ class WorkerRuntime:
             self._call(BEFORE)
             if self.worker.cancel_requested.is_set():
                 raise TaskCancelled("cancel requested")
-            self.send({"op": Op.RUNNING, "ts": time.time()})
+            self.send(Running())
             self._call(MAIN)
             if self.worker.cancel_requested.is_set():
                 raise TaskCancelled("cancel requested")
@@ -187,7 +220,7 @@ class WorkerRuntime:
             self._in_hooks = False
             self._releasing = True
             self._release()
-        self.send({"op": Op.OUTCOME, "outcome": outcome, "error": error_text, "exit_code": int(code)})
+        self.send(OutcomeReport(outcome, error_text))
         if outcome == Outcome.FINISHED:
             logger.debug("task finished successfully")
         return int(code)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from skalds.node.live_writer import LiveWriter
 from skalds.transport.ports import LiveBatch, LiveState
-from skalds.worker.live_writer import LiveWriter
 from support.families import Family
 
 pytestmark = pytest.mark.integration

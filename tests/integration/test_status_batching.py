@@ -8,8 +8,8 @@ import time
 import pytest
 
 from skalds.model.task import TaskLifecycleStatus
+from skalds.node.store_writer import StoreWriter
 from skalds.repository.repository import StatusChange
-from skalds.worker.store_writer import StoreWriter
 from support.cluster import Cluster
 from support.workers import SleepModel
 

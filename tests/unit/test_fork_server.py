@@ -9,11 +9,12 @@ import threading
 
 import pytest
 
+from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task
-from skalds.worker.forkserver import ForkServer, ForkServerConfig, ForkServerError, pickle_worker
+from skalds.node.forkserver import ForkServer, ForkServerConfig, ForkServerError, pickle_worker
+from skalds.node.supervisor import Supervisor
 from skalds.worker.registry import WorkerRegistry
 from skalds.worker.runtime import LaunchSettings
-from skalds.worker.supervisor import Supervisor, SupervisorSettings
 from support.cluster import read_records, wait_for
 from support.workers import HardExitWorker, SleepModel, SleepWorker
 
@@ -84,7 +85,7 @@ def test_the_fork_server_ends_when_its_node_dies(tmp_path):
     script = tmp_path / "node.py"
     script.write_text(textwrap.dedent("""
         import os, sys
-        from skalds.worker.forkserver import ForkServer, ForkServerConfig
+        from skalds.node.forkserver import ForkServer, ForkServerConfig
         server = ForkServer(ForkServerConfig())
         server.start()
         print(server.pid, flush=True)
@@ -130,8 +131,8 @@ def supervised(tmp_path):
     """A supervisor without services, and the outcomes it reports, by task id."""
     registry = WorkerRegistry()
     registry.register(SleepWorker)
-    supervisor = Supervisor(SupervisorSettings(skald_id="fs-test", launch=LaunchSettings(
-        skald_id="fs-test", supervised=True, log_path=str(tmp_path))), registry, None, None)
+    supervisor = Supervisor(SkaldConfig(skald_id="fs-test", log_path=str(tmp_path), standby_workers=0),
+                            registry, None, None)
     outcomes: dict[str, str] = {}
     ended = threading.Condition()
 
@@ -183,3 +184,11 @@ def _is_zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_the_fork_server_loads_no_service_client_and_nothing_of_the_node_but_its_main():
+    probe = ("import sys, skalds.node.forkserver_main, skalds.worker.baseclass\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('confluent_kafka', 'pymongo', 'redis', "
+             "'bson', 'dotenv') or m.startswith(('skalds.node.', 'skalds.transport', 'skalds.config'))))")
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert output.stdout.strip() == "['skalds.node.forkserver_main']"

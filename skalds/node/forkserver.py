@@ -26,8 +26,8 @@ from multiprocessing import reduction, spawn
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
+from skalds.node.forkserver_main import CODE_FORMAT, PID_FORMAT, READY, SPAWN
 from skalds.utils.logging import logger
-from skalds.worker.forkserver_main import CODE_FORMAT, PID_FORMAT, READY, SPAWN
 
 START_TIMEOUT_SECONDS = 60.0  # importing the user's main module and worker modules
 ANSWER_TIMEOUT_SECONDS = 30.0  # a fork takes milliseconds; a server this slow is treated as gone
@@ -241,7 +241,7 @@ class ForkServer:
         config = {"modules": self.config.modules, "logging": self.config.logging, "argv": sys.argv,
                   "sys_path": main.get("sys_path") or sys.path,
                   "main_path": main.get("init_main_from_path"), "main_name": main.get("init_main_from_name")}
-        command = [sys.executable, "-c", "from skalds.worker.forkserver_main import main; main()",
+        command = [sys.executable, "-c", "from skalds.node.forkserver_main import main; main()",
                    str(theirs.fileno()), json.dumps(config)]
         try:
             self._process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)

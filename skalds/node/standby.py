@@ -12,8 +12,8 @@ import contextlib
 import threading
 from multiprocessing.connection import Connection
 
+from skalds.node.forkserver import ForkServer, WorkerProcess
 from skalds.utils.logging import logger
-from skalds.worker.forkserver import ForkServer, WorkerProcess
 
 
 class StandbyPool:

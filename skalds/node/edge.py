@@ -10,11 +10,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus, attachments_to_dict
+from skalds.node.supervisor import Supervisor
+from skalds.node.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 from skalds.tasks import lifecycle
 from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
-from skalds.worker.supervisor import Supervisor
-from skalds.worker.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 
 
 def start_yaml_tasks(path: str, supervisor: Supervisor, store: TaskStore | None, skald_id: str) -> int:

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from skalds.model.attachment_registry import validate_attachments
 from skalds.model.event import TaskEvent
 from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
+from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.status_change import StatusChange
 from skalds.transport.ports import Event, ServiceUnavailableError, TaskStore
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
-from skalds.worker.supervisor import Supervisor
 
 
 class CommandHandler:
@@ -166,7 +166,7 @@ class CommandHandler:
             logger.warning(f"task {task_id}: class {class_name!r} is not registered on {self.skald_id}; ignored")
             return False
         if not self.supervisor.has_capacity():
-            logger.warning(f"task {task_id}: node at capacity ({self.supervisor.settings.max_concurrent_tasks}); "
+            logger.warning(f"task {task_id}: node at capacity ({self.supervisor.config.max_concurrent_tasks}); "
                            "releasing it for another node")
             if self.store is not None:
                 lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt,
@@ -219,9 +219,7 @@ class CommandHandler:
 
     def _update(self, event: Event) -> None:
         parsed = self._parse(event)
-        if parsed is None:
-            return
-        for task_id in parsed.task_ids:
+        for task_id in parsed.task_ids if parsed else []:
             handle = self.supervisor.handle(task_id)
             if handle is None:
                 logger.debug(f"update of task {task_id}: not running here; ignored")

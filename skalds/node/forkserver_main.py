@@ -1,6 +1,6 @@
 """The worker fork server: a fresh, single-threaded Python that imports the workers once and forks one child per task.
 
-The node starts it (`worker/forkserver.py`) with a configuration on argv and one end of a
+The node starts it (`node/forkserver.py`) with a configuration on argv and one end of a
 SOCK_SEQPACKET socket. Each request carries two descriptors: the child's end of the worker
 pipe and the write end of a status pipe. The server forks, answers with the child's pid, and
 writes the child's exit code (4 bytes, signed; negative = killed by that signal) to the
@@ -37,7 +37,7 @@ CODE_FORMAT = "!i"  # written to the status pipe: the child's exit code
 
 
 def main() -> None:
-    """Entry point: `python -c 'from skalds.worker.forkserver_main import main; main()' FD CONFIG_JSON`."""
+    """Entry point: `python -c 'from skalds.node.forkserver_main import main; main()' FD CONFIG_JSON`."""
     control = socket.socket(fileno=int(sys.argv[1]))
     config: dict[str, Any] = json.loads(sys.argv[2])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us by closing the socket

@@ -2,7 +2,9 @@
 
 Status changes waiting together go out as one compare-and-set per group (see
 `lifecycle.record_statuses`), and a task's statuses queued behind each other (Running
-then Finished for a short task) become one write. While the store is unreachable nothing is
+then Finished for a short task) become one write. A status may name a live-state write it must
+follow (Running follows the task's fresh heartbeat, so a monitor that sees Running finds it): the
+writer waits for that here, never the reactor thread that queued it. While the store is unreachable nothing is
 dropped: the writer keeps the queue in order and retries, so the watcher thread never waits
 for the store and a burst of finishing tasks costs a few queries instead of one per status.
 """
@@ -25,20 +27,25 @@ from skalds.utils.logging import logger
 class _Status:
     change: StatusChange
     stop_if_lost: bool  # a Running write that finds another owner stops the local copy
+    after: threading.Event | None = None  # written only once this is set (or `after_wait_seconds` passed)
     queued_at: float = field(default_factory=time.monotonic)
+    held: bool = False  # the head of the queue, seen waiting for `after`
 
 
 Item = _Status | Callable[[], None]
+PREREQUISITE_POLL_SECONDS = 0.005  # how often a held status looks whether the write it follows is done
 
 
 class StoreWriter:
     def __init__(self, store: TaskStore, on_lost: Callable[[str, int], None], *,
-                 retry_seconds: float = 1.0, batch_limit: int = 500, linger_seconds: float = 0.0) -> None:
+                 retry_seconds: float = 1.0, batch_limit: int = 500, linger_seconds: float = 0.0,
+                 after_wait_seconds: float = 1.0) -> None:
         self.store = store
         self.on_lost = on_lost
         self.retry_seconds = retry_seconds
         self.batch_limit = batch_limit
         self.linger_seconds = linger_seconds  # how long a write waits for others to join its batch
+        self.after_wait_seconds = after_wait_seconds  # how long a status waits for the write it follows
         self._queue: deque[Item] = deque()
         self._cond = threading.Condition()
         self._busy = False
@@ -47,8 +54,9 @@ class StoreWriter:
         self._failing_since: float | None = None
 
     # --- producers -----------------------------------------------------------------------------
-    def status(self, change: StatusChange, stop_if_lost: bool = False) -> None:
-        self._put(_Status(change, stop_if_lost))
+    def status(self, change: StatusChange, stop_if_lost: bool = False,
+               after: threading.Event | None = None) -> None:
+        self._put(_Status(change, stop_if_lost, after))
 
     def call(self, action: Callable[[], None]) -> None:
         """Any other store write, kept in order with the statuses around it."""
@@ -102,6 +110,7 @@ class StoreWriter:
                 batch = self._take()
                 self._busy = True
             try:
+                self._wait_for_prerequisites(batch)
                 self._apply(batch)
             except Exception as error:
                 self._failed(batch, error)
@@ -116,9 +125,25 @@ class StoreWriter:
                 self._failing_since = None
 
     def _linger_left(self) -> float:
-        """How much longer the status at the head may wait for company (a retried one waits no more)."""
+        """How much longer the status at the head may wait for company (a retried one waits no more).
+
+        A head held back by the write it follows waits for it (looking every few ms), then lingers
+        from then on: a short task's Finished, queued meanwhile, still joins its Running."""
         head = self._queue[0]
-        return head.queued_at + self.linger_seconds - time.monotonic() if isinstance(head, _Status) else 0.0
+        if not isinstance(head, _Status):
+            return 0.0
+        now = time.monotonic()
+        if head.after is not None and not head.after.is_set() and now < head.queued_at + self.after_wait_seconds:
+            head.held = True
+            return PREREQUISITE_POLL_SECONDS
+        if head.held:
+            head.held, head.queued_at = False, now
+        return head.queued_at + self.linger_seconds - now
+
+    def _wait_for_prerequisites(self, batch: list[Item]) -> None:
+        for item in batch:
+            if isinstance(item, _Status) and item.after is not None and not item.after.is_set():
+                item.after.wait(max(0.0, item.queued_at + self.after_wait_seconds - time.monotonic()))
 
     def _take(self) -> list[Item]:
         """The queue's head: one plain call, or a run of status changes (up to the batch limit)."""

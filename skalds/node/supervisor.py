@@ -1,0 +1,207 @@
+"""The node-side owner of worker processes: the commands, and the parts that carry them out.
+
+One supervisor per Skald. Its parts, each in its own module: the `Launcher` puts a worker into a
+process, the `Reactor` thread reacts to worker messages and exits (recording Running, Finished,
+Failed, Cancelled for the attempt it holds, see `outcomes`), the `Pulse` thread writes all
+heartbeats in one round trip per period and checks that the node still owns its tasks, the
+`Recorder` queues every write. Cancellation escalates (`stopping`): cooperative request ->
+SIGTERM (release hooks run) -> SIGKILL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from skalds.config.skald_config import SkaldConfig
+from skalds.model.task import Task, TaskLifecycleStatus
+from skalds.node.deferred import Deferred
+from skalds.node.forkserver import ForkServer, pickle_worker
+from skalds.node.handles import HandleTable, WorkerHandle
+from skalds.node.launcher import Launcher
+from skalds.node.pulse import Pulse
+from skalds.node.reactor import Reactor
+from skalds.node.recorder import Recorder
+from skalds.node.settings import NodeRole, launch_settings
+from skalds.node.stopping import StopPolicy, pause, resume
+from skalds.transport.ports import LiveState, TaskStore
+from skalds.utils.logging import logger
+from skalds.worker.protocol import Cancel, ToWorker, Update
+from skalds.worker.registry import WorkerRegistry
+
+
+class Supervisor:
+    def __init__(self, config: SkaldConfig, registry: WorkerRegistry,
+                 store: TaskStore | None, live: LiveState | None) -> None:
+        self.config = config
+        self.role = NodeRole.of(config)
+        self.registry = registry
+        self.launch_settings = launch_settings(config)
+        self.stop_policy = StopPolicy(config.cancel_request_timeout, config.cancel_grace_seconds)
+        self.on_task_finished: Callable[[str, str], None] | None = None
+        self._handles = HandleTable()
+        self._stop = threading.Event()
+        self._recorder = Recorder(config, store, live, self.role.record_in_store, self._attempt_lost)
+        self._launcher = Launcher(registry.modules(), self.launch_settings, self.role.standby_workers)
+        self._deferred = Deferred()
+        self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
+                                self._finished)
+        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self.cancel_task)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def _fork_server(self) -> ForkServer:
+        return self._launcher.fork_server
+
+    # --- lifecycle of the supervisor ---------------------------------------------------------
+    def start(self) -> None:
+        self._launcher.start()
+        self._recorder.start()
+        self._deferred.start()
+        self._spawn(lambda: self._reactor.run(self._stop), "skalds-watcher")
+
+    def start_pulse(self) -> None:
+        """Begin heartbeats and registration: call once the node can receive events, so that
+        the controller never assigns work to a node that cannot hear it yet."""
+        self._pulse.write_heartbeats(wait=5.0)
+        self._spawn(lambda: self._pulse.run(self._stop), "skalds-pulse")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop_all(self, reason: str = "shutdown", timeout: float | None = None) -> None:
+        """Stop every worker within the grace period and wait for them."""
+        for task_id in self.running_ids():
+            self.cancel_task(task_id, reason)
+        deadline = time.monotonic() + (timeout if timeout is not None else self.stop_policy.patience())
+        while self.running_ids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._deferred.close()  # what the exits asked for runs while the reactor still watches
+        self._stop.set()
+        self._reactor.wake()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._launcher.close()
+        self._recorder.close()
+
+    def deregister(self) -> None:
+        self._pulse.deregister()
+
+    def write_heartbeats(self, wait: float | None = None) -> None:
+        self._pulse.write_heartbeats(wait=wait)
+
+    # --- what runs here ----------------------------------------------------------------------
+    def running_ids(self) -> list[str]:
+        return self._handles.ids()
+
+    def handle(self, task_id: str) -> WorkerHandle | None:
+        return self._handles.get(task_id)
+
+    def has_capacity(self) -> bool:
+        limit = self.config.max_concurrent_tasks
+        return limit <= 0 or len(self._handles) < limit
+
+    # --- commands ----------------------------------------------------------------------------
+    def start_task(self, task: Task, attempt: int, attachments: dict[str, Any] | None) -> bool:
+        """Start a worker process for `task`; False if it runs here already."""
+        worker_class = self.registry.get(task.class_name)
+        if worker_class is None:
+            raise LookupError(f"worker class {task.class_name!r} is not registered on {self.config.skald_id}")
+        if task.id in self._handles:
+            return False
+        # Queued before the process exists, so its terminal keys can only be queued after these.
+        # Not waited for here: Running is recorded only once they are written (see StoreWriter).
+        fresh_keys_written = self._recorder.fresh_task_keys(task.id)
+        with self._handles.lock:
+            if task.id in self._handles:
+                return False
+            worker = worker_class(task=task)
+            worker._skalds_supervise(None, self.launch_settings, attachments)
+            payload = pickle_worker(worker)
+            process, parent_end, how = self._launcher.launch(payload)
+            self._handles.add(WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
+                                           fresh_keys_written=fresh_keys_written, launched_as=how, payload=payload))
+        self._reactor.wake()  # "started" is logged when the worker reports in, with its pid
+        return True
+
+    def after_exit(self, task_id: str, action: Callable[[], None]) -> bool:
+        """Run `action` once the current copy of `task_id` has exited (a new attempt waits for the old one).
+
+        Returns False when no copy is running, so the caller acts at once."""
+        return self._handles.after_exit(task_id, action)
+
+    def cancel_task(self, task_id: str, reason: str = "cancel") -> bool:
+        """Begin stopping a worker: cooperative request now, SIGTERM and SIGKILL on deadlines."""
+        with self._handles.lock:
+            handle = self._handles.get(task_id)
+            if handle is None:
+                return False
+            if handle.stop_reason is None:
+                handle.stop_reason = reason
+                if handle.paused and handle.process.pid is not None:
+                    resume(handle.process.pid)  # a stopped process cannot end itself
+                    handle.paused = False
+                handle.deadlines = self.stop_policy.deadlines(time.monotonic())
+                self._send(handle, Cancel(reason))
+        self._reactor.wake()
+        return True
+
+    def _attempt_lost(self, task_id: str, attempt: int) -> None:
+        """The store has another owner for this attempt: stop the copy running it (not a newer one)."""
+        handle = self.handle(task_id)
+        if handle is not None and handle.attempt == attempt:
+            self.cancel_task(task_id, "lost")
+
+    def pause_task(self, task_id: str) -> bool:
+        """Suspend the worker (SIGSTOP): it keeps its memory and state and uses no CPU until resumed."""
+        with self._handles.lock:
+            handle = self._handles.get(task_id)
+            if handle is None or handle.stop_reason is not None or handle.process.pid is None:
+                return False
+            if not handle.paused:
+                pause(handle.process.pid)
+                handle.paused = True
+            # Queued under the lock: an exit seen after this is recorded after it, never before.
+            self._recorder.status(task_id, handle.attempt, TaskLifecycleStatus.Paused)
+        logger.info(f"task {task_id} paused")
+        return True
+
+    def resume_task(self, task_id: str) -> bool:
+        with self._handles.lock:
+            handle = self._handles.get(task_id)
+            if handle is None or handle.process.pid is None:
+                return False
+            was_paused = handle.paused
+            if was_paused:  # recorded before the process runs again, so its Finished comes after
+                self._recorder.status(task_id, handle.attempt, TaskLifecycleStatus.Running)
+            resume(handle.process.pid)
+            handle.paused = False
+        if was_paused:
+            logger.info(f"task {task_id} resumed")
+        return was_paused
+
+    def deliver_update(self, task_id: str, attachments: dict[str, Any], version: int) -> bool:
+        with self._handles.lock:
+            handle = self._handles.get(task_id)
+            if handle is None:
+                return False
+            return self._send(handle, Update(version, attachments))
+
+    def _send(self, handle: WorkerHandle, message: ToWorker) -> bool:
+        try:
+            handle.connection.send(message)
+            return True
+        except (OSError, EOFError, BrokenPipeError) as error:
+            logger.warning(f"task {handle.task_id}: could not reach the worker: {error}")
+            return False
+
+    def _finished(self, task_id: str, status: str) -> None:
+        if self.on_task_finished is not None:
+            self.on_task_finished(task_id, status)
+
+
+__all__ = ["Supervisor", "WorkerHandle"]

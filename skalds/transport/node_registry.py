@@ -1,0 +1,163 @@
+"""A Skald node's registration in live state: the node's writer beside the controller's reader.
+
+The node writes it every heartbeat period (`write_registration`) and removes it when it stops
+(`write_deregistration`); the controller reads every node back in two pipelined round trips
+(`NodeRegistry`). Kept in one module, like rq's `worker_registration.py`, so the keys written and
+the keys read cannot drift apart. A node is online while its registration timestamp keeps
+changing; changes are timed on the controller's own clock, so a node whose clock is skewed is
+judged correctly (0.3.8 compared the node's clock with the controller's).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skalds.model.task import TaskWorkerSimpleMapList
+from skalds.transport.ports import LiveBatch, LiveReadBatch, LiveState
+from skalds.transport.wire_names import RedisKey
+
+
+# --- the node's side -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NodeRegistration:
+    """What a node says about itself, fixed for its lifetime."""
+
+    skald_id: str
+    mode: str
+    capacity: int
+    pid: int
+    started_ms: int
+
+
+def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable[tuple[str, str]],
+                       classes: list[str], now: int, heartbeat_ttl: float, key_ttl: int) -> None:
+    """The node's registration keys: its timestamp, mode, heartbeat, tasks (id, class) and classes."""
+    skald_id = node.skald_id
+    all_tasks = TaskWorkerSimpleMapList()
+    for task_id, class_name in tasks:
+        all_tasks.push(task_id, class_name)
+    batch.hset(RedisKey.SKALD_LIST_HASH, skald_id, str(now))
+    batch.hset(RedisKey.SKALD_MODE_LIST_HASH, skald_id, node.mode)
+    batch.set(RedisKey.skald_heartbeat(skald_id), str(now // 1000 % 200), heartbeat_ttl)
+    batch.set(RedisKey.skald_all_task(skald_id), all_tasks.to_json(), key_ttl)
+    batch.replace_list(RedisKey.skald_allow_task_class_name(skald_id), classes, key_ttl)
+    info = RedisKey.skald_info(skald_id)
+    batch.hset(info, "capacity", str(node.capacity))
+    batch.hset(info, "pid", str(node.pid))
+    batch.hset(info, "started", str(node.started_ms))
+
+
+def write_deregistration(batch: LiveBatch, skald_id: str) -> None:
+    """Remove every key `write_registration` writes: the controller sees the node gone at once."""
+    batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
+    batch.hdel(RedisKey.SKALD_MODE_LIST_HASH, skald_id)
+    for key in (RedisKey.skald_heartbeat(skald_id), RedisKey.skald_all_task(skald_id),
+                RedisKey.skald_allow_task_class_name(skald_id), RedisKey.skald_info(skald_id)):
+        batch.delete(key)
+
+
+# --- the controller's side -------------------------------------------------------------------
+@dataclass
+class NodeRecord:
+    id: str
+    mode: str = "node"
+    last_heartbeat_ms: int = 0  # as written by the node
+    seen_change_at: float = 0.0  # controller monotonic clock
+    heartbeat: int = 0
+    supported_tasks: list[str] = field(default_factory=list)
+    current_tasks: list[dict[str, str]] = field(default_factory=list)
+    capacity: int = 0
+    online: bool = False
+
+    def age_seconds(self, now: float | None = None) -> float:
+        return max(0.0, (now or time.monotonic()) - self.seen_change_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """0.3.8's SkaldResponse fields plus capacity and heartbeat age."""
+        return {
+            "id": self.id,
+            "type": self.mode,
+            "status": "online" if self.online else "offline",
+            "lastHeartbeat": str(self.last_heartbeat_ms),
+            "supportedTasks": self.supported_tasks,
+            "currentTasks": [task["id"] for task in self.current_tasks],
+            "heartbeat": self.heartbeat,
+            "taskCount": len(self.current_tasks),
+            "capacity": self.capacity,
+            "heartbeatAgeMs": int(self.age_seconds() * 1000),
+        }
+
+
+class NodeRegistry:
+    """Reads every node in two round trips (the hashes, then one pipeline for all details)."""
+
+    def __init__(self, live: LiveState, timeout_seconds: float) -> None:
+        self.live = live
+        self.timeout = timeout_seconds
+        self.nodes: dict[str, NodeRecord] = {}
+
+    def refresh(self) -> tuple[dict[str, NodeRecord], list[tuple[str, str]]]:
+        """Re-read the nodes; returns them and the online/offline transitions since the last call."""
+        now = time.monotonic()
+
+        def registry(batch: LiveReadBatch) -> None:
+            batch.hgetall(RedisKey.SKALD_LIST_HASH)
+            batch.hgetall(RedisKey.SKALD_MODE_LIST_HASH)
+
+        stamps, modes = self.live.read(registry)
+        ids = sorted(stamps)
+
+        def per_node(batch: LiveReadBatch) -> None:
+            for skald_id in ids:
+                batch.get(RedisKey.skald_heartbeat(skald_id))
+                batch.get(RedisKey.skald_all_task(skald_id))
+                batch.lrange(RedisKey.skald_allow_task_class_name(skald_id))
+                batch.hget(RedisKey.skald_info(skald_id), "capacity")
+
+        details = self.live.read(per_node) if ids else []
+        transitions: list[tuple[str, str]] = []
+        fresh: dict[str, NodeRecord] = {}
+        for index, skald_id in enumerate(ids):
+            heartbeat, all_tasks, classes, capacity = details[index * 4:index * 4 + 4]
+            record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
+            stamp = _int(stamps.get(skald_id))
+            if stamp != record.last_heartbeat_ms:
+                record.last_heartbeat_ms = stamp
+                record.seen_change_at = now
+            record.mode = modes.get(skald_id, "node")
+            record.heartbeat = _int(heartbeat)
+            record.current_tasks = _tasks(all_tasks)
+            record.supported_tasks = list(classes)
+            record.capacity = _int(capacity)
+            was_online = record.online if skald_id in self.nodes else None
+            record.online = record.age_seconds(now) <= self.timeout
+            if was_online is None or was_online != record.online:
+                transitions.append((skald_id, "online" if record.online else "offline"))
+            fresh[skald_id] = record
+        for skald_id, record in self.nodes.items():
+            if skald_id not in fresh and record.online:
+                transitions.append((skald_id, "offline"))
+        self.nodes = fresh
+        return fresh, transitions
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _tasks(raw: str | None) -> list[dict[str, str]]:
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    return [{"id": task["id"], "className": task.get("class_name", "")} for task in data.get("tasks", [])
+            if isinstance(task, dict) and "id" in task]
