@@ -42,7 +42,7 @@ export function statusBadge(status) {
 export function statusBadges(task) {
   const badges = [statusBadge(task.lifecycleStatus)];
   if (task.pending) {
-    badges.push(' ', h('span', { class: 'badge pending', text: `→ ${task.desiredStatus}`,
+    badges.push(' ', h('span', { class: 'pending-request', text: `→ ${task.desiredStatus}`,
       title: `${task.desiredStatus} requested; pending until its node has done it`,
       dataset: { pending: task.desiredStatus } }));
   }
