@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -81,11 +82,27 @@ class Cluster:
 
     def close(self) -> None:
         self.mongo.drop_database(self.names["db_name"])
+        drop_topics(self.kafka)
         keys = list(self.redis.scan_iter(match=self.prefix + "*", count=1000))
         if keys:
             self.redis.delete(*keys)
         self.mongo.close()
         self.redis.close()
+
+
+def drop_topics(kafka: KafkaSettings) -> None:
+    """Delete the test's topics: a broker that keeps every test's partitions runs out of heap after a few runs."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(kafka.client_config())
+    try:
+        topics = [name for name in admin.list_topics(timeout=10).topics if name.startswith(kafka.topic_prefix)]
+    except Exception:
+        return  # the broker is gone (a test stopped it): nothing to clean
+    if topics:
+        for future in admin.delete_topics(topics, operation_timeout=10).values():
+            with contextlib.suppress(Exception):  # deleted meanwhile, or the broker is busy: only housekeeping
+                future.result(15)
 
 
 def wait_for(check: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:

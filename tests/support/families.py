@@ -16,7 +16,9 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.transport import factory
+from skalds.transport.kafka_events import KafkaSettings
 from skalds.transport.ports import Event, EventConsumer, EventPublisher, LiveState, TaskStore
+from support.cluster import drop_topics
 from support.services import Endpoints
 
 FAMILIES = ("services", "embedded")
@@ -139,6 +141,7 @@ def drop_services(services: Endpoints, names: dict[str, str]) -> None:
         client.drop_database(names["db_name"])
     finally:
         client.close()
+    drop_topics(KafkaSettings(bootstrap_servers=services.kafka_bootstrap, topic_prefix=names["topic_prefix"]))
     connection = redis.Redis(host=services.host, port=services.redis_port)
     try:
         keys = list(connection.scan_iter(match=names["redis_prefix"] + "*", count=1000))
