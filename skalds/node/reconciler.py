@@ -13,6 +13,7 @@ from skalds.model.task import ModeEnum
 from skalds.node.commands import CommandHandler
 from skalds.node.reconcile import Copy, Plan, plan
 from skalds.tasks import queries
+from skalds.transport.ports import ServiceUnavailableError
 from skalds.utils.logging import logger
 
 RETRY_SECONDS = 1.0  # while the task store is unreachable
@@ -87,29 +88,44 @@ class Reconciler:
                 memory.pop(task_id, None)
 
     def apply(self, result: Plan) -> None:
-        supervisor = self.supervisor
+        """Each kind of action in turn; one that fails (other than for an outage) does not stop the others."""
+        for action in (self._stop_lost, self._cancel, self._pause_or_resume, self._update, self._start):
+            try:
+                action(result)
+            except ServiceUnavailableError:
+                raise  # the whole reconcile is tried again soon
+            except Exception as error:
+                logger.exception(f"reconcile: {action.__name__.strip('_')} failed: {error}")
+
+    def _stop_lost(self, result: Plan) -> None:
         for task_id in result.lost:
             logger.warning(f"task {shown(task_id)} was reassigned to another node (or is gone, or "
                            "superseded); stopping the local copy")
-            supervisor.cancel_task(task_id, "lost")
+            self.supervisor.cancel_task(task_id, "lost")
+
+    def _cancel(self, result: Plan) -> None:
         for task_id in result.cancel:
             logger.info(f"task {shown(task_id)}: cancel found in the task store; stopping it")
-            supervisor.cancel_task(task_id, "cancel")
+            self.supervisor.cancel_task(task_id, "cancel")
+
+    def _pause_or_resume(self, result: Plan) -> None:
+        supervisor = self.supervisor
         for task_id in result.pause:
             if supervisor.pause_task(task_id):
                 logger.info(f"task {shown(task_id)}: pause found in the task store")
         for task_id in result.resume:
             if supervisor.resume_task(task_id):
                 logger.info(f"task {shown(task_id)}: resume found in the task store")
+
+    def _update(self, result: Plan) -> None:
         if result.update:
             logger.info(f"{len(result.update)} task(s) have newer attachments in the task store")
             self.handler.deliver_latest(result.update)
-        if result.start:
-            self._start([document["id"] for document in result.start])
 
-    def _start(self, task_ids: list[str]) -> None:
+    def _start(self, result: Plan) -> None:
         """Assigned attempts no event started: read whole (attachments included) and assigned as by an event."""
-        documents = self.handler.documents(task_ids)
+        task_ids = [document["id"] for document in result.start]
+        documents = self.handler.documents(task_ids) if task_ids else {}
         for task_id in task_ids:
             document = documents.get(task_id)
             if document is not None:
