@@ -18,11 +18,13 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.node.commands import CommandHandler
+from skalds.node.dead_letter import DeadLetters
 from skalds.node.events import EventLoop
+from skalds.node.reconciler import Reconciler
 from skalds.node.recovery import recover_own_tasks
 from skalds.node.supervisor import Supervisor
 from skalds.transport import factory
-from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
+from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
@@ -45,6 +47,7 @@ class Skald:
         self.live: LiveState | None = None
         self.supervisor: Supervisor | None = None
         self._consumer: EventConsumer | None = None
+        self._publisher: EventPublisher | None = None  # the dead-letter topic's
         self._consume_thread: threading.Thread | None = None
         self._ready = threading.Event()
 
@@ -117,7 +120,8 @@ class Skald:
         self.supervisor = Supervisor(self.config, self.registry, self.store, self.live)
         return self.supervisor
 
-    def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool) -> None:
+    def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool,
+                        reconciler: Reconciler | None = None) -> None:
         config = self.config
         name, where = factory.where(config, "events")
         try:
@@ -130,7 +134,8 @@ class Skald:
             self._ready.set()
             return
         names = [factory.topic_name(config, topic) for topic in topics]
-        factory.prepare_topics(config, names)
+        dead_letter_topic = factory.topic_name(config, KafkaTopic.DEAD_LETTER)
+        factory.prepare_topics(config, [*names, dead_letter_topic])
         assigned = threading.Event()
 
         def on_assigned(topics: list[str]) -> None:
@@ -140,7 +145,11 @@ class Skald:
                 logger.debug(f"partial assignment {topics}; waiting for all of {names}")
 
         self._consumer = factory.build_consumer(config, self.skald_id, names, on_assigned=on_assigned)
-        loop = EventLoop(self._consumer, handler, self._stop)
+        self._publisher = factory.build_publisher(config)
+        loop = EventLoop(self._consumer, handler, self._stop, max_attempts=config.event_max_attempts,
+                         dead_letters=DeadLetters(self._publisher, dead_letter_topic, self.skald_id),
+                         between=reconciler.maybe_run if reconciler else None,
+                         after_outage=reconciler.soon if reconciler else None)
         self._consume_thread = threading.Thread(target=loop.run, name="skalds-events", daemon=True)
         self._consume_thread.start()
         while not assigned.wait(0.2):
@@ -157,7 +166,8 @@ class Skald:
         supervisor.start()
         if self.store is not None:
             recover_own_tasks(self.store, self.skald_id, handler)
-        self._start_consumer(NODE_TOPICS, handler, required=True)
+        reconciler = Reconciler(handler, self.config.reconcile_seconds())
+        self._start_consumer(NODE_TOPICS, handler, required=True, reconciler=reconciler)
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
@@ -218,6 +228,8 @@ class Skald:
             self._consume_thread.join(timeout=30)
         if self._consumer is not None:
             self._consumer.close()
+        if self._publisher is not None:
+            self._publisher.close()
         if self.supervisor is not None:
             self.supervisor.stop_all("shutdown")
             if self.config.skald_mode != "single_process":

@@ -31,7 +31,16 @@ class SkaldConfig(ServiceConfig):
     cancel_grace_seconds: float = 10.0
     max_concurrent_tasks: int = 0
     standby_workers: int = 2  # processes forked ahead of time so an assigned task starts at once; 0 = off
-    ownership_check_period: float = 5.0
+    reconcile_period: float = 5.0  # seconds between two comparisons of the tasks held here with the store
+    ownership_check_period: float | None = None  # 0.3.8-era name of reconcile_period, used when that is not set
+    max_event_task_ids: int = 1000  # an event naming more task ids is rejected (logged and committed)
+    event_max_attempts: int = 5  # tries of an event failing for a reason other than an outage; then dead-lettered
+
+    def reconcile_seconds(self) -> float:
+        """The reconcile period: `reconcile_period`, or `ownership_check_period` when only that was given."""
+        if self.ownership_check_period is not None and "reconcile_period" not in self.model_fields_set:
+            return max(0.1, float(self.ownership_check_period))
+        return max(0.1, float(self.reconcile_period))
 
     @field_validator("skald_mode", mode="before")
     @classmethod

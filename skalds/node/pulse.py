@@ -1,25 +1,21 @@
 """The node's pulse thread: every heartbeat period, the node's registration and every task's
-heartbeat in one pipelined write; every ownership period, the ownership check."""
+heartbeat in one pipelined write. (Whether the node still owns its tasks is the reconciler's job,
+on the events thread: see `reconciler`.)"""
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model._time import now_ms
-from skalds.model.task import ModeEnum
 from skalds.node.handles import HandleTable
-from skalds.node.ownership import check_ownership
 from skalds.node.recorder import Recorder
 from skalds.node.settings import NodeRole
 from skalds.transport.node_registry import NodeRegistration, write_deregistration, write_registration
 from skalds.transport.ports import LiveBatch
 from skalds.transport.wire_names import RedisKey
-from skalds.utils.logging import logger
 from skalds.worker.registry import WorkerRegistry
 
 
@@ -30,7 +26,6 @@ class Pulse:
     handles: HandleTable
     registry: WorkerRegistry
     recorder: Recorder
-    stop_copy: Callable[[str, str], object]  # (task id, reason): how a lost copy is stopped
     node: NodeRegistration = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,12 +33,8 @@ class Pulse:
                                      capacity=self.config.max_concurrent_tasks, started_ms=now_ms())
 
     def run(self, stop: threading.Event) -> None:
-        next_ownership = time.monotonic() + self.config.ownership_check_period
         while not stop.is_set():
             self.write_heartbeats()
-            if time.monotonic() >= next_ownership:
-                next_ownership = time.monotonic() + self.config.ownership_check_period
-                self.check_ownership()
             stop.wait(self.config.heartbeat_period)
 
     def write_heartbeats(self, wait: float | None = None) -> None:
@@ -71,15 +62,3 @@ class Pulse:
     def deregister(self) -> None:
         skald_id = self.config.skald_id
         self.recorder.live(lambda batch: write_deregistration(batch, skald_id))
-
-    def check_ownership(self) -> None:
-        """Stop local copies of tasks that were reassigned elsewhere (at most one live copy)."""
-        store = self.recorder.store
-        if store is None:
-            return
-        with self.handles.lock:
-            held = {handle.task_id: handle.attempt for handle in self.handles.all()
-                    if handle.stop_reason is None and handle.task.mode == ModeEnum.Passive.value}
-        for task_id in check_ownership(store, self.config.skald_id, held):
-            logger.warning(f"task {task_id} was reassigned to another node; stopping the local copy")
-            self.stop_copy(task_id, "lost")

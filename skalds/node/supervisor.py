@@ -3,7 +3,8 @@
 One supervisor per Skald. Its parts, each in its own module: the `Launcher` puts a worker into a
 process, the `Reactor` thread reacts to worker messages and exits (recording Running, Finished,
 Failed, Cancelled for the attempt it holds, see `outcomes`), the `Pulse` thread writes all
-heartbeats in one round trip per period and checks that the node still owns its tasks, the
+heartbeats in one round trip per period (the reconciler, on the events thread, checks that the node
+still owns its tasks and carries out what the store wants of them), the
 `Recorder` queues every write. Cancellation escalates (`stopping`): cooperative request ->
 SIGTERM (release hooks run) -> SIGKILL.
 """
@@ -48,7 +49,7 @@ class Supervisor:
         self._deferred = Deferred()
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
                                 self._finished)
-        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self.cancel_task)
+        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
         self._threads: list[threading.Thread] = []
 
     @property

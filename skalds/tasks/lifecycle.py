@@ -309,6 +309,17 @@ def release(store: TaskStore, task_id: str, *, executor: str, attempt: int, reas
     return Transition(updated)
 
 
+def park(store: TaskStore, task_id: str, *, executor: str, attempt: int) -> Transition:
+    """A node assigned a task its user wants paused starts nothing: Paused without a node (a resume
+    dispatches it again), for the attempt the node was given."""
+    updated = store.update(task_id, {"lifecycleStatus": S.Paused.value, "executor": None},
+                           expect={"executor": executor, "attempt": attempt})
+    if updated is None:
+        return Transition.refused(Refusal.NOT_OWNER, f"task {task_id!r} attempt {attempt} is no longer {executor}'s")
+    store.append_history(task_id, _entry(HistoryType.STATUS, status=S.Paused.value, by=executor))
+    return Transition(updated)
+
+
 def record_attachments_result(store: TaskStore, task_id: str, version: int, accepted: bool,
                               error: str | None = None) -> None:
     """The worker applied (or rejected) attachments `version`."""

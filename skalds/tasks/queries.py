@@ -19,6 +19,9 @@ from skalds.transport.ports import TaskStore
 
 MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "desiredStatus", "mode", "assignedDateTime",
                     "updateDateTime", "className")
+HELD_FIELDS = ("id", "attempt", "executor", "lifecycleStatus", "desiredStatus", "attachmentsVersion",
+               "appliedAttachmentsVersion", "className", "mode")
+ID_BATCH = 500  # ids per lookup query: a long list of ids is read in several queries of this size
 RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus", "desiredStatus")
 
 
@@ -35,10 +38,20 @@ def usable(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def documents_by_id(store: TaskStore, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Several task documents in one query (assign events arriving together)."""
-    if not task_ids:
-        return {}
-    return {document["id"]: document for document in usable(store.find({"id": list(task_ids)}))}
+    """Several task documents, one query per `ID_BATCH` ids (assign events arriving together)."""
+    found: dict[str, dict[str, Any]] = {}
+    ids = list(dict.fromkeys(task_ids))
+    for start in range(0, len(ids), ID_BATCH):
+        found.update((document["id"], document)
+                     for document in usable(store.find({"id": ids[start:start + ID_BATCH]})))
+    return found
+
+
+def held_by(store: TaskStore, executor: str) -> list[dict[str, Any]]:
+    """The tasks that hold `executor` (Assigning, Running, Paused) with what its node compares with the
+    copies it runs (`HELD_FIELDS`): one query over the `executor_status` index."""
+    return usable(store.find({"executor": executor, "lifecycleStatus": sorted(ACTIVE_STATUSES)},
+                             fields=HELD_FIELDS))
 
 
 def owned_attempts(store: TaskStore, executor: str, task_ids: Sequence[str]) -> dict[str, int]:

@@ -15,6 +15,7 @@ class KafkaTopic:
     TESTING = "testing"
     TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
     TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
+    DEAD_LETTER = "skalds.dead-letter"  # additive: events a node could not handle after its tries (JSON)
 
     @staticmethod
     def task_notify_process_update(task_id: str) -> str:

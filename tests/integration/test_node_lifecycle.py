@@ -203,11 +203,13 @@ def test_pause_suspends_the_process_and_resume_continues_it(nodes, cluster, tmp_
     cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-pause")
     cluster.wait_status("t-pause", "Running")
     pid = next(r["pid"] for r in read_records(records) if r["event"] == "main")
+    cluster.desire("t-pause", "Paused")  # what the API stores before it sends the event (the store decides)
     cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pause")
     cluster.wait_status("t-pause", "Paused")
     wait_for(lambda: _process_state(pid) == "T", 3, "the worker process to be stopped (no CPU)")
     time.sleep(3)  # longer than the task's own run time: it must not finish while paused
     assert cluster.status("t-pause") == "Paused"
+    cluster.desire("t-pause", "Running")
     cluster.send_event(KafkaTopic.TASK_RESUME, "t-pause")
     cluster.wait_status("t-pause", "Finished", timeout=15)
 
@@ -225,6 +227,7 @@ def test_cancel_of_a_paused_task(nodes, cluster):
     cluster.create("t-pc", "SleepWorker", SleepModel(seconds=60), executor=node.skald_id)
     cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-pc")
     cluster.wait_status("t-pc", "Running")
+    cluster.desire("t-pc", "Paused")
     cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pc")
     cluster.wait_status("t-pc", "Paused")
     cluster.send_event(KafkaTopic.TASK_CANCEL, "t-pc")

@@ -54,6 +54,10 @@ class Cluster:
             self.repository.update_executor(task_id, executor)
         return task
 
+    def desire(self, task_id: str, desired: str) -> None:
+        """Store what a user wants of the task (`desiredStatus`), as the API does, and send no event."""
+        assert self.store.update(task_id, {"desiredStatus": desired}) is not None, f"task {task_id} not found"
+
     def create_raw(self, document: dict[str, Any]) -> None:
         self.store.insert(document)
 

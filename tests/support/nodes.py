@@ -90,7 +90,7 @@ class NodeFactory:
             "HEARTBEAT_PERIOD": "0.5",
             "CANCEL_REQUEST_TIMEOUT": "1",
             "CANCEL_GRACE_SECONDS": "2",
-            "OWNERSHIP_CHECK_PERIOD": "1",
+            "RECONCILE_PERIOD": "1",
         }
         if self.embedded is not None:
             env = embedded_env(env, self.embedded)

@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import (
@@ -73,6 +73,19 @@ class SleepWorker(BaseTaskWorker[SleepModel]):
         time.sleep(data.handler_seconds)
         record(self.data.record_to, "update_end", task=self.task_id, label=data.label)
         self.data = data.model_copy(update={"record_to": self.data.record_to})
+
+
+class PoisonModel(SleepModel):
+    @field_validator("label")
+    @classmethod
+    def _poisoned(cls, value: str) -> str:
+        if value == "poison":  # not a ValueError: validation itself fails, every time (a poison event)
+            raise RuntimeError("this label poisons the validator")
+        return value
+
+
+class PoisonWorker(SleepWorker, BaseTaskWorker[PoisonModel]):
+    """A SleepWorker whose attachments model raises (not a validation error) for the label 'poison'."""
 
 
 class FailingWorker(SleepWorker):
@@ -159,4 +172,4 @@ class TickWorker(BaseTaskWorker[TickModel]):
 
 
 ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker]
