@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
@@ -47,6 +48,7 @@ class Skald:
         self._consumer: EventConsumer | None = None
         self._consume_thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._started_at = time.monotonic()
 
     @property
     def skald_id(self) -> str:
@@ -155,8 +157,10 @@ class Skald:
         supervisor = self._make_supervisor()
         handler = CommandHandler(self.skald_id, supervisor, self.store, self.config.kafka_topic_prefix)
         supervisor.start()
+        supervisor.restart_fenced_with(handler.start_document)
         if self.store is not None:
-            recover_own_tasks(self.store, self.skald_id, handler)
+            recover_own_tasks(self.store, self.skald_id, handler, self.config.fence_seconds, self._started_at,
+                              self._stop)
         self._start_consumer(NODE_TOPICS, handler, required=True)
         supervisor.start_pulse()
         self._ready.set()

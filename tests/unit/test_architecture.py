@@ -99,7 +99,7 @@ def test_no_import_cycles() -> None:
         state[node] = 1
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                cycles.append(path[path.index(target):] + [target] if target in path else [node, target])
+                cycles.append([*path[path.index(target):], target] if target in path else [node, target])
             elif target not in state:
                 visit(target, [*path, target])
         state[node] = 2
