@@ -45,9 +45,9 @@ def test_a_worker_whose_supervisor_falls_silent_fences_itself_within_the_fence_t
     assert "release" not in [record["event"] for record in read_records(path)]  # no hook that could hang
 
 
-def test_keepalives_keep_it_running_and_it_still_obeys_a_cancel(tmp_path):
-    worker, ours, path = supervised(tmp_path)
-    until = time.monotonic() + 3 * FENCE
+def keep_alive_then_cancel(worker, ours, seconds):
+    """Send keep-alives for `seconds`: the worker must still run; then cancel it."""
+    until = time.monotonic() + seconds
     while time.monotonic() < until:
         ours.send(KeepAlive())
         time.sleep(FENCE / 4)
@@ -55,6 +55,11 @@ def test_keepalives_keep_it_running_and_it_still_obeys_a_cancel(tmp_path):
     ours.send(Cancel("test"))
     worker.join(10)
     assert worker.exitcode == ExitCode.CANCELLED
+
+
+def test_keepalives_keep_it_running_and_it_still_obeys_a_cancel(tmp_path):
+    worker, ours, path = supervised(tmp_path)
+    keep_alive_then_cancel(worker, ours, 3 * FENCE)
     assert [record["event"] for record in read_records(path)][-1] == "release"
 
 
@@ -72,13 +77,7 @@ def test_a_paused_worker_is_not_fenced_when_it_resumes(tmp_path):
     os.kill(worker.pid, signal.SIGSTOP)  # the node pauses it; keep-alives are not sent meanwhile
     time.sleep(3 * FENCE)
     os.kill(worker.pid, signal.SIGCONT)
-    for _ in range(8):
-        ours.send(KeepAlive())
-        time.sleep(FENCE / 4)
-    assert worker.is_alive()
-    ours.send(Cancel("test"))
-    worker.join(10)
-    assert worker.exitcode == ExitCode.CANCELLED
+    keep_alive_then_cancel(worker, ours, 2 * FENCE)
 
 
 # --- the timings, without processes -----------------------------------------------------------
