@@ -112,7 +112,7 @@ def test_a_node_cut_off_from_live_state_fences_its_workers_and_restarts_them_aft
         node.wait_log("heartbeats reach live state again", timeout=20)
         wait_for(lambda: cluster.doc("t-cut")["attempt"] == 2 and each_runs_once(ticks, ["t-cut"]), 20,
                  "the task started again, a new attempt")
-        assert cluster.status("t-cut") == "Running"
+        cluster.wait_status("t-cut", "Running")  # recorded once its fresh heartbeat is written
         assert not any(e.get("status") in ("Failed", "Cancelled") for e in cluster.history("t-cut"))
         assert node.process.poll() is None
     finally:
