@@ -304,7 +304,7 @@ class Ours(System):
             "REDIS_PORT": str(ep.redis_port),
             "REDIS_KEY_PREFIX": self.redis_prefix,
             # the defaults, spelled out: they bound the cancel path (request -> SIGTERM -> SIGKILL)
-            "HEARTBEAT_PERIOD": "3",
+            "HEARTBEAT_PERIOD": "1",  # the default since nodes fence themselves (fence_seconds 4)
             "CANCEL_REQUEST_TIMEOUT": "2",
             "CANCEL_GRACE_SECONDS": "10",
         }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
@@ -50,6 +51,7 @@ class Skald:
         self._publisher: EventPublisher | None = None  # the dead-letter topic's
         self._consume_thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._started_at = time.monotonic()
 
     @property
     def skald_id(self) -> str:
@@ -164,8 +166,10 @@ class Skald:
         supervisor = self._make_supervisor()
         handler = CommandHandler(self.skald_id, supervisor, self.store, self.config.kafka_topic_prefix)
         supervisor.start()
+        supervisor.restart_fenced_with(handler.start_document)
         if self.store is not None:
-            recover_own_tasks(self.store, self.skald_id, handler)
+            recover_own_tasks(self.store, self.skald_id, handler, self.config.fence_seconds, self._started_at,
+                              self._stop)
         reconciler = Reconciler(handler, self.config.reconcile_seconds())
         self._start_consumer(NODE_TOPICS, handler, required=True, reconciler=reconciler)
         supervisor.start_pulse()

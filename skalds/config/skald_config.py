@@ -26,7 +26,7 @@ class SkaldConfig(ServiceConfig):
     task_worker_retry: int = -1
     yaml_file: str = ""
     # Runtime behaviour (additive).
-    heartbeat_period: float = 3.0
+    heartbeat_period: float = 1.0  # a few heartbeats fit in fence_seconds: one slow write does not fence the node
     cancel_request_timeout: float = 2.0
     cancel_grace_seconds: float = 10.0
     max_concurrent_tasks: int = 0
@@ -41,6 +41,9 @@ class SkaldConfig(ServiceConfig):
         if self.ownership_check_period is not None and "reconcile_period" not in self.model_fields_set:
             return max(0.1, float(self.ownership_check_period))
         return max(0.1, float(self.reconcile_period))
+    # Self-fencing: a worker whose node was silent this long, and a node whose heartbeats failed this long,
+    # stop their tasks (keep it well below the controller's MONITOR_HEARTBEAT_TIMEOUT, 6 s).
+    fence_seconds: float = Field(4.0, gt=0)
 
     @field_validator("skald_mode", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ terminal code is never overwritten by a heartbeat queued before it.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -17,13 +18,15 @@ from skalds.transport.ports import LiveBatch, LiveState
 from skalds.utils.logging import logger
 
 Fill = Callable[[LiveBatch], None]
+Applied = Callable[[float], None]  # told the monotonic time its write was sent, once it succeeded
+_Item = tuple[Fill, threading.Event, Applied | None]
 
 
 class LiveWriter:
     def __init__(self, live: LiveState, *, batch_limit: int = 500) -> None:
         self.live = live
         self.batch_limit = batch_limit
-        self._queue: deque[tuple[Fill, threading.Event]] = deque()
+        self._queue: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -33,17 +36,17 @@ class LiveWriter:
         self._thread = threading.Thread(target=self._run, name="skalds-live-writer", daemon=True)
         self._thread.start()
 
-    def write(self, fill: Fill, *, wait: float | None = None) -> threading.Event:
-        """Queue `fill`; the returned event is set once it was applied (or failed). With `wait`,
-        return only after that or after `wait` seconds."""
+    def write(self, fill: Fill, *, wait: float | None = None, applied: Applied | None = None) -> threading.Event:
+        """Queue `fill`; the returned event is set once it was applied (or failed), and `applied` is
+        called when it succeeded. With `wait`, return only after that or after `wait` seconds."""
         done = threading.Event()
         with self._cond:
             inline = self._closing or self._thread is None  # before start or after close
             if not inline:
-                self._queue.append((fill, done))
+                self._queue.append((fill, done, applied))
                 self._cond.notify()
         if inline:
-            self._apply([(fill, done)])
+            self._apply([(fill, done, applied)])
         elif wait is not None:
             done.wait(wait)
         return done
@@ -66,13 +69,17 @@ class LiveWriter:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch_limit))]
             self._apply(batch)
 
-    def _apply(self, batch: list[tuple[Fill, threading.Event]]) -> None:
+    def _apply(self, batch: list[_Item]) -> None:
         def fill_all(pipeline: LiveBatch) -> None:
-            for fill, _ in batch:
+            for fill, _, _ in batch:
                 fill(pipeline)
 
+        sent_at = time.monotonic()
         try:
             self.live.write(fill_all)
+            for _, _, applied in batch:
+                if applied is not None:
+                    applied(sent_at)
             if self._failing:
                 logger.info("live-state writes succeed again")
                 self._failing = False
@@ -81,5 +88,5 @@ class LiveWriter:
                 logger.warning(f"live-state write failed (Redis unreachable?): {error}")
             self._failing = True
         finally:
-            for _, done in batch:
+            for _, done, _ in batch:
                 done.set()

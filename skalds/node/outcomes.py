@@ -2,8 +2,9 @@
 
 Inputs are what the reactor saw: the outcome the worker reported on its pipe (if it got that far),
 the process exit code and why the node was stopping it. A stop that releases the task
-(`RELEASING_STOPS`: the node shuts down, lost the task or a newer attempt supersedes it) records
-no Cancelled: the task lives on elsewhere or later.
+(`RELEASING_STOPS`: the node shuts down, lost the task, a newer attempt supersedes it or the node
+fenced itself) records no Cancelled: the task lives on elsewhere or later. Nor does a worker that
+fenced itself (exit code FENCED: its supervisor fell silent or its pipe closed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
 from skalds.worker.protocol import Outcome, OutcomeReport, outcome_for_exit_code
 
-RELEASING_STOPS = frozenset({"shutdown", "lost", "superseded"})  # stops that record no Cancelled
+RELEASING_STOPS = frozenset({"shutdown", "lost", "superseded", "fenced"})  # stops that record no Cancelled
 
 _RECORDED = {
     Outcome.FINISHED: (TaskLifecycleStatus.Finished, HeartbeatCode.FINISHED),
@@ -50,7 +51,7 @@ def judge_exit(reported: OutcomeReport | None, exit_code: int | None, stop_reaso
         error = f"worker process ended without reporting an outcome: {exit_description}"
         if stop_reason is not None:  # killed while being stopped: the stop is what happened
             outcome = Outcome.CANCELLED
-    if outcome == Outcome.CANCELLED and stop_reason in RELEASING_STOPS:
+    if outcome == Outcome.FENCED or (outcome == Outcome.CANCELLED and stop_reason in RELEASING_STOPS):
         return ExitVerdict(status=None)
     status, heartbeat = _RECORDED.get(outcome, _RECORDED[Outcome.FAILED])
     return ExitVerdict(status=status, heartbeat=heartbeat, error=error)

@@ -57,7 +57,7 @@ class Pulse:
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
                                    self.config.redis_key_ttl)
-        self.recorder.live(fill, wait=wait)
+        self.recorder.heartbeat(fill, wait=wait)  # renews the node's liveness (fencing)
 
     def deregister(self) -> None:
         skald_id = self.config.skald_id

@@ -37,13 +37,15 @@ from skalds.worker.protocol import (
 
 class Reactor:
     def __init__(self, handles: HandleTable, launcher: Launcher, recorder: Recorder, deferred: Deferred,
-                 skald_id: str, on_finished: Callable[[str, str], None]) -> None:
+                 skald_id: str, on_finished: Callable[[str, str], None],
+                 on_fenced: Callable[[str, int], None] | None = None) -> None:
         self.handles = handles
         self.launcher = launcher
         self.recorder = recorder
         self.deferred = deferred
         self.skald_id = skald_id
         self.on_finished = on_finished  # (task id, status): once per recorded end
+        self.on_fenced = on_fenced  # (task id, attempt): a copy ended fenced, the task may start again here
         self._wake_r, self._wake_w = Pipe(duplex=False)
 
     def wake(self) -> None:
@@ -146,13 +148,18 @@ class Reactor:
         self._run_after_exit(handle.task_id)
 
     def _finish_released(self, handle: WorkerHandle, how: str) -> None:
-        """The task lives on: its heartbeat goes, and on shutdown the store gives it back."""
-        logger.info(f"task {handle.task_id} stopped ({handle.stop_reason}, {how})")
-        self.recorder.clear_task_keys(handle.task_id)
+        """The task lives on: its heartbeat goes, and on shutdown the store gives it back. A fenced
+        copy leaves its heartbeat keys to expire: another node may be writing them already."""
+        fenced = handle.stop_reason in (None, "fenced")
+        logger.info(f"task {handle.task_id} stopped ({handle.stop_reason or 'fenced itself'}, {how})")
+        if not fenced:
+            self.recorder.clear_task_keys(handle.task_id)
         if handle.stop_reason == "shutdown":
             task_id, attempt, skald_id = handle.task_id, handle.attempt, self.skald_id
             self.recorder.store_call(lambda store: lifecycle.release(store, task_id, executor=skald_id,
                                                                      attempt=attempt, reason="node shutdown"))
+        elif fenced and self.on_fenced is not None:
+            self.on_fenced(handle.task_id, handle.attempt)  # fenced by the node or by itself
         self._run_after_exit(handle.task_id)
 
     def _run_after_exit(self, task_id: str) -> None:

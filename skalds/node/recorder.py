@@ -13,9 +13,11 @@ from collections.abc import Callable
 from skalds.config.skald_config import SkaldConfig
 from skalds.model._time import now_ms
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+from skalds.node.fencing import Liveness
 from skalds.node.live_writer import Fill, LiveWriter
 from skalds.node.store_writer import StoreWriter
 from skalds.tasks.status_change import StatusChange
+from skalds.transport.node_registry import write_fence
 from skalds.transport.ports import LiveBatch, LiveState, TaskStore
 from skalds.transport.wire_names import RedisKey
 
@@ -25,8 +27,10 @@ FRESH_KEYS_WAIT_SECONDS = 1.0  # Running waits at most this long for the task's 
 
 class Recorder:
     def __init__(self, config: SkaldConfig, store: TaskStore | None, live: LiveState | None,
-                 record_in_store: bool, on_lost: Callable[[str, int], None]) -> None:
+                 record_in_store: bool, on_lost: Callable[[str, int], None],
+                 liveness: Liveness | None = None) -> None:
         self.config = config
+        self.liveness = liveness  # a fencing node: its heartbeats renew it
         self.records = store is not None and record_in_store  # single_process records nothing
         self.store = store if self.records else None
         self._writer = StoreWriter(store, on_lost, linger_seconds=STATUS_LINGER_SECONDS,
@@ -72,6 +76,19 @@ class Recorder:
         if self._live_writer is None:
             return None
         return self._live_writer.write(fill, wait=wait)
+
+    def heartbeat(self, fill: Fill, wait: float | None = None) -> threading.Event | None:
+        """The node's heartbeat write: once it reached live state it renews the node's liveness
+        (see `fencing`), and it carries the node's fence time in its registration."""
+        liveness = self.liveness
+        if self._live_writer is None or liveness is None:
+            return self.live(fill, wait=wait)
+        skald_id, fence = self.config.skald_id, liveness.fence_seconds
+
+        def with_fence(batch: LiveBatch) -> None:
+            fill(batch)
+            write_fence(batch, skald_id, fence)
+        return self._live_writer.write(with_fence, wait=wait, applied=liveness.renewed)
 
     def fresh_task_keys(self, task_id: str) -> threading.Event | None:
         """A new run starts clean: no stale terminal code or exception from an earlier run."""

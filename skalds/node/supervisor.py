@@ -4,9 +4,10 @@ One supervisor per Skald. Its parts, each in its own module: the `Launcher` puts
 process, the `Reactor` thread reacts to worker messages and exits (recording Running, Finished,
 Failed, Cancelled for the attempt it holds, see `outcomes`), the `Pulse` thread writes all
 heartbeats in one round trip per period (the reconciler, on the events thread, checks that the node
-still owns its tasks and carries out what the store wants of them), the
-`Recorder` queues every write. Cancellation escalates (`stopping`): cooperative request ->
-SIGTERM (release hooks run) -> SIGKILL.
+still owns its tasks and carries out what the store wants of them), the `Recorder` queues every write,
+the `KeepAliveThread` tells every worker the node is alive and fences them when it cannot prove it is
+(see `fencing`). Cancellation escalates (`stopping`): cooperative request -> SIGTERM (release hooks
+run) -> SIGKILL.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from typing import Any
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.node.deferred import Deferred
+from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument
 from skalds.node.forkserver import ForkServer, pickle_worker
 from skalds.node.handles import HandleTable, WorkerHandle
+from skalds.node.keepalive import KeepAliveThread
 from skalds.node.launcher import Launcher
 from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
 from skalds.node.settings import NodeRole, launch_settings
-from skalds.node.stopping import StopPolicy, pause, resume
+from skalds.node.stopping import StopDeadlines, StopPolicy, pause, resume
 from skalds.transport.ports import LiveState, TaskStore
 from skalds.utils.logging import logger
-from skalds.worker.protocol import Cancel, ToWorker, Update
+from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
 
 
@@ -44,11 +47,14 @@ class Supervisor:
         self.on_task_finished: Callable[[str, str], None] | None = None
         self._handles = HandleTable()
         self._stop = threading.Event()
-        self._recorder = Recorder(config, store, live, self.role.record_in_store, self._attempt_lost)
+        liveness = Liveness(config.fence_seconds) if self.role.fences else None
+        self._recorder = Recorder(config, store, live, self.role.record_in_store, self._attempt_lost, liveness)
         self._launcher = Launcher(registry.modules(), self.launch_settings, self.role.standby_workers)
         self._deferred = Deferred()
+        self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
+                                          config.skald_id) if liveness is not None else None
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
-                                self._finished)
+                                self._finished, self._keepalive.fenced if self._keepalive is not None else None)
         self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
         self._threads: list[threading.Thread] = []
 
@@ -62,6 +68,14 @@ class Supervisor:
         self._recorder.start()
         self._deferred.start()
         self._spawn(lambda: self._reactor.run(self._stop), "skalds-watcher")
+        if self._keepalive is not None:
+            keepalive = self._keepalive
+            self._spawn(lambda: keepalive.run(self._stop), "skalds-keepalive")
+
+    def restart_fenced_with(self, start: StartDocument) -> None:
+        """How a fenced task that is still this node's starts again (with a new attempt)."""
+        if self._keepalive is not None:
+            self._keepalive.store, self._keepalive.start = self._recorder.store, start
 
     def start_pulse(self) -> None:
         """Begin heartbeats and registration: call once the node can receive events, so that
@@ -150,6 +164,22 @@ class Supervisor:
                 self._send(handle, Cancel(reason))
         self._reactor.wake()
         return True
+
+    def fence_all(self, why: str) -> None:
+        """Stop every running worker at once, without hooks, as a release: the node cannot prove it
+        is alive, so the controller may be giving its tasks to other nodes. Paused workers run nothing."""
+        fenced = 0
+        with self._handles.lock:
+            for handle in self._handles.all():
+                if handle.paused or handle.exited or handle.stop_reason == "fenced":
+                    continue
+                handle.stop_reason = "fenced"
+                handle.deadlines = StopDeadlines(term_at=None, kill_at=time.monotonic() + FENCE_KILL_SECONDS)
+                self._send(handle, Fence(why))
+                fenced += 1
+        if fenced:
+            logger.warning(f"fenced {fenced} worker(s): {why}")
+            self._reactor.wake()
 
     def _attempt_lost(self, task_id: str, attempt: int) -> None:
         """The store has another owner for this attempt: stop the copy running it (not a newer one)."""

@@ -51,6 +51,12 @@ def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable
     batch.hset(info, "started", str(node.started_ms))
 
 
+def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
+    """How long the node's workers may outlive its last heartbeat (`SkaldConfig.fence_seconds`): the
+    controller waits longer than that before it moves the node's tasks."""
+    batch.hset(RedisKey.skald_info(skald_id), "fence", f"{fence_seconds:g}")
+
+
 def write_deregistration(batch: LiveBatch, skald_id: str) -> None:
     """Remove every key `write_registration` writes: the controller sees the node gone at once."""
     batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
@@ -71,6 +77,7 @@ class NodeRecord:
     supported_tasks: list[str] = field(default_factory=list)
     current_tasks: list[dict[str, str]] = field(default_factory=list)
     capacity: int = 0
+    fence_seconds: float = 0.0  # the node's fence time (0: it did not say, an older node or no fencing)
     online: bool = False
 
     def age_seconds(self, now: float | None = None) -> float:
@@ -117,12 +124,13 @@ class NodeRegistry:
                 batch.get(RedisKey.skald_all_task(skald_id))
                 batch.lrange(RedisKey.skald_allow_task_class_name(skald_id))
                 batch.hget(RedisKey.skald_info(skald_id), "capacity")
+                batch.hget(RedisKey.skald_info(skald_id), "fence")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity = details[index * 4:index * 4 + 4]
+            heartbeat, all_tasks, classes, capacity, fence = details[index * 5:index * 5 + 5]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
@@ -133,6 +141,7 @@ class NodeRegistry:
             record.current_tasks = _tasks(all_tasks)
             record.supported_tasks = list(classes)
             record.capacity = _int(capacity)
+            record.fence_seconds = _float(fence)
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
@@ -150,6 +159,13 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _tasks(raw: str | None) -> list[dict[str, str]]:

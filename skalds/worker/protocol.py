@@ -1,6 +1,7 @@
 """Messages on the pipe between a node's supervisor and one worker process, and exit codes.
 
-Supervisor -> worker: `Update` (versioned attachments), `Cancel`.
+Supervisor -> worker: `Update` (versioned attachments), `Cancel`, `KeepAlive` (every keep-alive
+period: a worker whose supervisor falls silent fences itself, see `watchdog`), `Fence` (stop now).
 Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateResult` (applied or not),
 `OutcomeReport`. Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap);
 attachments travel as JSON-ready dicts.
@@ -17,6 +18,7 @@ class Outcome:
     FINISHED = "finished"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    FENCED = "fenced"  # stopped at once because its supervisor fell silent or told it to: a release
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,18 @@ class Update:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     """Stop cooperatively (supervisor -> worker); SIGTERM follows if the worker does not."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """The supervisor is alive (supervisor -> worker, every keep-alive period)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Stop at once, without hooks (supervisor -> worker): the node cannot prove it is alive."""
 
     reason: str
 
@@ -66,7 +80,7 @@ class OutcomeReport:
     error: str | None = None
 
 
-ToWorker = Update | Cancel
+ToWorker = Update | Cancel | KeepAlive | Fence
 ToSupervisor = Started | Running | UpdateResult | OutcomeReport
 
 
@@ -76,6 +90,7 @@ class ExitCode(IntEnum):
     FINISHED = 0
     FAILED = 1
     CANCELLED = 143  # 128 + SIGTERM, the shell convention for "terminated"
+    FENCED = 75  # EX_TEMPFAIL: stopped itself, its supervisor silent or gone; the task lives on elsewhere
 
 
 def outcome_for_exit_code(code: int | None) -> str:
@@ -83,6 +98,8 @@ def outcome_for_exit_code(code: int | None) -> str:
         return Outcome.FINISHED
     if code == ExitCode.CANCELLED:
         return Outcome.CANCELLED
+    if code == ExitCode.FENCED:
+        return Outcome.FENCED
     return Outcome.FAILED
 
 

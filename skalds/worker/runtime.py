@@ -3,12 +3,16 @@
 Order (spec §6.2): before -> main -> after, release always (once). An exception in before,
 main or initialize makes the task Failed with its text and traceback; SIGTERM or a cancel
 request makes it Cancelled (after hook skipped, release hooks run). Update handler calls
-run one at a time on the pipe reader thread.
+run one at a time on their own thread, so the pipe reader always hears the supervisor's keep-alives;
+a supervisor silent for longer than the fence time, or a closed pipe, ends the process at once
+with `ExitCode.FENCED` and no hooks (see `watchdog`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import signal
 import sys
 import threading
@@ -24,6 +28,8 @@ from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
 from skalds.worker.protocol import (
     Cancel,
     ExitCode,
+    Fence,
+    KeepAlive,
     Outcome,
     OutcomeReport,
     Running,
@@ -32,6 +38,7 @@ from skalds.worker.protocol import (
     Update,
     UpdateResult,
 )
+from skalds.worker.watchdog import SupervisorWatch
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -68,7 +75,7 @@ class LaunchSettings:
     log_retention: str = "3 days"
     log_json: bool = False
     supervised: bool = False
-    orphan_grace_seconds: float = 5.0
+    fence_seconds: float = 0.0  # stop when the supervisor is silent this long (0: only when its pipe closes)
 
     @classmethod
     def standalone(cls) -> LaunchSettings:
@@ -93,6 +100,9 @@ class WorkerRuntime:
         self._send_lock = threading.Lock()
         self._in_hooks = False
         self._releasing = False
+        self._watch = SupervisorWatch(settings.fence_seconds, time.monotonic())
+        self._updates: queue.SimpleQueue[Update] | None = None
+        self._initialized = threading.Event()  # updates wait for `initialize`
 
     # --- messaging ---------------------------------------------------------------------------
     def send(self, message: ToSupervisor) -> None:
@@ -105,30 +115,56 @@ class WorkerRuntime:
             pass  # supervisor gone: the reader thread handles that
 
     def _reader(self) -> None:
-        assert self.connection is not None
+        """Read the supervisor's messages, and watch that it is still there (the process's only
+        waiting on the pipe: a keep-alive is heard at once, whatever the hooks are doing)."""
+        connection, watch = self.connection, self._watch
+        assert connection is not None
         while True:
             try:
-                message = self.connection.recv()
+                message = connection.recv() if connection.poll(watch.check_seconds) else None
             except (EOFError, OSError):
-                self._supervisor_gone()
+                self._fence("its supervisor's pipe closed (the node is gone)")
                 return
-            if isinstance(message, Cancel):
-                self._request_cancel(message.reason)
-            elif isinstance(message, Update):
-                self._apply_update(message)
-            else:
-                logger.warning(f"worker ignored an unknown supervisor message {type(message).__name__}")
+            now = time.monotonic()
+            if message is not None:
+                watch.heard(now)
+                self._on_message(message)
+            if watch.overdue(now):
+                self._fence(f"its supervisor was silent for {watch.silent_for(now):.1f}s "
+                            f"(fence {watch.fence_seconds:g}s: the node is frozen or cut off)")
 
-    def _supervisor_gone(self) -> None:
-        """The node died: stop this copy, a new owner may already be running the task."""
-        if self._releasing:
+    def _on_message(self, message: object) -> None:
+        if isinstance(message, KeepAlive):
             return
-        logger.warning("supervisor connection lost; stopping this worker")
-        self._request_cancel("supervisor gone")
-        time.sleep(self.settings.orphan_grace_seconds)
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(self.settings.orphan_grace_seconds)
-        os._exit(ExitCode.CANCELLED)
+        if isinstance(message, Cancel):
+            self._request_cancel(message.reason)
+        elif isinstance(message, Update):
+            self._queue_update(message)
+        elif isinstance(message, Fence):
+            self._fence(f"its node fenced it: {message.reason}")
+        else:
+            logger.warning(f"worker ignored an unknown supervisor message {type(message).__name__}")
+
+    def _fence(self, why: str) -> None:
+        """Stop now, without hooks (one could hang): another copy may already be starting elsewhere."""
+        logger.warning(f"fenced: {why}; stopping at once")
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # nothing may keep it from exiting
+                stream.flush()
+        os._exit(ExitCode.FENCED)
+
+    def _queue_update(self, message: Update) -> None:
+        """Updates run one at a time, in order, after `initialize`, on a thread started on the first one."""
+        if self._updates is None:
+            self._updates = queue.SimpleQueue()
+            threading.Thread(target=self._apply_updates, args=(self._updates,), name="skalds-updates",
+                             daemon=True).start()
+        self._updates.put(message)
+
+    def _apply_updates(self, updates: queue.SimpleQueue[Update]) -> None:
+        self._initialized.wait()
+        while True:
+            self._apply_update(updates.get())
 
     def _request_cancel(self, reason: str) -> None:
         if not self.worker.cancel_requested.is_set():
@@ -193,12 +229,13 @@ class WorkerRuntime:
         self._in_hooks = True
         try:
             self.send(Started(os.getpid()))
+            if self.connection is not None:
+                threading.Thread(target=self._reader, name="skalds-supervisor-pipe", daemon=True).start()
             if self.settings.supervised:
                 model = type(self.worker).get_data_model().model_validate(self.attachments or {})
                 self.worker.attachments_version = self.attachments_version
                 self.worker.initialize(model)
-            if self.connection is not None:
-                threading.Thread(target=self._reader, name="skalds-supervisor-pipe", daemon=True).start()
+            self._initialized.set()
             self._call(BEFORE)
             if self.worker.cancel_requested.is_set():
                 raise TaskCancelled("cancel requested")

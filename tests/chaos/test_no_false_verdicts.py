@@ -20,7 +20,7 @@ SOAK_SECONDS = float(os.environ.get("SKALDS_SOAK_SECONDS", "600"))
 
 @pytest.mark.timeout(int(SOAK_SECONDS) + 600)
 def test_200_healthy_tasks_for_ten_minutes_are_never_declared_dead(controllers, nodes, cluster):
-    production = {"HEARTBEAT_PERIOD": "3", "OWNERSHIP_CHECK_PERIOD": "5", "LOG_LEVEL": "INFO"}
+    production = {"HEARTBEAT_PERIOD": "1", "RECONCILE_PERIOD": "5", "LOG_LEVEL": "INFO"}  # the defaults
     controller = controllers.start(MONITOR_HEARTBEAT_TIMEOUT="6", MONITOR_TASK_INTERVAL="1",
                                    DISPATCHER_INTERVAL="1", ASSIGN_TIMEOUT="30", LOG_LEVEL="INFO")
     nodes.start("soak-a", **production)

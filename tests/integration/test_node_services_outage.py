@@ -52,7 +52,9 @@ def test_node_waits_for_each_service_at_start(nodes, cluster, proxies):
 def test_mongo_and_redis_going_away_lose_nothing_and_tasks_keep_running(nodes, cluster, proxies, tmp_path):
     proxies["mongo"].start()
     proxies["redis"].start()
-    node = nodes.start(**via(proxies, "mongo", "redis"))
+    # An outage shorter than the fence time: the node does not fence its workers (a longer one does,
+    # see test_node_fencing.py).
+    node = nodes.start(FENCE_SECONDS="30", **via(proxies, "mongo", "redis"))
     records = str(tmp_path / "r.jsonl")
     cluster.create("t-survive", "SleepWorker", SleepModel(seconds=4, record_to=records), executor=node.skald_id)
     cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-survive")

@@ -24,7 +24,7 @@ from support.private_services import PrivateServices
 from support.tcp_proxy import TcpProxy
 
 TICK = 0.25
-NODE_SETTINGS = {"HEARTBEAT_PERIOD": "1", "OWNERSHIP_CHECK_PERIOD": "2", "LOG_LEVEL": "INFO",
+NODE_SETTINGS = {"HEARTBEAT_PERIOD": "1", "RECONCILE_PERIOD": "2", "LOG_LEVEL": "INFO",
                  "CANCEL_REQUEST_TIMEOUT": "1", "CANCEL_GRACE_SECONDS": "3"}
 CONTROLLER_SETTINGS = {"MONITOR_HEARTBEAT_TIMEOUT": "6", "MONITOR_TASK_INTERVAL": "1", "DISPATCHER_INTERVAL": "5",
                        "ASSIGN_TIMEOUT": "15", "LEADER_LEASE_SECONDS": "6", "LOG_LEVEL": "INFO"}

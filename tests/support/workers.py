@@ -171,5 +171,18 @@ class TickWorker(BaseTaskWorker[TickModel]):
         self.data = data.model_copy(update={"record_to": self.data.record_to})
 
 
+class BusyTickWorker(TickWorker):
+    """Ticks without looking at cancel requests (as a worker deep in a long step would): only a signal,
+    or fencing, stops it."""
+
+    @run_main_handler
+    def main(self) -> None:
+        attempt = getattr(self.task, "attempt", None)
+        deadline = time.monotonic() + self.data.seconds
+        while time.monotonic() < deadline:
+            record(self.data.record_to, "tick", task=self.task_id, attempt=attempt, label=self.data.label)
+            time.sleep(self.data.tick_seconds)
+
+
 ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker, PoisonWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker]

@@ -57,7 +57,7 @@ def test_a_cancel_by_the_user_is_recorded_cancelled():
 
 @pytest.mark.parametrize("reason", sorted(RELEASING_STOPS))
 def test_a_releasing_stop_records_nothing(reason):
-    assert {"shutdown", "lost", "superseded"} == RELEASING_STOPS
+    assert {"shutdown", "lost", "superseded", "fenced"} == RELEASING_STOPS
     assert judge_exit(OutcomeReport(Outcome.CANCELLED), int(ExitCode.CANCELLED), reason, "exit code 143").released
     assert judge_exit(None, -signal.SIGKILL, reason, KILLED).released  # killed past its grace: still released
 
@@ -68,6 +68,11 @@ def test_a_task_that_ended_on_its_own_during_a_releasing_stop_keeps_its_outcome(
         TaskLifecycleStatus.Finished
     assert judge_exit(OutcomeReport(Outcome.FAILED, "E: x"), 1, reason, "exit code 1").status == \
         TaskLifecycleStatus.Failed
+
+
+@pytest.mark.parametrize("reason", [None, "fenced", "cancel"])
+def test_a_worker_that_fenced_itself_is_released_whatever_the_node_was_doing(reason):
+    assert judge_exit(None, int(ExitCode.FENCED), reason, "exit code 75").released
 
 
 def test_an_unknown_exit_fails_and_says_so():
