@@ -88,7 +88,8 @@ class SystemController:
         listener: DispatchListener = inbox or NO_DISPATCH
         service = TaskService(store, factory.build_publisher(config), config.kafka_topic_prefix, listener=listener)
         monitor = Monitor(service, live, hub, metrics, listener=listener,
-                          limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout),
+                          limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,
+                                            config.fence_margin_seconds),
                           cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval))
         lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
         dispatcher = None

@@ -71,3 +71,19 @@ def test_edge_tasks_are_never_lost():
 
 def test_task_without_executor_is_not_lost():
     assert lost_reason(task(executor=None), None, beat(stamp=None, silent_for=600), NOW, WALL_MS, LIMITS) is None
+
+
+def test_a_silent_nodes_tasks_wait_for_its_fence_time_plus_the_margin():
+    slow_fence = NodeRecord(id="n1", online=False, fence_seconds=9.0, seen_change_at=NOW - 10.0)
+    assert lost_reason(task(), slow_fence, beat(stamp=None), NOW, WALL_MS, LIMITS) is None  # 10 s < 9 + 2
+    gone = NodeRecord(id="n1", online=False, fence_seconds=9.0, seen_change_at=NOW - 11.5)
+    assert lost_reason(task(), gone, beat(stamp=None), NOW, WALL_MS, LIMITS) == "node n1 is offline"
+    running = NodeRecord(id="n1", online=True, fence_seconds=9.0, seen_change_at=NOW)
+    assert lost_reason(task(), running, beat(silent_for=10.0), NOW, WALL_MS, LIMITS) is None
+    assert "no heartbeat" in lost_reason(task(), running, beat(silent_for=11.5), NOW, WALL_MS, LIMITS)
+
+
+def test_a_node_without_a_fence_time_is_judged_by_the_timeout_alone():
+    assert LIMITS.silence_allowed(NodeRecord(id="n1")) == 6.0
+    assert LIMITS.silence_allowed(NodeRecord(id="n1", fence_seconds=4.0)) == 6.0
+    assert LIMITS.silence_allowed(None) == 6.0

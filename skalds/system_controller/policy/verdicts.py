@@ -30,6 +30,13 @@ class TaskBeat:
 class LostLimits:
     heartbeat_timeout: float  # seconds without a heartbeat change
     assign_timeout: float  # seconds an assigned task may take to start
+    fence_margin: float = 2.0  # seconds past a node's fence time before its tasks may move
+
+    def silence_allowed(self, node: NodeRecord | None) -> float:
+        """How long a task's node may be silent before the task moves: the timeout, and never before the
+        node's workers have fenced themselves (its published fence time) plus a margin for clocks and polls."""
+        fence = node.fence_seconds if node is not None else 0.0
+        return max(self.heartbeat_timeout, fence + self.fence_margin) if fence > 0 else self.heartbeat_timeout
 
 
 def lost_reason(document: dict[str, Any], node: NodeRecord | None, beat: TaskBeat, now: float, wall_ms: float,
@@ -42,14 +49,17 @@ def lost_reason(document: dict[str, Any], node: NodeRecord | None, beat: TaskBea
     if document.get("mode") != ModeEnum.Passive.value or not executor:
         return None
     silent_for = now - beat.seen_change_at
+    allowed = limits.silence_allowed(node)
     if node is None or not node.online:
         # The task's own heartbeat is written by the same node: while it still changes the
         # node is alive (its registration was lost, e.g. live state restarted), so wait.
         if beat.stamp is not None and silent_for <= limits.heartbeat_timeout:
             return None
+        if node is not None and node.age_seconds(now) <= allowed:
+            return None  # its workers may still run: they stop themselves within the node's fence time
         return f"node {executor} is offline"
     status = document.get("lifecycleStatus")
-    if status == S.Running.value and silent_for > limits.heartbeat_timeout:
+    if status == S.Running.value and silent_for > allowed:
         return f"no heartbeat for {silent_for:.0f}s"
     if status == S.Assigning.value and beat.stamp is None:
         assigned_ms = int(document.get("assignedDateTime") or document.get("updateDateTime") or 0)
