@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 
-def _quiet_logger() -> logging.Logger:
+def quiet_kafka_logger() -> logging.Logger:
     """A logger that swallows librdkafka's connection-refused chatter during the wait."""
     logger = logging.getLogger("skalds.devservices.probe")
     logger.propagate = False
@@ -31,7 +31,7 @@ class KafkaBrokers:
         from confluent_kafka.admin import AdminClient
 
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": _quiet_logger()})
+            self._admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet_kafka_logger()})
         try:
             return bool(self._admin.list_topics(timeout=timeout).brokers)
         except Exception:

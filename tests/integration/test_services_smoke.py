@@ -8,7 +8,6 @@ a green run must mean the backends were really exercised.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 import time
@@ -16,6 +15,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from skalds.transport.probes import quiet_kafka_logger
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +52,6 @@ def _listening(port: int) -> bool:
     return True
 
 
-def _quiet() -> logging.Logger:
-    """Route librdkafka's own log lines to a logger that drops them (they repeat every retry)."""
-    logger = logging.getLogger("tests.smoke.kafka")
-    logger.propagate = False
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
-    return logger
-
-
 # -- Kafka ---------------------------------------------------------------------------------------
 
 
@@ -68,7 +60,7 @@ def _require_kafka() -> str:
     from confluent_kafka.admin import AdminClient
 
     _require_port("Kafka", KAFKA_PORT)
-    admin = AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP, "logger": _quiet()})
+    admin = AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP, "logger": quiet_kafka_logger()})
     try:
         brokers = admin.list_topics(timeout=10).brokers
     except Exception as exc:
@@ -82,7 +74,7 @@ def _require_kafka() -> str:
 def _create_topic(bootstrap: str, topic: str) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": _quiet()})  # must outlive the future
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": quiet_kafka_logger()})  # must outlive the future
     futures = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)], operation_timeout=15)
     futures[topic].result(timeout=30)
 
@@ -91,7 +83,7 @@ def _produce(bootstrap: str, topic: str, values: list[str]) -> None:
     from confluent_kafka import Producer
 
     errors: list[object] = []
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "logger": _quiet()})
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "logger": quiet_kafka_logger()})
     for value in values:
         producer.produce(topic, value=value.encode(), on_delivery=lambda err, _msg: err and errors.append(err))
     remaining = producer.flush(30)
@@ -107,7 +99,7 @@ def _consumer(bootstrap: str, group: str, topic: str):  # -> confluent_kafka.Con
         "group.id": group,
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
-        "logger": _quiet(),
+        "logger": quiet_kafka_logger(),
     })
     consumer.subscribe([topic])
     return consumer
