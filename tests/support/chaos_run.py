@@ -66,12 +66,12 @@ class ChaosCluster:
         self.seed = seed
         self.nodes: dict[str, NodeProcess] = {}
         self.links: dict[str, list[TcpProxy]] = {}
+        self.node_factory = NodeFactory(self.services.endpoints, self.names, workdir)
+        self.controller_factory = ControllerFactory(self.services.endpoints, self.names, workdir)
 
     def start(self, node_ids: list[str]) -> list[str]:
         self.services.up()
         endpoints = self.services.endpoints
-        self.node_factory = NodeFactory(endpoints, self.names, self.workdir)
-        self.controller_factory = ControllerFactory(endpoints, self.names, self.workdir)
         urls = [self.controller_factory.start(**CONTROLLER_SETTINGS).url for _ in range(2)]
         for skald_id in node_ids:
             self.links[skald_id] = [TcpProxy(endpoints.redis_port).start(), TcpProxy(endpoints.mongo_port).start()]
