@@ -181,7 +181,8 @@ class Kafka(Service):
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             with phase(self.name, "formatting KRaft storage"):
                 run_logged(self.name, [java, *log_flags, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                                       "-t", cluster_id, "-c", str(props), "--ignore-formatted"],
+                                       # `=`: an id may start with "-" (1 in 64), which the tool reads as an option
+                                       f"--cluster-id={cluster_id}", "-c", str(props), "--ignore-formatted"],
                            self.dir / "format.log", what="kafka-storage format")
         env = dict(os.environ)
         env.pop("KAFKA_OPTS", None)  # a developer's own Kafka settings must not leak into this broker
