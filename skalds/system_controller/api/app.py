@@ -18,6 +18,7 @@ from skalds.system_controller.api import skalds as skalds_routes
 from skalds.system_controller.api.body_limit import BodyLimit
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.api.dashboard import install_dashboard
+from skalds.system_controller.api.openapi import install_openapi
 from skalds.system_controller.api.security import require_read
 from skalds.tasks.problems import PROBLEMS
 from skalds.transport.errors import ServiceUnavailableError, service_of
@@ -60,7 +61,7 @@ def create_app(context: ApiContext) -> FastAPI:
         return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     install_dashboard(app, context)
-
+    install_openapi(app, tokens_required=bool(context.config.admin_tokens() or context.config.read_tokens()))
     return app
 
 

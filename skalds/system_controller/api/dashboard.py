@@ -19,6 +19,7 @@ from starlette.types import Scope
 
 import skalds
 from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read, role_of
 from skalds.system_controller.dashboard import ASSETS_DIR, INDEX_HTML
 from skalds.system_controller.dashboard.timeline import StatusTimeline
@@ -56,7 +57,7 @@ def session(request: Request, context: Context) -> dict[str, Any]:
             "monitoring": context.monitor is not None}
 
 
-@router.get("/timeline", dependencies=[Depends(require_read)])
+@router.get("/timeline", dependencies=[Depends(require_read)], responses={**READ, **errors(422)})
 def timeline(request: Request, since: Annotated[int, Query(ge=0, description="only samples after this ms")] = 0
              ) -> dict[str, Any]:
     """Task counts by status every few seconds (the last hour), and assignment/finish/failure rates."""

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
 
-router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_read)])
+router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_read)], responses=READ)
 Context = Annotated[ApiContext, Depends(get_context)]
 KEEPALIVE_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
@@ -67,7 +68,7 @@ def _sse(request: Request, context: ApiContext, stream: str, subject: str | None
                              media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-@router.get("/skalds")
+@router.get("/skalds", responses=errors(422))
 async def skald_events(request: Request, context: Context,
                        skald_id: Annotated[str | None, Query(max_length=200)] = None,
                        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -78,7 +79,7 @@ async def skald_events(request: Request, context: Context,
     return _sse(request, context, "skalds", skald_id, "Connected to Skalds events", last_event_id or resume_after)
 
 
-@router.get("/tasks")
+@router.get("/tasks", responses=errors(422))
 async def task_events(request: Request, context: Context,
                       task_id: Annotated[str | None, Query(max_length=200)] = None,
                       last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,

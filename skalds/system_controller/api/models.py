@@ -2,12 +2,53 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
 from skalds.tasks import lifecycle
+
+KEY_PATTERN = r"^([^$.\x00][^.\x00]*)?$"  # what the task stores accept as a key, at any depth
+INT64 = 2**63 - 1
+ATTACHMENT_SCHEMAS = {  # added to the document's components by `api.openapi`
+    "Attachments": {"type": "object", "propertyNames": {"pattern": KEY_PATTERN},
+                    "additionalProperties": {"$ref": "#/components/schemas/AttachmentValue"},
+                    "description": "Any JSON object whose keys do not start with `$` nor hold `.` or NUL, "
+                                   "with numbers that fit 64 bits and no array directly in an array: what "
+                                   "every task store can hold"},
+    "AttachmentValue": {"anyOf": [{"type": "null"}, {"type": "boolean"}, {"type": "string"},
+                                  {"type": "number", "minimum": -INT64 - 1, "maximum": INT64},
+                                  {"type": "array", "items": {"$ref": "#/components/schemas/ArrayItem"}},
+                                  {"$ref": "#/components/schemas/Attachments"}]},
+    "ArrayItem": {"anyOf": [{"type": "null"}, {"type": "boolean"}, {"type": "string"},
+                            {"type": "number", "minimum": -INT64 - 1, "maximum": INT64},
+                            {"$ref": "#/components/schemas/Attachments"}],
+                  "description": "An array's item: not an array itself (FerretDB refuses nested arrays)"},
+}
+
+
+def _storable(attachments: dict[str, Any]) -> dict[str, Any]:
+    """Refuses, as a validation error, what the task stores would refuse (iteratively: no recursion limit)."""
+    pending: list[Any] = [attachments]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if key.startswith("$") or "." in key or "\x00" in key:
+                    raise ValueError(f"key {key[:60]!r} starts with '$' or holds '.' or NUL")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            if any(isinstance(item, list) for item in value):
+                raise ValueError("an array holds an array (nested arrays cannot be stored)")
+            pending.extend(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not -INT64 - 1 <= value <= INT64:
+            raise ValueError(f"{str(value)[:40]} does not fit 64 bits")
+    return attachments
+
+
+Attachments = Annotated[dict[str, Any], AfterValidator(_storable),
+                        WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Attachments"}]})]
 
 
 class TaskCreateRequest(BaseModel):
@@ -15,7 +56,7 @@ class TaskCreateRequest(BaseModel):
 
     id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@\-]+$")
     class_name: str = Field(..., alias="className", min_length=1, max_length=200)
-    attachments: dict[str, Any] = Field(default_factory=dict)
+    attachments: Attachments = Field(default_factory=dict)
     priority: int = Field(0, ge=0, le=10)
     name: str | None = Field(None, max_length=500)
     description: str | None = Field(None, max_length=5000)
@@ -27,7 +68,7 @@ class TaskStatusRequest(BaseModel):
 
 
 class TaskAttachmentsRequest(BaseModel):
-    attachments: dict[str, Any]
+    attachments: Attachments
 
 
 class TaskResponse(BaseModel):

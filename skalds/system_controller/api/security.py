@@ -10,10 +10,16 @@ from __future__ import annotations
 import hmac
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from skalds.system_controller.api.context import ApiContext, get_context
 
 READ, ADMIN = "read", "admin"
+# Declares the scheme in the OpenAPI document (and on every route that depends on it); the token is
+# read by `role_of`, which also takes `?token=`.
+BEARER = HTTPBearer(scheme_name="bearerAuth", auto_error=False,
+                    description="An admin or read token (API_ADMIN_TOKENS, API_READ_TOKENS); `?token=` works too")
+Credentials = HTTPAuthorizationCredentials | None
 
 
 def _presented_token(request: Request) -> str | None:
@@ -42,11 +48,13 @@ def role_of(request: Request, context: ApiContext) -> str:
     raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_read(request: Request, context: ApiContext = Depends(get_context)) -> str:
+def require_read(request: Request, context: ApiContext = Depends(get_context),
+                 _: Credentials = Depends(BEARER)) -> str:
     return role_of(request, context)
 
 
-def require_admin(request: Request, context: ApiContext = Depends(get_context)) -> str:
+def require_admin(request: Request, context: ApiContext = Depends(get_context),
+                  _: Credentials = Depends(BEARER)) -> str:
     role = role_of(request, context)
     if role != ADMIN:
         raise HTTPException(403, "this token is read-only; an admin token is needed to change tasks")

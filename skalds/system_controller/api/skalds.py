@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import SkaldList, SkaldResponse
+from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
 from skalds.system_controller.nodes import NodeRecord
 
-router = APIRouter(prefix="/api/skalds", tags=["skalds"], dependencies=[Depends(require_read)])
+router = APIRouter(prefix="/api/skalds", tags=["skalds"], dependencies=[Depends(require_read)], responses=READ)
+ONE = errors(404, 422)
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
@@ -23,7 +25,7 @@ def _node(context: ApiContext, skald_id: str) -> NodeRecord:
     return node
 
 
-@router.get("", response_model=SkaldList)
+@router.get("", response_model=SkaldList, responses=errors(422))
 @router.get("/", response_model=SkaldList, include_in_schema=False)
 def list_skalds(context: Context, type: Annotated[Literal["node", "edge"] | None, Query()] = None,
                 status: Annotated[Literal["online", "offline"] | None, Query()] = None) -> SkaldList:
@@ -48,12 +50,12 @@ def statistics(context: Context) -> dict[str, Any]:
                         "idleNodes": sum(not node.current_tasks for node in online_nodes)}}
 
 
-@router.get("/{skald_id}", response_model=SkaldResponse)
+@router.get("/{skald_id}", response_model=SkaldResponse, responses=ONE)
 def get_skald(skald_id: str, context: Context) -> SkaldResponse:
     return SkaldResponse(**_node(context, skald_id).to_dict())
 
 
-@router.get("/{skald_id}/tasks")
+@router.get("/{skald_id}/tasks", responses=ONE)
 def skald_tasks(skald_id: str, context: Context) -> dict[str, Any]:
     node = _node(context, skald_id)
     tasks = [{"id": task["id"], "className": task["className"], "assignedAt": node.last_heartbeat_ms}
@@ -61,7 +63,7 @@ def skald_tasks(skald_id: str, context: Context) -> dict[str, Any]:
     return {"skaldId": skald_id, "tasks": tasks, "totalTasks": len(tasks)}
 
 
-@router.get("/{skald_id}/status")
+@router.get("/{skald_id}/status", responses=ONE)
 def skald_status(skald_id: str, context: Context) -> dict[str, Any]:
     node = _node(context, skald_id)
     return {"skaldId": skald_id, "status": "online" if node.online else "offline", "type": node.mode,
@@ -73,7 +75,7 @@ def skald_status(skald_id: str, context: Context) -> dict[str, Any]:
                         "supportedTasks": node.supported_tasks}}
 
 
-@router.get("/{skald_id}/heartbeat")
+@router.get("/{skald_id}/heartbeat", responses=ONE)
 def skald_heartbeat(skald_id: str, context: Context) -> dict[str, Any]:
     node = _node(context, skald_id)
     return {"skaldId": skald_id, "heartbeat": node.heartbeat, "lastUpdate": node.last_heartbeat_ms,
@@ -81,7 +83,7 @@ def skald_heartbeat(skald_id: str, context: Context) -> dict[str, Any]:
             "timestamp": int(time.time() * 1000)}
 
 
-@router.post("/{skald_id}/ping")
+@router.post("/{skald_id}/ping", responses=ONE)
 def ping(skald_id: str, context: Context) -> dict[str, Any]:
     """Whether the node's heartbeat is current (a node is never contacted directly)."""
     node = _node(context, skald_id)

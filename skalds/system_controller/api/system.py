@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 import skalds
 from skalds.model.task import TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
+from skalds.system_controller.api.responses import ADMIN, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.tasks import queries
 from skalds.tasks.problems import PROBLEMS
@@ -41,7 +42,7 @@ def health(context: Context) -> dict[str, Any]:
     return {"status": status, "timestamp": int(time.time() * 1000), "services": services}
 
 
-@router.get("/status", dependencies=[Depends(require_read)])
+@router.get("/status", dependencies=[Depends(require_read)], responses=READ)
 def status(context: Context) -> dict[str, Any]:
     components = []
     if context.monitor is not None:
@@ -58,7 +59,7 @@ def status(context: Context) -> dict[str, Any]:
             "uptime": int(time.time() - context.started_at), "version": skalds.__version__}
 
 
-@router.get("/dashboard/summary", dependencies=[Depends(require_read)])
+@router.get("/dashboard/summary", dependencies=[Depends(require_read)], responses=READ)
 def dashboard_summary(context: Context) -> dict[str, Any]:
     counts = _counts(context)
     nodes = list(context.node_records().values())
@@ -71,7 +72,7 @@ def dashboard_summary(context: Context) -> dict[str, Any]:
             "edgeSkalds": sum(node.mode == "edge" for node in nodes)}
 
 
-@router.get("/config", dependencies=[Depends(require_read)])
+@router.get("/config", dependencies=[Depends(require_read)], responses=READ)
 def config(context: Context) -> dict[str, Any]:
     settings = context.config
     return {"mode": settings.system_controller_mode, "host": settings.system_controller_host,
@@ -83,7 +84,7 @@ def config(context: Context) -> dict[str, Any]:
             "environment": settings.skald_env, "logLevel": settings.log_level}
 
 
-@router.get("/metrics", dependencies=[Depends(require_read)])
+@router.get("/metrics", dependencies=[Depends(require_read)], responses=READ)
 def metrics(context: Context) -> dict[str, Any]:
     counts = _counts(context)
     nodes = list(context.node_records().values())
@@ -97,14 +98,14 @@ def metrics(context: Context) -> dict[str, Any]:
             "performance": {"taskDistribution": {node.id: len(node.current_tasks) for node in nodes}}}
 
 
-@router.post("/cleanup", dependencies=[Depends(require_admin)])
+@router.post("/cleanup", dependencies=[Depends(require_admin)], responses=ADMIN)
 def cleanup(context: Context) -> dict[str, Any]:
     """Nothing accumulates in memory any more; kept for 0.3.8 clients."""
     return {"success": True, "message": "nothing to clean up",
             "data": {"timestamp": int(time.time() * 1000), "operations": []}}
 
 
-@router.get("/analytics/task-distribution", dependencies=[Depends(require_read)])
+@router.get("/analytics/task-distribution", dependencies=[Depends(require_read)], responses=READ)
 def distribution(context: Context) -> dict[str, Any]:
     counts = _counts(context)
     total = sum(counts.values())
@@ -113,7 +114,8 @@ def distribution(context: Context) -> dict[str, Any]:
     return {"distribution": rows, "timestamp": int(time.time() * 1000)}
 
 
-@router.get("/analytics/recent-activity", dependencies=[Depends(require_read)])
+@router.get("/analytics/recent-activity", dependencies=[Depends(require_read)],
+            responses={**READ, **errors(422)})
 def recent_activity(context: Context, hours: Annotated[int, Query(ge=1, le=168)] = 24) -> dict[str, Any]:
     cutoff = int((time.time() - hours * 3600) * 1000)
     activity = queries.activity_since(context.service.store, cutoff)
@@ -123,7 +125,7 @@ def recent_activity(context: Context, hours: Annotated[int, Query(ge=1, le=168)]
             "tasksFinished": finished, "tasksFailed": failed, "successRate": rate}
 
 
-@router.get("/problems", dependencies=[Depends(require_read)])
+@router.get("/problems", dependencies=[Depends(require_read)], responses=READ)
 def problems(context: Context) -> dict[str, Any]:
     """Task documents the controller skipped because they cannot be used, and why (fix or delete them)."""
     listed = PROBLEMS.snapshot()

@@ -16,15 +16,20 @@ from skalds.system_controller.api.models import (
     TaskResponse,
     TaskStatusRequest,
 )
+from skalds.system_controller.api.responses import ADMIN, BODY, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.system_controller.task_service import TaskActionError
 from skalds.tasks import queries
+from skalds.tasks.problems import PROBLEMS
+from skalds.tasks.validation import problem_of
 from skalds.transport.wire_names import RedisKey
 
 S = TaskLifecycleStatus
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": ActionResponse, "description": "Stored; pending until the task's node has carried it out"}}
+ONE = {**READ, **errors(404, 409, 422)}  # a read of one task (409: its stored document cannot be used)
+ACTION = {**ACCEPTED, **ADMIN, **errors(404, 409, 422)}  # an action on one task
 Context = Annotated[ApiContext, Depends(get_context)]
 SORTABLE = {"createDateTime", "updateDateTime", "priority", "id", "className", "lifecycleStatus", "executor"}
 
@@ -48,6 +53,17 @@ def _live(context: ApiContext, task_ids: list[str]) -> dict[str, tuple[int | Non
     return result
 
 
+def _usable(context: ApiContext, task_id: str) -> dict[str, Any]:
+    """The task's document; 409 when it cannot be used (the reads of lists skip it, see /api/system/problems)."""
+    document = _run(context.service.get, task_id)
+    reason = problem_of(document)
+    if reason is not None:
+        PROBLEMS.report(task_id, reason)
+        raise HTTPException(409, f"the stored document of task {task_id!r} cannot be used: {reason} "
+                                 "(fix or delete it; see /api/system/problems)")
+    return document
+
+
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
     beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
     return TaskResponse.from_document(document, beat, exception)
@@ -60,7 +76,8 @@ def _run(action: Any, *args: Any) -> dict[str, Any]:
         raise HTTPException(error.status_code, error.message) from error
 
 
-@router.get("", response_model=TaskPage, dependencies=[Depends(require_read)])
+@router.get("", response_model=TaskPage, dependencies=[Depends(require_read)],
+            responses={**READ, **errors(400, 422)})
 @router.get("/", response_model=TaskPage, dependencies=[Depends(require_read)], include_in_schema=False)
 def list_tasks(
     context: Context,
@@ -70,7 +87,7 @@ def list_tasks(
     class_name: Annotated[str | None, Query(alias="className", max_length=200)] = None,
     task_id: Annotated[str | None, Query(alias="id", max_length=200)] = None,
     executor: Annotated[str | None, Query(max_length=200)] = None,
-    sort_by: Annotated[str, Query(alias="sortBy")] = "createDateTime",
+    sort_by: Annotated[str, Query(alias="sortBy", json_schema_extra={"enum": sorted(SORTABLE)})] = "createDateTime",
     sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "desc",
 ) -> TaskPage:
     """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern)."""
@@ -85,7 +102,8 @@ def list_tasks(
     return TaskPage(items=items, total=total, page=page, pageSize=page_size)
 
 
-@router.post("", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)])
+@router.post("", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)],
+             responses={**ADMIN, **BODY, **errors(409)})
 @router.post("/", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)],
              include_in_schema=False)
 def create_task(body: TaskCreateRequest, context: Context, response: Response) -> TaskResponse:
@@ -97,17 +115,17 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
     return TaskResponse.from_document(document)
 
 
-@router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)])
+@router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)], responses=READ)
 def class_names(context: Context) -> list[str]:
     return queries.class_names(context.service.store)
 
 
-@router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)])
+@router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)], responses=ONE)
 def get_task(task_id: str, context: Context) -> TaskResponse:
-    return _response(context, _run(context.service.get, task_id))
+    return _response(context, _usable(context, task_id))
 
 
-@router.get("/{task_id}/events", dependencies=[Depends(require_read)])
+@router.get("/{task_id}/events", dependencies=[Depends(require_read)], responses={**READ, **errors(404, 422)})
 def task_history(task_id: str, context: Context) -> dict[str, Any]:
     """The task's history: creation, assignments (attempt, node), status changes, updates, errors."""
     _run(context.service.get, task_id)
@@ -116,9 +134,9 @@ def task_history(task_id: str, context: Context) -> dict[str, Any]:
     return {"taskId": task_id, "events": entries, "total": len(entries)}
 
 
-@router.get("/{task_id}/heartbeat", dependencies=[Depends(require_read)])
+@router.get("/{task_id}/heartbeat", dependencies=[Depends(require_read)], responses=ONE)
 def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
-    document = _run(context.service.get, task_id)
+    document = _usable(context, task_id)
     beat, exception = _live(context, [task_id]).get(task_id, (None, None))
     record = context.monitor.beats.get(task_id) if context.monitor else None
     return {"taskId": task_id, "heartbeat": beat if beat is not None else 0,
@@ -132,6 +150,7 @@ def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
 
 def _action(context: ApiContext, task_id: str, action: Any, message: str, response: Response) -> ActionResponse:
     """200 when the change is done; 202 when it is stored and its node still has to carry it out."""
+    _usable(context, task_id)
     document = _run(action, task_id)
     task = TaskResponse.from_document(document)
     text = message.format(status=task.lifecycleStatus)
@@ -143,7 +162,7 @@ def _action(context: ApiContext, task_id: str, action: Any, message: str, respon
                                               "task": task.model_dump()})
 
 
-@router.put("/{task_id}/status", response_model=ActionResponse, responses=ACCEPTED,
+@router.put("/{task_id}/status", response_model=ActionResponse, responses={**ACTION, **BODY},
             dependencies=[Depends(require_admin)])
 def set_status(task_id: str, body: TaskStatusRequest, context: Context, response: Response) -> ActionResponse:
     """Created = restart, Cancelled = cancel, Paused = pause, Running = resume."""
@@ -151,43 +170,46 @@ def set_status(task_id: str, body: TaskStatusRequest, context: Context, response
                    "Task status updated to {status}", response)
 
 
-@router.post("/{task_id}/cancel", response_model=ActionResponse, responses=ACCEPTED,
+@router.post("/{task_id}/cancel", response_model=ActionResponse, responses=ACTION,
              dependencies=[Depends(require_admin)])
 def cancel(task_id: str, context: Context, response: Response) -> ActionResponse:
     return _action(context, task_id, context.service.cancel, "Task cancelled", response)
 
 
-@router.post("/{task_id}/pause", response_model=ActionResponse, responses=ACCEPTED,
+@router.post("/{task_id}/pause", response_model=ActionResponse, responses=ACTION,
              dependencies=[Depends(require_admin)])
 def pause(task_id: str, context: Context, response: Response) -> ActionResponse:
     return _action(context, task_id, context.service.pause, "Task paused", response)
 
 
-@router.post("/{task_id}/resume", response_model=ActionResponse, responses=ACCEPTED,
+@router.post("/{task_id}/resume", response_model=ActionResponse, responses=ACTION,
              dependencies=[Depends(require_admin)])
 def resume(task_id: str, context: Context, response: Response) -> ActionResponse:
     return _action(context, task_id, context.service.resume, "Task resumed ({status})", response)
 
 
-@router.post("/{task_id}/retry", response_model=ActionResponse, responses=ACCEPTED,
+@router.post("/{task_id}/retry", response_model=ActionResponse, responses=ACTION,
              dependencies=[Depends(require_admin)])
 def retry(task_id: str, context: Context, response: Response) -> ActionResponse:
     return _action(context, task_id, context.service.retry, "Task queued again", response)
 
 
-@router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+@router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)],
+            responses={**ADMIN, **BODY, **errors(404, 409)})
 def update_attachments(task_id: str, body: TaskAttachmentsRequest, context: Context) -> ActionResponse:
     """Store new attachments (version +1) and deliver them to the running worker, which accepts or rejects them."""
+    _usable(context, task_id)
     document = _run(lambda tid: context.service.update_attachments(tid, body.attachments), task_id)
     return ActionResponse(message="Task attachments updated successfully",
                           data={"taskId": task_id, "attachments": document.get("attachments"),
                                 "attachmentsVersion": document.get("attachmentsVersion")})
 
 
-@router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)])
+@router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)],
+                responses={**ADMIN, **errors(404, 409, 422)})
 def delete_task(task_id: str, context: Context) -> ActionResponse:
     """Soft delete, as 0.3.8: the task is cancelled."""
-    document = _run(context.service.get, task_id)
+    document = _usable(context, task_id)
     if document.get("lifecycleStatus") != "Cancelled":
         _run(context.service.cancel, task_id)
     return ActionResponse(message="Task cancelled successfully", data={"taskId": task_id, "status": "Cancelled"})
