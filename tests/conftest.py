@@ -20,6 +20,7 @@ from support.cluster import Cluster  # noqa: E402
 from support.controller import ControllerFactory  # noqa: E402
 from support.failure_logs import print_logs_on_failure  # noqa: E402
 from support.nodes import NodeFactory  # noqa: E402
+from support.private_services import PrivateServices  # noqa: E402
 from support.services import Endpoints, endpoints  # noqa: E402
 
 
@@ -70,6 +71,17 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
     finally:
         factory.stop_all()
         print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
+
+
+@pytest.fixture
+def private(tmp_path: Path) -> Iterator[PrivateServices]:
+    """A private Kafka, FerretDB and Redis on free ports, for tests that freeze or restart them."""
+    services = PrivateServices(tmp_path / "services")
+    services.up()
+    try:
+        yield services
+    finally:
+        services.reset()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ from support.nodes import NodeFactory
 from support.private_services import PrivateServices
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def private(tmp_path: Path) -> Iterator[PrivateServices]:
-    services = PrivateServices(tmp_path / "services")
-    services.up()
-    try:
-        yield services
-    finally:
-        services.reset()
 
 
 def test_cancel_and_update_with_kafka_frozen_are_accepted_and_land(private: PrivateServices, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,6 @@ pytestmark = pytest.mark.integration
 
 TASKS = 10
 RESTARTS = 20
-
-
-@pytest.fixture
-def private(tmp_path: Path) -> Iterator[PrivateServices]:
-    services = PrivateServices(tmp_path / "services")
-    services.up()
-    try:
-        yield services
-    finally:
-        services.reset()
 
 
 def test_twenty_redis_restarts_declare_no_healthy_task_lost(private: PrivateServices, tmp_path: Path) -> None:

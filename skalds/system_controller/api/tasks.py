@@ -170,28 +170,21 @@ def set_status(task_id: str, body: TaskStatusRequest, context: Context, response
                    "Task status updated to {status}", response)
 
 
-@router.post("/{task_id}/cancel", response_model=ActionResponse, responses=ACTION,
-             dependencies=[Depends(require_admin)])
-def cancel(task_id: str, context: Context, response: Response) -> ActionResponse:
-    return _action(context, task_id, context.service.cancel, "Task cancelled", response)
+def _shortcut(name: str, message: str, summary: str) -> None:
+    """`POST /api/tasks/{id}/<name>`: the service's action of that name, answered by `_action`."""
+
+    def route(task_id: str, context: Context, response: Response) -> ActionResponse:
+        return _action(context, task_id, getattr(context.service, name), message, response)
+
+    route.__name__ = name
+    router.add_api_route(f"/{{task_id}}/{name}", route, methods=["POST"], response_model=ActionResponse,
+                         responses=ACTION, dependencies=[Depends(require_admin)], summary=summary)
 
 
-@router.post("/{task_id}/pause", response_model=ActionResponse, responses=ACTION,
-             dependencies=[Depends(require_admin)])
-def pause(task_id: str, context: Context, response: Response) -> ActionResponse:
-    return _action(context, task_id, context.service.pause, "Task paused", response)
-
-
-@router.post("/{task_id}/resume", response_model=ActionResponse, responses=ACTION,
-             dependencies=[Depends(require_admin)])
-def resume(task_id: str, context: Context, response: Response) -> ActionResponse:
-    return _action(context, task_id, context.service.resume, "Task resumed ({status})", response)
-
-
-@router.post("/{task_id}/retry", response_model=ActionResponse, responses=ACTION,
-             dependencies=[Depends(require_admin)])
-def retry(task_id: str, context: Context, response: Response) -> ActionResponse:
-    return _action(context, task_id, context.service.retry, "Task queued again", response)
+_shortcut("cancel", "Task cancelled", "Cancel")
+_shortcut("pause", "Task paused", "Pause")
+_shortcut("resume", "Task resumed ({status})", "Resume")
+_shortcut("retry", "Task queued again", "Retry")
 
 
 @router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)],
