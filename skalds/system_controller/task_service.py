@@ -132,11 +132,14 @@ class TaskService:
         return updated
 
     def restart(self, task_id: str) -> dict[str, Any]:
-        """Back to Created for the dispatcher; a running copy is told to stop (fencing stops it anyway)."""
-        transition = lifecycle.restart(self.store, task_id)
-        updated = _applied(transition)
-        self._stop_previous_copy(transition)
-        self.listener.work_waiting()
+        """A new attempt: on the same node when a node holds the task (its assign replaces the running copy),
+        else through the dispatcher."""
+        updated = _applied(lifecycle.restart(self.store, task_id))
+        if updated.get("lifecycleStatus") == S.Assigning.value:
+            self.announce(KafkaTopic.TASK_ASSIGN, task_id, attempt=updated.get("attempt"),
+                          recipient=updated.get("executor"))
+        else:
+            self.listener.work_waiting()
         return updated
 
     def retry(self, task_id: str) -> dict[str, Any]:

@@ -140,9 +140,10 @@ def cancel(store: TaskStore, task_id: str) -> Transition:
 
 
 def pause(store: TaskStore, task_id: str) -> Transition:
-    """Paused. A running task keeps its node, which suspends it (pending until then); one not started
-    anywhere is Paused at once and loses its executor, so resuming dispatches it. Pausing a Paused task,
-    or one whose pause is pending, changes nothing."""
+    """Paused. A task a node holds (Assigning or Running: a process may exist) keeps its node, which suspends
+    it or, if it never started it, parks it (pending until then); one no node holds is Paused at once, so
+    resuming dispatches it. Never a handoff: clearing the executor of a task whose process may run would let
+    a second copy start elsewhere. Pausing a Paused task, or one whose pause is pending, changes nothing."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
@@ -153,7 +154,7 @@ def pause(store: TaskStore, task_id: str) -> Transition:
         return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "
                                   f"{'being cancelled' if status not in TERMINAL_STATUSES else status}; "
                                   "only live tasks can be paused", document)
-    if status == S.Running.value and document.get("executor"):
+    if _process_may_exist(document):
         return _desire(store, document, D.Paused)
     return _by_user(store, document, {"lifecycleStatus": S.Paused.value, "executor": None,
                                       "desiredStatus": D.Paused.value})
@@ -176,12 +177,26 @@ def resume(store: TaskStore, task_id: str) -> Transition:
 
 
 def restart(store: TaskStore, task_id: str) -> Transition:
-    """Back to Created, without a node, for the dispatcher (a running copy is fenced off by the next attempt)."""
+    """From the beginning, as a new attempt. A task no node holds goes back to Created for the dispatcher. A task
+    a node holds (a process may exist) gets its next attempt on the same node, which stops the old copy before
+    it starts the new one: handing it to the dispatcher would let a second copy start elsewhere while the old
+    one still runs (its stop event may be late or lost)."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
-    return _by_user(store, document, {"lifecycleStatus": S.Created.value, "executor": None, "error": None,
-                                      "exitCode": None, "desiredStatus": D.Running.value})
+    if not _process_may_exist(document):
+        return _by_user(store, document, {"lifecycleStatus": S.Created.value, "executor": None, "error": None,
+                                          "exitCode": None, "desiredStatus": D.Running.value})
+    executor = document["executor"]
+    updated = store.update(task_id, {"lifecycleStatus": S.Assigning.value, "error": None, "exitCode": None,
+                                     "desiredStatus": D.Running.value, "assignedDateTime": now_ms()},
+                           expect={"lifecycleStatus": document.get("lifecycleStatus"), "attempt": _attempt(document)},
+                           increment={"attempt": 1})
+    if updated is None:
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile; try again", document)
+    store.append_history(task_id, _entry(HistoryType.ASSIGNED, executor=executor, attempt=updated.get("attempt"),
+                                         reason="restart", by="api"))
+    return Transition(updated, previous=document)
 
 
 def retry(store: TaskStore, task_id: str) -> Transition:

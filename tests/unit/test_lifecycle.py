@@ -117,7 +117,7 @@ def test_a_users_change_refuses_when_the_task_moved_on_since_it_was_read(store: 
     assert store.get("t1")["lifecycleStatus"] == S.Running.value  # type: ignore[index]
 
 
-def test_pause_keeps_a_running_task_on_its_node_and_frees_one_not_started(store: SqliteTaskStore) -> None:
+def test_pause_keeps_a_held_task_on_its_node_and_frees_one_no_node_holds(store: SqliteTaskStore) -> None:
     _task(store, "running", lifecycleStatus=S.Running.value, executor="node-a")
     _task(store, "assigning", lifecycleStatus=S.Assigning.value, executor="node-a")
     running = lifecycle.pause(store, "running").document
@@ -125,8 +125,14 @@ def test_pause_keeps_a_running_task_on_its_node_and_frees_one_not_started(store:
         ("node-a", S.Running.value, D.Paused.value)
     assert lifecycle.is_pending(running)
     assert lifecycle.pause(store, "running").document == store.get("running")  # repeated: unchanged
+    # Assigning: its node may have started a process already, so the executor stays (no handoff to a second
+    # copy elsewhere); the node suspends the copy, or parks the task if it never started it.
     assigning = lifecycle.pause(store, "assigning").document
-    assert assigning is not None and (assigning["executor"], assigning["lifecycleStatus"]) == (None, S.Paused.value)
+    assert assigning is not None and (assigning["executor"], assigning["lifecycleStatus"],
+                                      assigning["desiredStatus"]) == ("node-a", S.Assigning.value, D.Paused.value)
+    _task(store, "waiting")
+    waiting = lifecycle.pause(store, "waiting").document  # no node holds it: Paused at once
+    assert waiting is not None and (waiting["executor"], waiting["lifecycleStatus"]) == (None, S.Paused.value)
 
 
 def test_a_resume_calls_off_a_pending_pause_and_a_cancelling_task_cannot_be_paused(store: SqliteTaskStore) -> None:
@@ -170,11 +176,10 @@ def test_retry_only_of_failed_or_cancelled_tasks_and_it_clears_the_error(store: 
     assert refused.refusal is Refusal.WRONG_STATUS and "only Failed or Cancelled" in refused.reason
 
 
-def test_restart_names_the_copy_it_replaces(store: SqliteTaskStore) -> None:
-    lifecycle.assign(store, _task(store), "node-a")
-    restarted = lifecycle.restart(store, "t1")
-    assert restarted.previous is not None and lifecycle.is_live_on_node(restarted.previous)
-    assert restarted.document is not None and not lifecycle.is_live_on_node(restarted.document)
+def test_restart_of_a_task_no_node_holds_goes_to_the_dispatcher(store: SqliteTaskStore) -> None:
+    _task(store, lifecycleStatus=S.Paused.value, executor=None)
+    restarted = lifecycle.restart(store, "t1").document
+    assert restarted is not None and (restarted["lifecycleStatus"], restarted["executor"]) == (S.Created.value, None)
 
 
 def test_attachments_get_the_next_version(store: SqliteTaskStore) -> None:
@@ -258,3 +263,14 @@ def test_queries_select_what_they_are_named_for(store: SqliteTaskStore) -> None:
     total, page = queries.page(store, queries.TaskFilter(id_contains="WAIT"), sort_by="priority", descending=True,
                                page_number=1, page_size=1)
     assert (total, [d["id"] for d in page]) == (2, ["waiting-high"])
+
+
+def test_restart_of_a_held_task_is_the_next_attempt_on_the_same_node(store: SqliteTaskStore) -> None:
+    lifecycle.assign(store, _task(store), "node-a")
+    lifecycle.record_status(store, StatusChange.of("t1", S.Running, executor="node-a", attempt=1))
+    restarted = lifecycle.restart(store, "t1").document
+    assert restarted is not None  # no handoff: nobody else may start it while the old copy still runs
+    assert (restarted["executor"], restarted["attempt"], restarted["lifecycleStatus"]) == ("node-a", 2, "Assigning")
+    assert store.history("t1")[-1]["reason"] == "restart"
+    late = StatusChange.of("t1", S.Cancelled, executor="node-a", attempt=1)  # the old copy's last word
+    assert lifecycle.record_status(store, late).refusal is Refusal.NOT_OWNER
