@@ -48,12 +48,19 @@ class Driver:
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
-            live = [task_id for task_id in self.created if task_id not in self._cancelled]
-            if len(self.created) < self.tasks:
-                self._create(f"chaos-{len(self.created):03d}")
-            elif live:
-                self._act(self.rng.choice(live), self.rng.choices(("update", "pause", "resume", "cancel"),
-                                                                    (5, 2, 2, 1))[0])
+            try:
+                self._step()
+            except Exception as error:  # the user keeps going whatever one request did: count it, go on
+                name = f"driver {type(error).__name__}"
+                self.refused[name] = self.refused.get(name, 0) + 1
+
+    def _step(self) -> None:
+        """Keep `tasks` live tasks (a cancelled one is replaced by a new one), and act on a random one."""
+        live = [task_id for task_id in self.created if task_id not in self._cancelled]
+        if len(live) < self.tasks:
+            self._create(f"chaos-{len(self.created):03d}")
+        elif live:
+            self._act(self.rng.choice(live), self.rng.choices(("update", "pause", "resume", "cancel"), (5, 2, 2, 1))[0])
 
     def _call(self, task_id: str, action: str, method: str, path: str, json: dict[str, Any] | None = None) -> bool:
         client = self.rng.choice(self.clients)

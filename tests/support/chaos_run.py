@@ -107,15 +107,27 @@ class ChaosCluster:
 
 
 def read_tasks(urls: list[str]) -> list[dict[str, Any]]:
-    """What the API shows, from whichever controller answers."""
+    """What the API shows (every page), from whichever controller answers."""
     for url in urls:
         try:
-            response = httpx.get(f"{url}/api/tasks", params={"pageSize": 100}, timeout=3)
-        except httpx.HTTPError:
+            return _all_pages(url)
+        except (httpx.HTTPError, ConnectionError):
             continue
-        if response.status_code == 200:
-            return response.json()["items"]
     raise ConnectionError("no controller answered")
+
+
+def _all_pages(url: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        response = httpx.get(f"{url}/api/tasks", params={"pageSize": 100, "page": page}, timeout=3)
+        if response.status_code != 200:
+            raise ConnectionError(f"{url} answered {response.status_code}")
+        body = response.json()
+        items += body["items"]
+        if page * 100 >= body["total"]:
+            return items
+        page += 1
 
 
 def run_chaos(workdir: Path, seed: int, seconds: float, tasks: int = 30, bound: float = 15.0,
