@@ -21,10 +21,10 @@ from skalds.model._time import now_ms
 from skalds.model.task import ACTIVE_STATUSES, RETRYABLE_STATUSES, TERMINAL_STATUSES, HistoryType
 from skalds.model.task import DesiredStatus as D
 from skalds.model.task import TaskLifecycleStatus as S
+from skalds.tasks.desired import desired, is_pending  # noqa: F401  (re-exported: read with the transitions)
+from skalds.tasks.desired import process_may_exist as _process_may_exist
 from skalds.tasks.status_change import StatusChange, write_changes
 from skalds.transport.ports import DuplicateTaskError, TaskStore
-
-DESIRED_STATUSES = frozenset(D.list())
 
 
 class Refusal(str, Enum):
@@ -59,27 +59,6 @@ def _entry(kind: HistoryType, **fields: Any) -> dict[str, Any]:
 
 def _attempt(document: dict[str, Any]) -> Any:
     return document.get("attempt", 0)
-
-
-def desired(document: dict[str, Any]) -> str:
-    """What the user asked of the task; a document without `desiredStatus` (0.3.8's) wants to run."""
-    value = document.get("desiredStatus")
-    return value if value in DESIRED_STATUSES else D.Running.value
-
-
-def is_pending(document: dict[str, Any]) -> bool:
-    """The user's last request is stored but its node has not carried it out yet."""
-    status, wanted = document.get("lifecycleStatus"), desired(document)
-    if wanted == D.Cancelled.value:
-        return status not in TERMINAL_STATUSES
-    if wanted == D.Paused.value:
-        return status in (S.Assigning.value, S.Running.value)
-    return status == S.Paused.value and bool(document.get("executor"))
-
-
-def _process_may_exist(document: dict[str, Any]) -> bool:
-    """A node holds the task and may run a process for it: only that node can end or suspend it."""
-    return bool(document.get("executor")) and document.get("lifecycleStatus") in ACTIVE_STATUSES
 
 
 def _read(store: TaskStore, task_id: str) -> dict[str, Any] | Transition:
