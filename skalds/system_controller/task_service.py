@@ -143,17 +143,10 @@ class TaskService:
         return updated
 
     def retry(self, task_id: str) -> dict[str, Any]:
-        transition = lifecycle.retry(self.store, task_id)
-        updated = _applied(transition)
-        self._stop_previous_copy(transition)
+        """A Failed or Cancelled task (no process left) goes back to the dispatcher."""
+        updated = _applied(lifecycle.retry(self.store, task_id))
         self.listener.work_waiting()
         return updated
-
-    def _stop_previous_copy(self, transition: Transition) -> None:
-        previous = transition.previous or {}
-        if lifecycle.is_live_on_node(previous):
-            # Names the attempt it stops: a node that already runs the next one keeps it.
-            self.announce(KafkaTopic.TASK_CANCEL, previous["id"], attempt=previous.get("attempt"))
 
     def set_status(self, task_id: str, status: str) -> dict[str, Any]:
         actions: dict[str, Callable[[str], dict[str, Any]]] = {
@@ -166,7 +159,7 @@ class TaskService:
         self.get(task_id)
         with _storable(f"attachments of task {task_id!r}"):
             updated = _applied(lifecycle.update_attachments(self.store, task_id, _checked_attachments(attachments)))
-        if lifecycle.is_live_on_node(updated):
+        if lifecycle.process_may_exist(updated):
             self.announce(KafkaTopic.TASK_UPDATE_ATTACHMENT, task_id)
         return updated
 

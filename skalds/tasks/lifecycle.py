@@ -21,7 +21,11 @@ from skalds.model._time import now_ms
 from skalds.model.task import ACTIVE_STATUSES, RETRYABLE_STATUSES, TERMINAL_STATUSES, HistoryType
 from skalds.model.task import DesiredStatus as D
 from skalds.model.task import TaskLifecycleStatus as S
-from skalds.tasks.desired import desired, is_pending  # noqa: F401  (re-exported: read with the transitions)
+from skalds.tasks.desired import (  # noqa: F401  (re-exported: read with the transitions)
+    desired,
+    is_pending,
+    process_may_exist,
+)
 from skalds.tasks.desired import process_may_exist as _process_may_exist
 from skalds.tasks.status_change import StatusChange, write_changes
 from skalds.transport.ports import DuplicateTaskError, TaskStore
@@ -196,11 +200,6 @@ def update_attachments(store: TaskStore, task_id: str, attachments: dict[str, An
         return Transition.refused(Refusal.NOT_FOUND, f"task {task_id!r} not found")
     store.append_history(task_id, _entry(HistoryType.ATTACHMENTS_UPDATED, version=updated.get("attachmentsVersion", 0)))
     return Transition(updated)
-
-
-def is_live_on_node(document: dict[str, Any]) -> bool:
-    """The task holds a node now: an update, a cancel or a restart must be announced to it."""
-    return bool(document.get("executor")) and document.get("lifecycleStatus") in ACTIVE_STATUSES
 
 
 # --- made by the controller's dispatcher and monitor -----------------------------------------------------
