@@ -26,7 +26,6 @@ from skalds.tasks.desired import (  # noqa: F401  (re-exported: read with the tr
     is_pending,
     process_may_exist,
 )
-from skalds.tasks.desired import process_may_exist as _process_may_exist
 from skalds.tasks.status_change import StatusChange, write_changes
 from skalds.transport.ports import DuplicateTaskError, TaskStore
 
@@ -117,7 +116,7 @@ def cancel(store: TaskStore, task_id: str) -> Transition:
         return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is already {status}", document)
     if desired(document) == D.Cancelled.value:
         return Transition(document, previous=document)
-    if _process_may_exist(document):
+    if process_may_exist(document):
         return _desire(store, document, D.Cancelled)
     return _by_user(store, document, {"lifecycleStatus": S.Cancelled.value, "desiredStatus": D.Cancelled.value})
 
@@ -137,7 +136,7 @@ def pause(store: TaskStore, task_id: str) -> Transition:
         return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "
                                   f"{'being cancelled' if status not in TERMINAL_STATUSES else status}; "
                                   "only live tasks can be paused", document)
-    if _process_may_exist(document):
+    if process_may_exist(document):
         return _desire(store, document, D.Paused)
     return _by_user(store, document, {"lifecycleStatus": S.Paused.value, "executor": None,
                                       "desiredStatus": D.Paused.value})
@@ -167,7 +166,7 @@ def restart(store: TaskStore, task_id: str) -> Transition:
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
-    if not _process_may_exist(document):
+    if not process_may_exist(document):
         return _by_user(store, document, {"lifecycleStatus": S.Created.value, "executor": None, "error": None,
                                           "exitCode": None, "desiredStatus": D.Running.value})
     executor = document["executor"]
