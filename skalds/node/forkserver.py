@@ -27,6 +27,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
 from skalds.node.forkserver_main import CODE_FORMAT, PID_FORMAT, READY, SPAWN
+from skalds.node.orphans import WORKER_OF_ENV
 from skalds.utils.logging import logger
 
 START_TIMEOUT_SECONDS = 60.0  # importing the user's main module and worker modules
@@ -43,6 +44,7 @@ class ForkServerConfig:
 
     modules: list[str] = field(default_factory=list)
     logging: dict[str, Any] | None = None
+    owner: str = ""  # the node's id, inherited by every worker (see `orphans`)
 
 
 class _NoFdPassing:
@@ -244,7 +246,8 @@ class ForkServer:
         command = [sys.executable, "-c", "from skalds.node.forkserver_main import main; main()",
                    str(theirs.fileno()), json.dumps(config)]
         try:
-            self._process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            self._process = subprocess.Popen(command, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                             env={**os.environ, WORKER_OF_ENV: self.config.owner})
         finally:
             theirs.close()
         ours.settimeout(START_TIMEOUT_SECONDS)

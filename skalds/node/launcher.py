@@ -8,6 +8,7 @@ from multiprocessing.connection import Connection
 
 from skalds.node.forkserver import ForkServer, ForkServerConfig, WorkerProcess
 from skalds.node.handles import WorkerHandle
+from skalds.node.orphans import kill_stopped_workers_of
 from skalds.node.standby import StandbyPool
 from skalds.utils.logging import logger
 from skalds.worker.runtime import LaunchSettings
@@ -19,12 +20,15 @@ class Launcher:
     def __init__(self, modules: list[str], launch: LaunchSettings, standby_workers: int) -> None:
         self.fork_server = ForkServer(ForkServerConfig(
             modules=["skalds.worker.baseclass", *modules],
-            logging={"level": launch.log_level, "skald_id": launch.skald_id, "json": launch.log_json}))
+            logging={"level": launch.log_level, "skald_id": launch.skald_id, "json": launch.log_json},
+            owner=launch.skald_id))
         self.standby = StandbyPool(standby_workers, self.fork_server)
 
     def start(self) -> None:
         """Start the template process now (not on the first task), with the main module and the
-        worker modules imported once, so a worker starts in milliseconds."""
+        worker modules imported once, so a worker starts in milliseconds. First kill the paused workers
+        an earlier run of this node left stopped (see `orphans`)."""
+        kill_stopped_workers_of(self.fork_server.config.owner)
         started = time.perf_counter()
         self.fork_server.start()
         logger.debug(f"worker fork server started in {(time.perf_counter() - started) * 1000:.0f} ms")

@@ -30,7 +30,8 @@ class Copy:
 
 @dataclass
 class Plan:
-    """What to do, by task id (`start`: the documents of assigned attempts no event started here)."""
+    """What to do, by task id (`start`: the documents of assigned attempts no event started here;
+    `orphaned`: the documents of Paused attempts this run of the node never held, left by an earlier run)."""
 
     lost: list[str] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
@@ -38,13 +39,15 @@ class Plan:
     resume: list[str] = field(default_factory=list)
     update: list[str] = field(default_factory=list)
     start: list[dict[str, Any]] = field(default_factory=list)
+    orphaned: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return any((self.lost, self.cancel, self.pause, self.resume, self.update, self.start))
+        return any((self.lost, self.cancel, self.pause, self.resume, self.update, self.start, self.orphaned))
 
     def summary(self) -> str:
         parts = [f"{name} {len(items)}" for name, items in (("lost", self.lost), ("cancel", self.cancel),
-                 ("pause", self.pause), ("resume", self.resume), ("update", self.update), ("start", self.start))
+                 ("pause", self.pause), ("resume", self.resume), ("update", self.update), ("start", self.start),
+                 ("orphaned", self.orphaned))
                  if items]
         return ", ".join(parts) or "nothing"
 
@@ -66,9 +69,12 @@ def plan(copies: dict[str, Copy], held: list[dict[str, Any]], owned: dict[str, i
     for task_id, document in by_id.items():
         copy = copies.get(task_id)
         if copy is None:
-            if document.get("lifecycleStatus") == S.Assigning.value and started.get(task_id, 0) < _number(
-                    document, "attempt"):
+            status, never_started = document.get("lifecycleStatus"), started.get(task_id, 0) < _number(
+                document, "attempt")
+            if status == S.Assigning.value and never_started:
                 result.start.append(document)
+            elif status == S.Paused.value and never_started:  # its process died with an earlier run of the node
+                result.orphaned.append(document)
         elif not copy.stopping:
             _compare(task_id, copy, document, result)
     elsewhere = {task_id: copy.attempt for task_id, copy in copies.items()

@@ -12,7 +12,7 @@ from skalds.model.ids import shown
 from skalds.model.task import ModeEnum
 from skalds.node.commands import CommandHandler
 from skalds.node.reconcile import Copy, Plan, plan
-from skalds.tasks import queries
+from skalds.tasks import lifecycle, queries
 from skalds.transport.ports import ServiceUnavailableError
 from skalds.utils.logging import logger
 
@@ -89,7 +89,8 @@ class Reconciler:
 
     def apply(self, result: Plan) -> None:
         """Each kind of action in turn; one that fails (other than for an outage) does not stop the others."""
-        for action in (self._stop_lost, self._cancel, self._pause_or_resume, self._update, self._start):
+        for action in (self._stop_lost, self._cancel, self._pause_or_resume, self._update, self._start,
+                       self._release_orphans):
             try:
                 action(result)
             except ServiceUnavailableError:
@@ -132,3 +133,13 @@ class Reconciler:
                 logger.info(f"task {shown(task_id)}: attempt {document.get('attempt')} is assigned here and no "
                             "event started it; starting it")
                 self.handler.assign_document(document)
+
+    def _release_orphans(self, result: Plan) -> None:
+        """Paused tasks whose process died with an earlier run of this node: no copy is left to resume, so
+        each leaves this node as a lost task does (Created when its user resumed it, Paused otherwise, so a
+        later resume dispatches it). A stopped process cannot run, so no copy is left to fence first."""
+        store = self.handler.store
+        for document in result.orphaned:
+            if store is not None and lifecycle.mark_lost(store, document, f"{self.skald_id} restarted").applied:
+                logger.info(f"task {shown(document['id'])}: paused here before this node restarted; its process "
+                            f"is gone, so it no longer names {self.skald_id}")

@@ -217,12 +217,14 @@ def assign(store: TaskStore, document: dict[str, Any], node_id: str) -> Transiti
 
 def mark_lost(store: TaskStore, document: dict[str, Any], reason: str) -> Transition:
     """The task's node or process is gone (and fenced): back to Created for a new attempt, without a node;
-    Paused if it was or was to be paused, Cancelled if it was to be cancelled (no process is left to stop)."""
+    Paused if it was to be paused, Cancelled if it was to be cancelled (no process is left to stop). What the
+    user wants decides, not what the node last did: a Paused task whose resume was pending runs again. A Paused
+    0.3.8 document (no `desiredStatus`) stays Paused."""
     task_id, status, wanted = document["id"], document.get("lifecycleStatus"), desired(document)
     target = S.Created.value
     if wanted == D.Cancelled.value:
         target = S.Cancelled.value
-    elif status == S.Paused.value or wanted == D.Paused.value:
+    elif wanted == D.Paused.value or (status == S.Paused.value and "desiredStatus" not in document):
         target = S.Paused.value
     updated = store.update(task_id, {"lifecycleStatus": target, "executor": None},
                            expect={"lifecycleStatus": status, "executor": document.get("executor"),

@@ -6,6 +6,7 @@ import signal
 import pytest
 
 from skalds.proxy.kafka import KafkaTopic
+from skalds.tasks import lifecycle
 from support.cluster import read_records, wait_for
 from support.workers import SleepModel
 
@@ -61,6 +62,29 @@ def test_killed_node_workers_stop_and_restart_recovers_its_tasks(nodes, cluster,
     wait_for(lambda: sum(r["event"] == "main" for r in read_records(records)) == 2, 20, "task recovered")
     document = cluster.wait_status("t-crash", "Running")
     assert document["attempt"] == 2
+
+
+def test_a_task_paused_on_a_node_that_restarts_leaves_it_and_runs_again_when_resumed(nodes, cluster, tmp_path):
+    """Its process died with the node: nothing is left to resume there, so the restarted node lets it go
+    (before, it kept naming the node, and a resume stayed pending for ever)."""
+    records = str(tmp_path / "r.jsonl")
+    node = nodes.start("node-paused", RECONCILE_PERIOD="1")
+    cluster.create("t-paused", "SleepWorker", SleepModel(seconds=120, record_to=records), executor="node-paused")
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, "t-paused")
+    cluster.wait_status("t-paused", "Running")
+    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main")
+    assert lifecycle.pause(cluster.store, "t-paused").applied  # no event: the node's reconciler pauses it
+    cluster.wait_status("t-paused", "Paused", timeout=10)
+    os.kill(node.process.pid, signal.SIGKILL)
+    node.process.wait(5)
+    assert _alive(pid)  # stopped: it cannot notice that its node died
+    nodes.start("node-paused", RECONCILE_PERIOD="1")
+    wait_for(lambda: not _alive(pid), 5, "the restarted node to kill the stopped worker its last run left")
+    wait_for(lambda: cluster.doc("t-paused")["executor"] is None, 15, "the restarted node to let the task go")
+    assert cluster.status("t-paused") == "Paused"
+    assert cluster.history("t-paused")[-1]["type"] == "lost"
+    resumed = lifecycle.resume(cluster.store, "t-paused").document
+    assert resumed is not None and resumed["lifecycleStatus"] == "Created"  # the dispatcher places it again
 
 
 def _alive(pid: int) -> bool:

@@ -203,7 +203,7 @@ def test_mark_lost_expects_the_executor_and_attempt_it_judged(store: SqliteTaskS
     lost = lifecycle.mark_lost(store, assigned, "node offline")
     assert lost.document is not None and (lost.document["lifecycleStatus"], lost.document["executor"]) == \
         (S.Created.value, None)
-    _task(store, "paused", lifecycleStatus=S.Paused.value, executor="node-a")
+    _task(store, "paused", lifecycleStatus=S.Paused.value, executor="node-a", desiredStatus=D.Paused.value)
     paused = store.get("paused")
     assert paused is not None
     assert lifecycle.mark_lost(store, paused, "gone").document["lifecycleStatus"] == S.Paused.value  # type: ignore[index]
@@ -211,6 +211,15 @@ def test_mark_lost_expects_the_executor_and_attempt_it_judged(store: SqliteTaskS
     cancelling = store.get("cancelling")
     assert cancelling is not None  # its node is gone: no process is left to stop, it is Cancelled, never rerun
     assert lifecycle.mark_lost(store, cancelling, "gone").document["lifecycleStatus"] == S.Cancelled.value  # type: ignore[index]
+
+
+def test_a_lost_paused_task_whose_resume_was_pending_runs_again(store: SqliteTaskStore) -> None:
+    """The user resumed it, then its node died before resuming it: the resume must not be forgotten."""
+    _task(store, "resuming", lifecycleStatus=S.Paused.value, executor="node-a", desiredStatus=D.Running.value)
+    resuming = store.get("resuming")
+    assert resuming is not None
+    lost = lifecycle.mark_lost(store, resuming, "node offline").document
+    assert lost is not None and (lost["lifecycleStatus"], lost["executor"]) == (S.Created.value, None)
 
 
 def test_automatic_retry_uses_one_retry_and_only_once(store: SqliteTaskStore) -> None:

@@ -62,6 +62,13 @@ def test_an_assigned_attempt_no_event_started_is_started_once():
     assert plan({}, [doc("b", status="Running")], {}, {}).start == []  # only Assigning tasks start
 
 
+def test_a_paused_task_this_run_of_the_node_never_held_is_an_orphan():
+    held = [doc("a", status="Paused", desiredStatus="Running"), doc("b", status="Paused", desiredStatus="Paused")]
+    assert [d["id"] for d in plan({}, held, {}, {}).orphaned] == ["a", "b"]  # the node restarted
+    assert plan({}, held, {}, {"a": 1, "b": 1}).orphaned == []  # its copy ran here: its exit is being recorded
+    assert plan({"a": Copy(1, paused=True), "b": Copy(1, paused=True)}, held, {}, {}).orphaned == []
+
+
 def test_a_newer_attempt_replaces_the_copy_when_startable_else_the_copy_is_stale():
     copies = {"a": Copy(1), "b": Copy(1)}
     result = plan(copies, [doc("a", attempt=2, status="Assigning"), doc("b", attempt=2)], {}, {"a": 1, "b": 1})
