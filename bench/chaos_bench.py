@@ -28,11 +28,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--output", type=Path, default=None, help="also write the table here")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="run in this folder and keep it (the nodes' logs and the workers' ticks)")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     print(f"[chaos] seed {seed}, {args.seconds:.0f}s, {args.tasks} tasks", flush=True)
-    with tempfile.TemporaryDirectory(prefix="skalds-chaos-") as workdir:
-        report = run_chaos(Path(workdir), seed, args.seconds, tasks=args.tasks)
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        report = run_chaos(args.keep, seed, args.seconds, tasks=args.tasks)
+    else:
+        with tempfile.TemporaryDirectory(prefix="skalds-chaos-") as workdir:
+            report = run_chaos(Path(workdir), seed, args.seconds, tasks=args.tasks)
     text = "\n".join([f"# Fault injection, seed {seed}", "", report.table(), "", "## Faults", "",
                       *[f"    {line}" for line in report.injected]])
     print(text)
