@@ -149,7 +149,9 @@ class Reactor:
 
     def _finish_released(self, handle: WorkerHandle, how: str) -> None:
         """The task lives on: its heartbeat goes, and on shutdown the store gives it back. A fenced
-        copy leaves its heartbeat keys to expire: another node may be writing them already."""
+        copy leaves its heartbeat keys to expire (another node may be writing them already), and its
+        attempt is recorded Assigning: no process runs it until this node starts it again or the
+        controller moves it, and the store must not say Running meanwhile."""
         fenced = handle.stop_reason in (None, "fenced")
         logger.info(f"task {handle.task_id} stopped ({handle.stop_reason or 'fenced itself'}, {how})")
         if not fenced:
@@ -158,8 +160,10 @@ class Reactor:
             task_id, attempt, skald_id = handle.task_id, handle.attempt, self.skald_id
             self.recorder.store_call(lambda store: lifecycle.release(store, task_id, executor=skald_id,
                                                                      attempt=attempt, reason="node shutdown"))
-        elif fenced and self.on_fenced is not None:
-            self.on_fenced(handle.task_id, handle.attempt)  # fenced by the node or by itself
+        elif fenced:
+            self.recorder.status(handle.task_id, handle.attempt, TaskLifecycleStatus.Assigning, reason="fenced")
+            if self.on_fenced is not None:
+                self.on_fenced(handle.task_id, handle.attempt)  # fenced by the node or by itself
         self._run_after_exit(handle.task_id)
 
     def _run_after_exit(self, task_id: str) -> None:

@@ -52,12 +52,12 @@ class Recorder:
 
     # --- the task store ------------------------------------------------------------------------
     def status(self, task_id: str, attempt: int, status: TaskLifecycleStatus, *, error: str | None = None,
-               exit_code: int | None = None, after: threading.Event | None = None) -> None:
+               exit_code: int | None = None, after: threading.Event | None = None, reason: str | None = None) -> None:
         """Queue a status of this node's attempt; a Running that finds another owner stops the copy."""
         if self._writer is None:
             return
         change = StatusChange.of(task_id, status, executor=self.config.skald_id, attempt=attempt,
-                                 error=error, exit_code=exit_code)
+                                 error=error, exit_code=exit_code, reason=reason)
         self._writer.status(change, stop_if_lost=status == TaskLifecycleStatus.Running, after=after)
 
     def store_call(self, write: Callable[[TaskStore], None]) -> None:

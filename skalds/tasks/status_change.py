@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from skalds.model._time import now_ms
 from skalds.model.task import HistoryType, TaskLifecycleStatus
 from skalds.transport.ports import TaskStore
 
@@ -26,9 +27,11 @@ class StatusChange:
 
     @classmethod
     def of(cls, task_id: str, status: TaskLifecycleStatus, *, executor: str, attempt: int,
-           error: str | None = None, exit_code: int | None = None) -> StatusChange:
+           error: str | None = None, exit_code: int | None = None, reason: str | None = None) -> StatusChange:
         fields: dict[str, Any] = {"lifecycleStatus": status.value}
-        if status == TaskLifecycleStatus.Running:
+        if status == TaskLifecycleStatus.Assigning:  # back to starting (a fenced copy): timed from now
+            fields["assignedDateTime"] = now_ms()
+        elif status == TaskLifecycleStatus.Running:
             fields.update({"error": None, "exitCode": None})
         elif status == TaskLifecycleStatus.Finished:
             # Same fields as a merged Running + Finished, so a batch holding both kinds is one update.
@@ -43,6 +46,8 @@ class StatusChange:
             entry["error"] = error
         if exit_code is not None:
             entry["exitCode"] = exit_code
+        if reason:
+            entry["reason"] = reason
         return cls(task_id, executor, attempt, fields, [entry])
 
     def copy(self) -> StatusChange:

@@ -108,6 +108,10 @@ def test_a_node_cut_off_from_live_state_fences_its_workers_and_restarts_them_aft
         proxy.stop()
         node.wait_log("fences itself: no heartbeat reached live state", timeout=10)
         wait_for(lambda: (ticks.read(), not tickers(ticks, "t-cut"))[1], 5, "the fenced worker to stop")
+        # Nothing runs it now: the store must not say Running while the node waits for live state.
+        fenced = cluster.wait_status("t-cut", "Assigning", timeout=5)
+        assert (fenced["executor"], fenced["attempt"]) == (node.skald_id, 1)
+        assert cluster.history("t-cut")[-1].get("reason") == "fenced"
         proxy.start()
         node.wait_log("heartbeats reach live state again", timeout=20)
         wait_for(lambda: cluster.doc("t-cut")["attempt"] == 2 and each_runs_once(ticks, ["t-cut"]), 20,
