@@ -123,7 +123,9 @@ class Skald:
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool,
-                        reconciler: Reconciler | None = None) -> None:
+                        reconciler: Reconciler | None = None) -> bool:
+        """Consume `topics` on the events thread (the reconciler runs between polls); False if the event
+        bus is unreachable and not required (no events thread then)."""
         config = self.config
         name, where = factory.where(config, "events")
         try:
@@ -134,7 +136,7 @@ class Skald:
         except Exception as error:
             logger.error(f"{name} unreachable, no events are received: {error}")
             self._ready.set()
-            return
+            return False
         names = [factory.topic_name(config, topic) for topic in topics]
         dead_letter_topic = factory.topic_name(config, KafkaTopic.DEAD_LETTER)
         factory.prepare_topics(config, [*names, dead_letter_topic])
@@ -156,8 +158,9 @@ class Skald:
         self._consume_thread.start()
         while not assigned.wait(0.2):
             if self._stop.is_set():
-                return
+                return True
         logger.info(f"consuming {', '.join(names)} as group {self.skald_id}")
+        return True
 
     # --- modes ---------------------------------------------------------------------------------
     def _run_node(self) -> None:
@@ -191,8 +194,13 @@ class Skald:
             from skalds.node.edge import start_yaml_tasks  # loads the YAML parser: edge and single_process only
 
             start_yaml_tasks(config.yaml_file, supervisor, self.store, self.skald_id)
-        if config.kafka_host:
-            self._start_consumer(EDGE_TOPICS, handler, required=False)
+        # Requests stored for its tasks (cancel, pause, resume, update) land even when their event is lost,
+        # or when there is no event bus at all.
+        reconciler = Reconciler(handler, config.reconcile_seconds(), starts=False) if self.store else None
+        consuming = bool(config.kafka_host) and self._start_consumer(EDGE_TOPICS, handler, required=False,
+                                                                     reconciler=reconciler)
+        if reconciler is not None and not consuming:
+            threading.Thread(target=reconciler.run, args=(self._stop,), name="skalds-reconcile", daemon=True).start()
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald edge {self.skald_id} ready")

@@ -5,6 +5,7 @@ so at once after it comes back) it reads the tasks that name this node in one qu
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -21,14 +22,20 @@ RETRY_SECONDS = 1.0  # while the task store is unreachable
 
 class Reconciler:
     def __init__(self, handler: CommandHandler, period: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, starts: bool = True) -> None:
         self.handler = handler
+        self.starts = starts  # False on an edge node: its tasks start from its YAML file, never from the store
         self.supervisor = handler.supervisor
         self.skald_id = handler.skald_id
         self.period = period
         self.clock = clock
         self._next = 0.0
         self._failing = False
+
+    def run(self, stop: threading.Event, poll: float = 0.2) -> None:
+        """On its own thread, for a node that consumes no events (an edge node without Kafka)."""
+        while not stop.wait(poll):
+            self.maybe_run()
 
     def soon(self) -> None:
         """Reconcile at the next chance (a service came back)."""
@@ -75,6 +82,8 @@ class Reconciler:
                   if task_id not in held_ids and copy.passive and not copy.stopping]
         owned = queries.owned_attempts(store, self.skald_id, others) if others else {}
         result = plan(copies, held, owned, self.handler.started)
+        if not self.starts:
+            result.start, result.orphaned = [], []
         self._forget(held_ids | set(copies))
         if result:
             logger.info(f"reconcile: {result.summary()}")

@@ -103,3 +103,34 @@ def test_single_process_forwards_sigterm_and_exits_non_zero(nodes, tmp_path):
     assert node.process.wait(15) == 143
     assert time.monotonic() - started < 5
     assert "ended Cancelled" in node.log()
+
+
+def test_an_edge_node_reconciles_requests_whose_events_were_lost(nodes, cluster, tmp_path):
+    """Events only wake a node: a cancel, pause or update stored without one still lands on an edge task,
+    with Kafka and without it."""
+    from skalds.tasks import lifecycle
+    from support.workers import SleepModel
+
+    records = tmp_path / "r.jsonl"
+    yaml_file = tmp_path / "tasks.yml"
+    yaml_file.write_text(YAML.format(records=records))
+    nodes.start(SKALD_MODE="edge", YAML_FILE=str(yaml_file), RECONCILE_PERIOD="1")
+    cluster.wait_status("edge-a", "Running")
+    cluster.wait_status("edge-b", "Running")
+    lifecycle.update_attachments(cluster.store, "edge-a",
+                                 SleepModel(seconds=30, record_to=str(records), label="live").model_dump(by_alias=True))
+    wait_for(lambda: any(r.get("label") == "live" and r["event"] == "update_end" for r in read_records(records)),
+             10, "the stored update to reach the edge task")
+    cluster.desire("edge-b", "Cancelled")
+    cluster.wait_status("edge-b", "Cancelled", timeout=10)
+
+
+def test_an_edge_node_without_kafka_reconciles_with_the_store(nodes, cluster, tmp_path):
+    yaml_file = tmp_path / "tasks.yml"
+    yaml_file.write_text(YAML.format(records=tmp_path / "r.jsonl"))
+    nodes.start(SKALD_MODE="edge", YAML_FILE=str(yaml_file), RECONCILE_PERIOD="1", KAFKA_HOST="")
+    cluster.wait_status("edge-b", "Running")
+    cluster.desire("edge-b", "Paused")
+    cluster.wait_status("edge-b", "Paused", timeout=10)
+    cluster.desire("edge-b", "Running")
+    cluster.wait_status("edge-b", "Running", timeout=10)
