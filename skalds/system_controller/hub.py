@@ -3,6 +3,9 @@
 The monitor publishes each change once; every SSE connection reads the same ring buffer,
 so a thousand dashboards cost no extra store queries. Sequence numbers are the SSE `id:`
 values, which lets a reconnecting client resume with `Last-Event-ID`.
+
+Messages are unnamed (no `event:` line), as 0.3.8 sent them: the kind is the envelope's `type`,
+so `EventSource.onmessage` (0.3.8's dashboard, and ours) receives every one.
 """
 
 from __future__ import annotations
@@ -21,12 +24,23 @@ from typing import Any
 class HubEvent:
     seq: int
     stream: str  # "tasks" or "skalds"
-    name: str  # the SSE `event:` name = 0.3.8's `type`
+    name: str  # 0.3.8's `type`, inside the envelope
     subject: str  # task id or skald id
     data: str  # JSON envelope
 
     def render(self) -> str:
-        return f"id: {self.seq}\nevent: {self.name}\ndata: {self.data}\n\n"
+        return render(self.seq, self.data)
+
+
+def envelope(stream: str, name: str, subject: str, data: dict[str, Any]) -> str:
+    """0.3.8's SkaldEvent / TaskEvent: `{type, skaldId|taskId, data, timestamp}` as one JSON line."""
+    key = "taskId" if stream == "tasks" else "skaldId"
+    return json.dumps({"type": name, key: subject, "data": data, "timestamp": int(time.time() * 1000)}, default=str)
+
+
+def render(seq: int, data: str) -> str:
+    """An unnamed SSE message with our `id:` (EventSource resumes after it)."""
+    return f"id: {seq}\ndata: {data}\n\n"
 
 
 class EventHub:
@@ -42,11 +56,10 @@ class EventHub:
         return self._seq
 
     def publish(self, stream: str, name: str, subject: str, data: dict[str, Any]) -> None:
-        key = "taskId" if stream == "tasks" else "skaldId"
-        envelope = {"type": name, key: subject, "data": data, "timestamp": int(time.time() * 1000)}
+        message = envelope(stream, name, subject, data)
         with self._lock:
             self._seq += 1
-            self._buffer.append(HubEvent(self._seq, stream, name, subject, json.dumps(envelope, default=str)))
+            self._buffer.append(HubEvent(self._seq, stream, name, subject, message))
             waiters = list(self._waiters)
         for loop, event in waiters:
             with contextlib.suppress(RuntimeError):  # that client's loop is closed

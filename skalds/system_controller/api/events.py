@@ -1,8 +1,9 @@
 """/api/events: Server-Sent Events pushed on change from the controller's event hub.
 
-Each message has an `event:` name (0.3.8's `type`), an `id:` (resume with
-`Last-Event-ID`) and 0.3.8's JSON envelope in `data:`; a comment every 15 s keeps
-proxies from closing idle connections.
+Messages are unnamed, as in 0.3.8 (`EventSource.onmessage` receives them; the kind is the
+envelope's `type`), with an `id:` (resume with `Last-Event-ID`) and 0.3.8's JSON envelope in
+`data:`. A connection starts with 0.3.8's `connection` message and snapshot (`event_snapshot`);
+a comment every 15 s keeps proxies from closing idle connections.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from skalds.system_controller.api import event_snapshot
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
+from skalds.system_controller.hub import envelope, render
 
 router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_read)], responses=READ)
 Context = Annotated[ApiContext, Depends(get_context)]
 KEEPALIVE_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+SNAPSHOTS = {"skalds": event_snapshot.skald_messages, "tasks": event_snapshot.task_messages}
 
 
 def _start(last_event_id: str | None, context: ApiContext) -> int:
@@ -36,12 +40,32 @@ def _start(last_event_id: str | None, context: ApiContext) -> int:
     return seq if 0 <= seq <= context.hub.last_seq else context.hub.last_seq
 
 
+def _unnamed(message: dict[str, Any]) -> str:
+    return f"data: {json.dumps(message)}\n\n"
+
+
+async def _opening(context: ApiContext, stream: str, subject: str | None, hello: str,
+                   last_seq: int, head: int) -> AsyncIterator[str]:
+    """0.3.8's greeting; on a resume what was missed between `last_seq` and `head`; then the snapshot of
+    now, with the id `head` (a reconnect resumes after the snapshot; newer events follow it)."""
+    greeting = {"type": "connection", "message": hello, "timestamp": int(time.time() * 1000)}
+    yield "retry: 2000\n" + _unnamed(greeting)
+    for event in context.hub.since(last_seq, stream, subject):
+        if event.seq <= head:
+            yield event.render()
+    snapshot = await asyncio.to_thread(SNAPSHOTS[stream], context, subject)  # may read live state
+    for name, key, data in snapshot:
+        yield render(head, envelope(stream, name, key, data))
+
+
 async def _stream(request: Request, context: ApiContext, stream: str, subject: str | None, hello: str,
                   last_seq: int, keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[str]:
     context.hub.clients += 1
     try:
-        greeting = {"type": "connection", "message": hello, "timestamp": int(time.time() * 1000)}
-        yield f"retry: 2000\nevent: connection\ndata: {json.dumps(greeting)}\n\n"
+        head = context.hub.last_seq
+        async for message in _opening(context, stream, subject, hello, last_seq, head):
+            yield message
+        last_seq = head
         quiet_since = time.monotonic()
         while not await request.is_disconnected():
             head = context.hub.last_seq
@@ -105,7 +129,7 @@ async def test_events(request: Request) -> StreamingResponse:
         while not await request.is_disconnected():
             count += 1
             message = {"type": "test", "message": f"Test message {count}", "timestamp": int(time.time() * 1000)}
-            yield f"event: test\ndata: {json.dumps(message)}\n\n"
+            yield _unnamed(message)
             await asyncio.sleep(5)
 
     return StreamingResponse(numbered(), media_type="text/event-stream", headers=SSE_HEADERS)

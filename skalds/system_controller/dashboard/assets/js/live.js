@@ -4,19 +4,19 @@
 // missed). When the browser gives up (the controller answered an error or was down at connect
 // time), we reconnect with a growing delay and tell the views to re-read ("resync"), since events
 // sent meanwhile may be gone. EventSource cannot send headers, so the token goes as ?token=.
+//
+// Messages are unnamed, as 0.3.8 sent them: all arrive as 'message' and the envelope's `type`
+// (task_status, skald_heartbeat, …) says what happened. Views get the envelope with that type also
+// as `name`. The first messages of a connection are 0.3.8's greeting (skipped) and its snapshot.
 import { auth } from './auth.js';
 import { api, url } from './api.js';
 
-const TASK_EVENTS = ['task_created', 'task_assigned', 'task_status', 'task_heartbeat', 'task_attachments',
-  'task_lost', 'task_exception', 'task_error'];
-const SKALD_EVENTS = ['skald_status', 'skald_heartbeat'];
 const MAX_DELAY_MS = 30000;
 
 class Stream {
-  constructor(feed, name, events) {
+  constructor(feed, name) {
     this.feed = feed;
     this.name = name;
-    this.events = events;
     this.source = null;
     this.state = 'idle';
     this.delay = 1000;
@@ -37,20 +37,19 @@ class Stream {
       if (reconnected) this.feed.emit('resync', { stream: this.name });
     });
     this.source.addEventListener('error', () => this.onError());
-    for (const name of this.events) {
-      this.source.addEventListener(name, (message) => this.onMessage(name, message));
-    }
+    this.source.addEventListener('message', (message) => this.onMessage(message));
   }
 
-  onMessage(name, message) {
+  onMessage(message) {
     let envelope;
     try {
       envelope = JSON.parse(message.data);
     } catch {
       return; // not ours; the controller only sends JSON
     }
+    if (!envelope || typeof envelope.type !== 'string' || envelope.type === 'connection') return;
     this.feed.lastEventAt = Date.now();
-    this.feed.emit(this.name === 'tasks' ? 'task' : 'skald', { name, ...envelope });
+    this.feed.emit(this.name === 'tasks' ? 'task' : 'skald', { ...envelope, name: envelope.type });
   }
 
   onError() {
@@ -102,7 +101,7 @@ class Stream {
 class LiveFeed extends EventTarget {
   constructor() {
     super();
-    this.streams = [new Stream(this, 'tasks', TASK_EVENTS), new Stream(this, 'skalds', SKALD_EVENTS)];
+    this.streams = [new Stream(this, 'tasks'), new Stream(this, 'skalds')];
     this.state = 'idle';
     this.lastEventAt = null;
   }
