@@ -17,6 +17,7 @@ from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
 Message = tuple[str, str, dict[str, Any]]  # (type, skald or task id, data)
+SNAPSHOT_TASKS = 1000  # per connection: a snapshot costs one live-state read and a few messages per task
 
 
 def skald_messages(context: ApiContext, skald_id: str | None) -> list[Message]:
@@ -39,6 +40,9 @@ def task_messages(context: ApiContext, task_id: str | None) -> list[Message]:
         return []
     documents = monitor.active_tasks()
     ids = sorted(task for task in documents if task_id is None or task == task_id)
+    if len(ids) > SNAPSHOT_TASKS:  # bounded per connection; later changes still arrive as they happen
+        logger.debug(f"SSE snapshot holds {SNAPSHOT_TASKS} of {len(ids)} watched tasks")
+        ids = ids[:SNAPSHOT_TASKS]
     texts = _error_texts(context, ids)
     messages: list[Message] = []
     for task in ids:
