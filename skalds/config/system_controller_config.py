@@ -31,6 +31,15 @@ class SystemControllerConfig(ServiceConfig):
     api_cors_origins: str = ""
     api_max_body_bytes: int = 1024 * 1024  # larger request bodies are refused (413) before they are read
     controller_id: str = ""
+    task_retention_days: float = 7.0  # terminal tasks unchanged this long are removed with their history; 0 = keep
+    retention_interval: float = 60.0  # seconds between the retention job's cycles (on the leader)
+
+    @field_validator("task_retention_days", "retention_interval")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
 
     @field_validator("system_controller_mode", "dispatcher_strategy", mode="before")
     @classmethod

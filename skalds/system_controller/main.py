@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -31,6 +32,7 @@ from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.verdicts import LostLimits
 from skalds.system_controller.task_service import TaskService
+from skalds.tasks import retention
 from skalds.transport import factory
 from skalds.transport.ports import LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
@@ -155,6 +157,21 @@ class SystemController:
                     dispatcher.dispatch_once()
             self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup,
                        dispatcher.seconds_until_due)
+
+        if self.config.task_retention_days > 0 and lease is not None:
+            self._loop("skalds-retention", self.config.retention_interval,
+                       lambda: self._retention_step(lease.is_leader))
+
+    def _retention_step(self, leader: bool) -> None:
+        """On the leader only: remove what has been terminal longer than the retention time (bounded)."""
+        context = self.context
+        if not leader or context is None:
+            return
+        cutoff = int((time.time() - self.config.task_retention_days * 86400) * 1000)
+        removed = retention.remove_expired(context.service.store, cutoff)
+        if removed:
+            logger.info(f"retention: removed {removed} task(s) terminal for more than "
+                        f"{self.config.task_retention_days:g} day(s), with their history")
 
     # --- run -----------------------------------------------------------------------------------------
     async def start(self) -> None:

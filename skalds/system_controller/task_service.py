@@ -20,7 +20,7 @@ from typing import Any
 from skalds.model.event import TaskEvent
 from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
-from skalds.tasks import lifecycle
+from skalds.tasks import lifecycle, retention
 from skalds.tasks.lifecycle import Refusal, Transition
 from skalds.transport.ports import EventPublisher, ServiceUnavailableError, TaskStore, UnstorableError
 from skalds.transport.wire_names import KafkaTopic
@@ -115,6 +115,14 @@ class TaskService:
         if previous.get("executor"):
             self.announce(KafkaTopic.TASK_CANCEL, task_id, attempt=previous.get("attempt"))
         return updated
+
+    def delete(self, task_id: str) -> dict[str, Any]:
+        """Remove a terminal task with its history; returns the task as it was."""
+        transition = retention.delete(self.store, task_id)
+        if not transition.applied:
+            assert transition.refusal is not None
+            raise TaskActionError(HTTP_STATUS[transition.refusal], transition.reason)
+        return transition.previous or {"id": task_id}
 
     def pause(self, task_id: str) -> dict[str, Any]:
         transition = lifecycle.pause(self.store, task_id)

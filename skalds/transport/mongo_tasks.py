@@ -84,6 +84,7 @@ class MongoTaskStore:
                                      ("priority", DESCENDING)],
             "created": [("createDateTime", DESCENDING)],
             "updated": [("updateDateTime", DESCENDING)],
+            "status_updated": [("lifecycleStatus", ASCENDING), ("updateDateTime", ASCENDING)],  # retention
             "priority_created": [("priority", DESCENDING), ("createDateTime", ASCENDING)],
         }.items():
             self.tasks.create_index(keys, name=name)
@@ -141,6 +142,27 @@ class MongoTaskStore:
             if legacy:
                 matched += self.tasks.update_many({"id": {"$in": legacy}, **conditions}, change).matched_count
         return matched
+
+    def delete_where(self, task_ids: Sequence[str], *, expect: dict[str, Any]) -> list[str]:
+        """Tasks first, each under `expect`; then the history of those that are gone (a task that changed
+        meanwhile no longer matches, keeps its document and so keeps its history)."""
+        ids = list(dict.fromkeys(task_ids))
+        conditions = {key: _condition(value) for key, value in expect.items()}
+        legacy = self._without_id_key(ids)  # written by 0.3.8 (ObjectId `_id`), or missing
+        keyed = [task_id for task_id in ids if task_id not in set(legacy)]
+        for chunk in _chunks(keyed):
+            self.tasks.delete_many({"_id": {"$in": chunk}, **conditions})
+        remaining = {document["_id"] for chunk in _chunks(keyed) for document in
+                     self.tasks.find({"_id": {"$in": chunk}}, {"_id": 1})}  # by key: no scan
+        deleted = [task_id for task_id in keyed if task_id not in remaining]
+        if legacy:
+            present = {document["id"] for document in self.tasks.find({"id": {"$in": legacy}}, {"_id": 0, "id": 1})}
+            self.tasks.delete_many({"id": {"$in": legacy}, **conditions})
+            remaining = {document["id"] for document in self.tasks.find({"id": {"$in": legacy}}, {"_id": 0, "id": 1})}
+            deleted += [task_id for task_id in legacy if task_id in present and task_id not in remaining]
+        for chunk in _chunks(deleted):
+            self.events.delete_many({"taskId": {"$in": chunk}})
+        return deleted
 
     def find(
         self,

@@ -143,6 +143,21 @@ class SqliteTaskStore:
 
         return self._db.transaction(change)
 
+    def delete_where(self, task_ids: Sequence[str], *, expect: dict[str, Any]) -> list[str]:
+        """In one transaction: the matching tasks and their history."""
+        condition, params = where_clause({**expect, "id": list(dict.fromkeys(task_ids))})
+
+        def delete(connection: sqlite3.Connection) -> list[str]:
+            ids = [row[0] for row in connection.execute(f"SELECT id FROM tasks WHERE {condition}", params)]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                connection.execute(f"DELETE FROM tasks WHERE id IN ({marks})", chunk)
+                connection.execute(f"DELETE FROM task_history WHERE task_id IN ({marks})", chunk)
+            return ids
+
+        return self._db.transaction(delete) if task_ids else []
+
     def find(
         self,
         where: dict[str, Any] | None = None,

@@ -217,3 +217,16 @@ def test_append_history_many_keeps_the_order(store: TaskStore) -> None:
     store.append_history_many([])
     assert [entry["n"] for entry in store.history("m1")] == [1, 3]
     assert [entry["n"] for entry in store.history_since(0)] == [1, 2, 3]
+
+
+def test_delete_where_removes_only_matching_tasks_and_their_history(store: TaskStore) -> None:
+    for task_id, status in (("d1", "Finished"), ("d2", "Running"), ("d3", "Cancelled")):
+        store.insert(document(task_id, lifecycleStatus=status))
+        store.append_history(task_id, {"type": "status", "status": status})
+    terminal = {"lifecycleStatus": ["Finished", "Failed", "Cancelled"]}
+    assert sorted(store.delete_where(["d1", "d2", "d3", "missing", "d1"], expect=terminal)) == ["d1", "d3"]
+    assert store.get("d1") is None and store.get("d3") is None and store.get("d2") is not None
+    assert store.history("d1") == [] and store.history("d3") == []
+    assert [entry["status"] for entry in store.history("d2")] == ["Running"]
+    assert store.delete_where([], expect=terminal) == []
+    assert store.delete_where(["d2"], expect=terminal) == []

@@ -212,8 +212,9 @@ def test_0_3_8_surface(controllers, nodes, cluster):
     wait_for(lambda: controller.http.get(f"/api/tasks/{task['id']}").json()["lifecycleStatus"] == "Running", 15, "run")
     beat = controller.http.get(f"/api/tasks/{task['id']}/heartbeat").json()
     assert beat["isAlive"] is True
-    deleted = controller.http.delete(f"/api/tasks/{task['id']}")
-    assert deleted.json()["data"]["status"] == "Cancelled"
+    deleted = controller.http.delete(f"/api/tasks/{task['id']}")  # a live task: cancelled, as 0.3.8's soft delete
+    assert deleted.status_code == 202 and deleted.json()["data"]["desiredStatus"] == "Cancelled"
+    assert deleted.json()["message"].startswith("Task cancelled successfully")
     node.wait_log(f"task {task['id']} Cancelled")
     offline_at = time.monotonic()
     node.kill()

@@ -75,3 +75,12 @@ def test_grouped_status_write_reaches_both_kinds_and_reports_what_is_not_owned(s
     statuses = {task_id: store.get(task_id)["lifecycleStatus"] for task_id in mixed}
     assert statuses == {"ours-1": "Running", "old-1": "Running", "ours-2": "Running", "old-2": "Assigning"}
     assert store.update_where(mixed, {"lifecycleStatus": "Finished"}, expect={"executor": "node-a"}) == 3
+
+
+def test_delete_where_deletes_both_kinds_of_document(store: MongoTaskStore, mixed: list[str]) -> None:
+    store.update("ours-2", {"lifecycleStatus": "Finished"})
+    store.update("old-2", {"lifecycleStatus": "Finished"})
+    deleted = store.delete_where([*mixed, "missing"], expect={"lifecycleStatus": ["Finished"]})
+    assert sorted(deleted) == ["old-2", "ours-2"]
+    assert store.get("old-2") is None and store.get("ours-2") is None
+    assert store.get("old-1") is not None and store.get("ours-1") is not None

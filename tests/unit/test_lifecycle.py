@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,17 +12,14 @@ from skalds.model.task import TaskLifecycleStatus as S
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.lifecycle import Refusal
 from skalds.tasks.status_change import StatusChange
-from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_tasks import SqliteTaskStore
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteTaskStore]:
-    database = SqliteDatabase(tmp_path / "skalds.db")
-    yield SqliteTaskStore(database)
-    database.close()
+def store(sqlite_store: SqliteTaskStore) -> SqliteTaskStore:
+    return sqlite_store
 
 
 def _task(store: SqliteTaskStore, task_id: str = "t1", **fields: Any) -> dict[str, Any]:

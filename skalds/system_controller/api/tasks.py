@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
-from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+from skalds.model.task import TERMINAL_STATUSES, HeartbeatCode, TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import (
     ActionResponse,
@@ -199,10 +199,13 @@ def update_attachments(task_id: str, body: TaskAttachmentsRequest, context: Cont
 
 
 @router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)],
-                responses={**ADMIN, **errors(404, 409, 422)})
-def delete_task(task_id: str, context: Context) -> ActionResponse:
-    """Soft delete, as 0.3.8: the task is cancelled."""
-    document = _usable(context, task_id)
-    if document.get("lifecycleStatus") != "Cancelled":
-        _run(context.service.cancel, task_id)
-    return ActionResponse(message="Task cancelled successfully", data={"taskId": task_id, "status": "Cancelled"})
+                responses={**ACTION})
+def delete_task(task_id: str, context: Context, response: Response) -> ActionResponse:
+    """A Finished, Failed or Cancelled task is deleted with its history. A live one is cancelled, as 0.3.8's
+    soft delete did (202 while its node stops it); delete it again once it is Cancelled to remove it."""
+    document = _run(context.service.get, task_id)
+    if document.get("lifecycleStatus") not in TERMINAL_STATUSES:
+        return _action(context, task_id, context.service.cancel, "Task cancelled successfully", response)
+    _run(context.service.delete, task_id)
+    return ActionResponse(message="Task deleted with its history", data={"taskId": task_id, "deleted": True,
+                                                                         "status": document.get("lifecycleStatus")})
