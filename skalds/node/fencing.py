@@ -24,6 +24,7 @@ from typing import Any
 
 from skalds.model.task import DesiredStatus, TaskLifecycleStatus
 from skalds.tasks import lifecycle
+from skalds.tasks.status_change import StatusChange
 from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 from skalds.worker.watchdog import CHECK_SECONDS
@@ -88,8 +89,11 @@ def reclaim(store: TaskStore, skald_id: str, task_id: str, attempt: int, start: 
         logger.info(f"task {task_id}: moved on while fenced; not restarting it here")
         return False
     status, wanted = document.get("lifecycleStatus"), lifecycle.desired(document)
-    if status not in _RECLAIMABLE or wanted != DesiredStatus.Running.value:
-        logger.info(f"task {task_id}: {status} (wanted {wanted}) after the fence; not restarting it")
+    if status not in _RECLAIMABLE:
+        logger.info(f"task {task_id}: {status} after the fence; not restarting it")
+        return False
+    if wanted != DesiredStatus.Running.value:  # its process is gone: what its user asked for is done
+        _settle(store, skald_id, task_id, attempt, wanted)
         return False
     claimed = lifecycle.claim(store, task_id, executor=skald_id, attempt=attempt).document
     if claimed is None:
@@ -98,3 +102,14 @@ def reclaim(store: TaskStore, skald_id: str, task_id: str, attempt: int, start: 
     new_attempt = int(claimed.get("attempt") or 0)
     logger.info(f"task {task_id}: still this node's after the fence; starting it again, attempt {new_attempt}")
     return start(claimed, new_attempt)
+
+
+def _settle(store: TaskStore, skald_id: str, task_id: str, attempt: int, wanted: str) -> None:
+    """A fenced task its user wants cancelled is Cancelled; one to be paused is Paused without a node (a
+    resume dispatches it again). Neither waits for the controller to call the task lost."""
+    if wanted == DesiredStatus.Cancelled.value:
+        lifecycle.record_status(store, StatusChange.of(task_id, TaskLifecycleStatus.Cancelled, executor=skald_id,
+                                                       attempt=attempt, reason="fenced"))
+    else:
+        lifecycle.park(store, task_id, executor=skald_id, attempt=attempt)
+    logger.info(f"task {task_id}: fenced while its user wanted it {wanted}; recorded so, not restarted")

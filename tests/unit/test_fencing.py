@@ -122,3 +122,20 @@ def test_keepalives_and_recovery_wait_follow_the_fence_time():
     assert keepalive_period(4.0) == 1.0 and keepalive_period(2.0) == 0.5
     assert old_copies_gone_in(4.0, started_at=10.0, now=10.0) == pytest.approx(4.0 + 1.0 + 0.25 + 0.5)
     assert old_copies_gone_in(4.0, started_at=10.0, now=20.0) == 0.0
+
+
+def test_a_fenced_task_is_restarted_only_if_its_user_still_wants_it_to_run(sqlite_store):
+    from skalds.model.task import Task
+    from skalds.node.fencing import reclaim
+    from skalds.tasks import lifecycle
+
+    started = []
+    for task_id, wanted in (("run", "Running"), ("cancel", "Cancelled"), ("pause", "Paused")):
+        lifecycle.create(sqlite_store, Task(id=task_id, class_name="W", source="t").to_document())
+        sqlite_store.update(task_id, {"executor": "node-a", "attempt": 1, "lifecycleStatus": "Assigning",
+                                      "desiredStatus": wanted})  # as a fenced copy's attempt is recorded
+        reclaim(sqlite_store, "node-a", task_id, 1, lambda document, attempt: started.append(document["id"]) or True)
+    assert started == ["run"] and sqlite_store.get("run")["attempt"] == 2
+    assert sqlite_store.get("cancel")["lifecycleStatus"] == "Cancelled"  # not left for the controller to find
+    paused = sqlite_store.get("pause")
+    assert (paused["lifecycleStatus"], paused["executor"]) == ("Paused", None)
