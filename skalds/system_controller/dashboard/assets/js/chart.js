@@ -12,7 +12,7 @@ const STEPS = [1, 2, 5];
 
 /** A whole-number tick step that gives at most `most` steps up to `max`, and the axis top it reaches. */
 export function integerTicks(max, most = 4) {
-  const value = Math.max(1, Math.ceil(max));
+  const value = Number.isFinite(max) ? Math.max(1, Math.ceil(max)) : 1; // never loop on NaN
   let step = 1;
   for (let power = 1; ; power *= 10) {
     const found = STEPS.map((base) => base * power).find((candidate) => Math.ceil(value / candidate) <= most);
