@@ -26,6 +26,12 @@ export function append(parent, children) {
   return parent;
 }
 
+/** replaceChildren that skips null/false/undefined (the DOM's own would show them as the text "null"). */
+export function replace(element, ...children) {
+  element.replaceChildren();
+  return append(element, children);
+}
+
 export function clear(element) {
   element.replaceChildren();
   return element;
@@ -57,6 +63,55 @@ export function formatTime(ms) {
   if (!ms) return '—';
   const date = new Date(Number(ms));
   return Number.isNaN(date.getTime()) ? '—' : date.toLocaleString();
+}
+
+const ABSOLUTE = { dateStyle: 'medium', timeStyle: 'medium' };
+
+/** "just now", "12 s ago", "3 min ago", "5 h ago", "2 days ago" (or "in 3 min" for a time ahead). */
+export function formatRelative(ms, now = Date.now()) {
+  if (!ms) return '—';
+  const delta = now - Number(ms);
+  if (Number.isNaN(delta)) return '—';
+  const seconds = Math.round(Math.abs(delta) / 1000);
+  if (seconds < 5) return 'just now';
+  let text;
+  if (seconds < 60) text = `${seconds} s`;
+  else if (seconds < 3600) text = `${Math.floor(seconds / 60)} min`;
+  else if (seconds < 86400) text = `${Math.floor(seconds / 3600)} h`;
+  else text = `${Math.floor(seconds / 86400)} day${seconds < 172800 ? '' : 's'}`;
+  return delta >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** A length of time: "0.4 s", "3.2 s", "42 s", "3 min 12 s", "2 h 5 min", "3 d 4 h". */
+export function formatDuration(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(Number(ms)) || ms < 0) return '—';
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  if (whole < 86400) return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
+  return `${Math.floor(whole / 86400)} d ${Math.floor((whole % 86400) / 3600)} h`;
+}
+
+/** A <time> saying how long ago `ms` was, the exact date in its tooltip; `refreshTimes` keeps it current. */
+export function relativeTime(ms) {
+  if (!ms) return h('span', { class: 'muted', text: '—' });
+  const date = new Date(Number(ms));
+  if (Number.isNaN(date.getTime())) return h('span', { class: 'muted', text: '—' });
+  return h('time', { class: 'relative', datetime: date.toISOString(), title: date.toLocaleString([], ABSOLUTE),
+    dataset: { ts: String(Number(ms)) }, text: formatRelative(ms) });
+}
+
+/** Rewrites every relative time and running duration under `root` (views call it every few seconds). */
+export function refreshTimes(root) {
+  const now = Date.now();
+  for (const element of root.querySelectorAll('time.relative[data-ts]')) {
+    element.textContent = formatRelative(Number(element.dataset.ts), now);
+  }
+  for (const element of root.querySelectorAll('[data-since]')) {
+    element.textContent = formatDuration(now - Number(element.dataset.since));
+  }
 }
 
 export function formatAge(ms) {
@@ -114,4 +169,32 @@ export function toast(message, kind = 'info') {
 
 export function taskLink(id) {
   return h('a', { href: `#/tasks/${encodeURIComponent(id)}`, class: 'mono', text: id });
+}
+
+/** A link to one node on the Nodes page (#/nodes?node=<id>), not to the whole list. */
+export function nodeLink(id) {
+  return h('a', { href: `#/nodes?node=${encodeURIComponent(id)}`, class: 'mono', text: id, dataset: { nodeLink: id } });
+}
+
+/** A modal yes/no question; resolves true when the user confirms. `danger` colours the confirm button. */
+export function confirmDialog(message, action, { danger = true } = {}) {
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' },
+      h('form', { method: 'dialog' },
+        h('p', { id: 'confirm-text', text: message }),
+        h('div', { class: 'actions' },
+          h('button', { value: 'no', class: 'button ghost', text: 'Keep it' }),
+          h('button', { value: 'yes', class: `button ${danger ? 'danger' : 'primary'}`, text: action }))));
+    dialog.addEventListener('close', () => { resolve(dialog.returnValue === 'yes'); dialog.remove(); });
+    document.body.append(dialog);
+    dialog.showModal();
+    dialog.querySelector('button[value="no"]').focus();
+  });
+}
+
+/** The line of an error that says what happened: a traceback's last line, else the first line. */
+export function errorSummary(text) {
+  const lines = String(text || '').split('\n').map((line) => line.trim()).filter(Boolean);
+  if (!lines.length) return '';
+  return /^Traceback \(most recent call last\)/.test(lines[0]) ? lines[lines.length - 1] : lines[0];
 }

@@ -1,7 +1,7 @@
 // A JSON editor for attachments: checks the syntax locally (with the position of the mistake),
 // and shows the controller's own refusal (422 field errors, 413 size, 409 conflicts) under it.
 import { ApiError } from '../api.js';
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 
 let counter = 0;
 
@@ -39,7 +39,7 @@ export function attachmentsEditor({ value, readOnly = false, label = 'Attachment
     }
     errors.hidden = false;
     textarea.setAttribute('aria-invalid', 'true');
-    errors.replaceChildren(h('p', { text: message }), lines.length ? h('ul', {}, lines.map((line) =>
+    replace(errors, h('p', { text: message }), lines.length ? h('ul', {}, lines.map((line) =>
       h('li', { class: 'mono', text: line }))) : null);
   }
 

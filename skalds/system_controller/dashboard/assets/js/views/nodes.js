@@ -1,18 +1,21 @@
 // Nodes: every Skald the controller sees, live (online state, classes, running tasks, capacity,
 // heartbeat age). The list is small and kept in the controller's memory, so it is simply re-read
-// on each node event (at most once a second); the age ticks locally in between.
+// on each node event (at most once a second); the age ticks locally in between. #/nodes?node=<id>
+// (where a task's executor links to) shows that one node.
 import { api } from '../api.js';
 import { auth } from '../auth.js';
-import { empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
+import { append, empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
 import { live } from '../live.js';
 
 function cell(label, ...content) {
   return h('td', { 'data-label': label }, ...content);
 }
 
-export function mount(container) {
+export function mount(container, route = { query: {} }) {
+  const only = String(route.query?.node || '').slice(0, 200); // one node, when a task's executor links here
   const body = h('div', { class: 'panel' }, loading());
-  container.append(h('h2', { text: 'Nodes' }), body);
+  append(container, [only ? h('p', { class: 'crumbs' }, h('a', { href: '#/nodes', text: '← All nodes' })) : null,
+    h('h2', {}, only ? ['Node ', h('span', { class: 'mono', text: only })] : 'Nodes'), body]);
   let nodes = null;
   let fetchedAt = 0;
   let stopped = false;
@@ -41,6 +44,17 @@ export function mount(container) {
 
   function render() {
     ages.clear();
+    if (only) {
+      const shown = nodes.filter((node) => node.id === only);
+      if (!shown.length) {
+        body.replaceChildren(empty(`No node ${only} is registered now.`,
+          h('p', {}, 'It may have stopped long ago. ', h('a', { href: `#/tasks?executor=${encodeURIComponent(only)}`,
+            text: 'Its tasks' }), ' · ', h('a', { href: '#/nodes', text: 'All nodes' }))));
+        return;
+      }
+      body.replaceChildren(table(shown));
+      return;
+    }
     if (!nodes.length) {
       const monitoring = auth.info.monitoring !== false;
       body.replaceChildren(empty(monitoring ? 'No Skald node has registered yet.'
@@ -50,13 +64,15 @@ export function mount(container) {
       return;
     }
     const online = nodes.filter((node) => node.status === 'online').length;
-    body.replaceChildren(
-      h('p', { class: 'muted', text: `${online} of ${nodes.length} online` }),
-      h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive' },
-        h('caption', { class: 'visually-hidden', text: 'Skald nodes' }),
-        h('thead', {}, h('tr', {}, ['Node', 'Mode', 'State', 'Classes', 'Running', 'Capacity', 'Heartbeat age']
-          .map((title) => h('th', { scope: 'col', text: title })))),
-        h('tbody', {}, nodes.map(row)))));
+    body.replaceChildren(h('p', { class: 'muted', text: `${online} of ${nodes.length} online` }), table(nodes));
+  }
+
+  function table(shown) {
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive' },
+      h('caption', { class: 'visually-hidden', text: 'Skald nodes' }),
+      h('thead', {}, h('tr', {}, ['Node', 'Mode', 'State', 'Classes', 'Running', 'Capacity', 'Heartbeat age']
+        .map((title) => h('th', { scope: 'col', text: title })))),
+      h('tbody', {}, shown.map(row))));
   }
 
   async function load() {

@@ -1,4 +1,5 @@
 // Overview: counts by status, nodes online, assignment and failure rates, and the status chart.
+// Each count is a link to the list it counts (the Running card opens #/tasks?status=Running).
 import { api } from '../api.js';
 import { lineChart } from '../chart.js';
 import { STATUSES, failure, h, loading, throttle } from '../dom.js';
@@ -7,9 +8,10 @@ import { live } from '../live.js';
 const POLL_MS = 5000;
 
 function card(label, value, note, extra = {}) {
-  return h('div', { class: 'card', ...extra },
+  const { href, ...rest } = extra;
+  return h(href ? 'a' : 'div', { class: href ? 'card link' : 'card', href, ...rest },
     h('div', { class: 'card-label', text: label }),
-    h('div', { class: 'card-value', text: String(value) }),
+    h('div', { class: /[a-z] [a-z]/i.test(String(value)) ? 'card-value words' : 'card-value', text: String(value) }),
     note ? h('div', { class: 'card-note', text: note }) : null);
 }
 
@@ -44,10 +46,12 @@ export function mount(container) {
     const rate = rateText(rates);
     cards.replaceChildren(
       card('Nodes online', `${summary.onlineSkalds} / ${summary.totalSkalds}`,
-        `${summary.nodeSkalds} node, ${summary.edgeSkalds} edge`, { dataset: { metric: 'nodes-online' } }),
-      card('Tasks', summary.totalTasks, 'all statuses', { dataset: { metric: 'tasks-total' } }),
+        `${summary.nodeSkalds} node, ${summary.edgeSkalds} edge`, { dataset: { metric: 'nodes-online' },
+          href: '#/nodes' }),
+      card('Tasks', summary.totalTasks, 'all statuses', { dataset: { metric: 'tasks-total' }, href: '#/tasks' }),
       ...STATUSES.map((status) => card(status, summary[`${status.toLowerCase()}Tasks`] ?? 0, null,
-        { dataset: { metric: `status-${status.toLowerCase()}` } })),
+        { dataset: { metric: `status-${status.toLowerCase()}` }, href: `#/tasks?status=${status}`,
+          title: `Show the ${status} tasks` })),
       card('Assignment rate', rate.assigned, rate.window, { dataset: { metric: 'assignment-rate' } }),
       card('Failure rate', rate.failure, rates ? `${rates.failedPerMinute} failures/min` : null,
         { dataset: { metric: 'failure-rate' } }),
@@ -76,12 +80,19 @@ export function mount(container) {
     const series = STATUSES.map((status) => ({ name: status, values: samples.map((s) => s.counts[status] || 0) }));
     const last = samples[samples.length - 1];
     const describe = STATUSES.map((status) => `${status} ${last.counts[status] || 0}`).join(', ');
-    chartBox.replaceChildren(lineChart({ times, series, hidden,
+    drawnWidth = chartBox.clientWidth;
+    chartBox.replaceChildren(lineChart({ times, series, hidden, width: drawnWidth,
       label: `Tasks by status over the last ${Math.round((times[times.length - 1] - times[0]) / 60000)} minutes; now ${describe}` }));
     chartNote.textContent = `${samples.length} samples, one every ${intervalSeconds}s, kept by the controller for an hour.`;
   }
 
   let intervalSeconds = 5;
+  let drawnWidth = 0;
+  // drawn at its box's pixel width, so a phone gets readable labels, not a shrunken picture
+  const resized = new ResizeObserver(() => {
+    if (samples.length && Math.abs(chartBox.clientWidth - drawnWidth) > 8) renderChart();
+  });
+  resized.observe(chartBox);
   async function loadTimeline() {
     const since = samples.length ? samples[samples.length - 1].ts : 0;
     const timeline = await api('api/dashboard/timeline', { query: { since } });
@@ -116,6 +127,7 @@ export function mount(container) {
   refresh();
   return () => {
     stopped = true;
+    resized.disconnect();
     clearInterval(timer);
     soon.cancel();
     offTask();

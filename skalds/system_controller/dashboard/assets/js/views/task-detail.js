@@ -2,9 +2,11 @@
 // timeline, the attachments editor, and the actions the task's status allows (admin tokens only).
 import { api } from '../api.js';
 import { auth } from '../auth.js';
-import { failure, formatTime, h, loading, statusBadges, throttle, toast } from '../dom.js';
+import { confirmDialog, failure, h, loading, nodeLink, refreshTimes, relativeTime, replace, statusBadges, throttle,
+  toast } from '../dom.js';
 import { live } from '../live.js';
 import { attachmentsEditor } from './attachments-editor.js';
+import { currentRunTime, historyItems, traceback } from './task-history.js';
 
 const LIVE = ['Created', 'Assigning', 'Running', 'Paused'];
 const ACTIONS = [
@@ -14,43 +16,10 @@ const ACTIONS = [
   { key: 'cancel', label: 'Cancel task', when: LIVE, danger: true,
     confirm: 'Cancel this task? The worker is asked to stop, then terminated.' },
   { key: 'retry', label: 'Retry', when: ['Failed', 'Cancelled'] },
+  // not destructive: the task runs again (a new attempt); only Cancel is shown as dangerous
   { key: 'restart', label: 'Restart', when: ['Created', 'Assigning', 'Running', 'Paused', 'Finished', 'Failed',
-    'Cancelled'], danger: true, confirm: 'Restart this task from the beginning on a node (a new attempt)?' },
+    'Cancelled'], confirm: 'Restart this task from the beginning on a node (a new attempt)?' },
 ];
-
-function describeEntry(entry) {
-  const parts = [];
-  if (entry.status) parts.push(entry.status);
-  if (entry.executor) parts.push(`node ${entry.executor}`);
-  if (entry.attempt !== undefined) parts.push(`attempt ${entry.attempt}`);
-  if (entry.version !== undefined) parts.push(`version ${entry.version}`);
-  if (entry.exitCode !== undefined && entry.exitCode !== null) parts.push(`exit code ${entry.exitCode}`);
-  if (entry.reason) parts.push(entry.reason);
-  if (entry.by) parts.push(`by ${entry.by}`);
-  if (entry.retry !== undefined) parts.push(`retry ${entry.retry}`);
-  if (entry.className) parts.push(entry.className);
-  if (entry.source) parts.push(`from ${entry.source}`);
-  return parts.join(' · ');
-}
-
-const TITLES = { created: 'Created', assigned: 'Assigned', status: 'Status', attachments_updated: 'Attachments updated',
-  attachments_applied: 'Attachments applied by the worker', attachments_rejected: 'Attachments rejected by the worker',
-  lost: 'Lost', released: 'Released by its node', retry: 'Retry' };
-
-function confirmDialog(message, action) {
-  return new Promise((resolve) => {
-    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-text' },
-      h('form', { method: 'dialog' },
-        h('p', { id: 'confirm-text', text: message }),
-        h('div', { class: 'actions' },
-          h('button', { value: 'no', class: 'button ghost', text: 'Keep it' }),
-          h('button', { value: 'yes', class: 'button danger', text: action }))));
-    dialog.addEventListener('close', () => { resolve(dialog.returnValue === 'yes'); dialog.remove(); });
-    document.body.append(dialog);
-    dialog.showModal();
-    dialog.querySelector('button[value="no"]').focus();
-  });
-}
 
 export function mount(container, route) {
   const taskId = route.id;
@@ -59,7 +28,7 @@ export function mount(container, route) {
   const actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Task actions' });
   const fields = h('dl', { class: 'fields' });
   const problems = h('div', { class: 'problems' });
-  const timeline = h('ol', { class: 'timeline', 'aria-label': 'History' });
+  const timeline = h('ol', { class: 'attempts', 'aria-label': 'History' });
   const body = h('div', { class: 'detail', hidden: true });
   const placeholder = h('div', {}, loading('Loading the task…'));
   let editor = null;
@@ -68,6 +37,7 @@ export function mount(container, route) {
   let entries = [];
   let stopped = false;
   let editing = false; // do not overwrite what the user is typing
+  const openState = new Map(); // which tracebacks the user opened or closed, kept across re-renders
 
   body.append(h('div', { class: 'status-row' }, status, actions), problems,
     h('div', { class: 'columns' },
@@ -102,13 +72,15 @@ export function mount(container, route) {
     fields.replaceChildren(
       ...field('Class', task.className), ...field('Name', task.name), ...field('Description', task.description),
       ...field('Mode', task.mode), ...field('Source', task.source),
-      ...field('Executor', task.executor ? h('a', { href: `#/nodes`, class: 'mono', text: task.executor }) : null),
+      ...field('Executor', task.executor ? nodeLink(task.executor) : null),
       ...field('Attempt', String(task.attempt), { dataset: { field: 'attempt' } }), ...field('Priority', String(task.priority)),
       ...field('Retries', `${task.retryCount} of ${task.maxRetries}`),
       ...field('Heartbeat', String(task.heartbeat), { class: 'mono', dataset: { field: 'heartbeat' } }),
       ...field('Exit code', task.exitCode === null ? null : String(task.exitCode)),
       ...field('Attachments', attachmentState(), { dataset: { field: 'attachments-state' } }),
-      ...field('Created', formatTime(task.createDateTime)), ...field('Updated', formatTime(task.updateDateTime)));
+      ...field('Run time', currentRunTime(entries, task), { dataset: { field: 'duration' } }),
+      ...field('Created', relativeTime(task.createDateTime), { dataset: { field: 'created' } }),
+      ...field('Updated', relativeTime(task.updateDateTime), { dataset: { field: 'updated' } }));
   }
 
   function renderStatus() {
@@ -122,11 +94,15 @@ export function mount(container, route) {
         dataset: { action: action.key }, onclick: (event) => act(action, event.currentTarget) })));
   }
 
-  function renderProblems() {
+  // The task's error, and the worker's exception line only when the error does not already say it.
+  function renderProblems(shown) {
     const blocks = [];
-    if (task.error) blocks.push(h('div', { class: 'problem' }, h('h3', { text: 'Error' }), h('pre', { text: task.error })));
-    if (task.exception && task.exception !== task.error) {
-      blocks.push(h('div', { class: 'problem' }, h('h3', { text: 'Exception' }), h('pre', { text: task.exception })));
+    const error = task.error ? String(task.error) : '';
+    const exception = task.exception && !error.includes(String(task.exception).trim()) ? task.exception : null;
+    for (const [title, text] of [['Error', error], ['Exception', exception]]) {
+      if (!text || shown.has(String(text))) continue;
+      blocks.push(h('div', { class: 'problem', dataset: { problem: title.toLowerCase() } }, h('h3', { text: title }),
+        traceback(String(text), { shown, open: true, key: title, openState })));
     }
     problems.replaceChildren(...blocks);
   }
@@ -156,27 +132,17 @@ export function mount(container, route) {
           save.disabled = false;
         }
       });
-      editorBox.replaceChildren(h('h3', { id: 'attachments-title', text: 'Attachments' }), editor.element,
+      replace(editorBox, h('h3', { id: 'attachments-title', text: 'Attachments' }), editor.element,
         auth.isAdmin ? h('div', { class: 'actions' }, save, revert) : null);
     } else if (!editing) {
       editor.set(task.attachments);
     }
   }
 
-  function renderHistory(entries) {
-    if (!entries.length) {
-      timeline.replaceChildren(h('li', { class: 'muted', text: 'No history recorded.' }));
+  async function act(action, button) {
+    if (action.confirm && !(await confirmDialog(action.confirm, action.label, { danger: Boolean(action.danger) }))) {
       return;
     }
-    timeline.replaceChildren(...entries.map((entry) => h('li', { class: `entry type-${entry.type}`,
-      dataset: { type: entry.type, status: entry.status || '' } },
-    h('time', { datetime: new Date(entry.ts).toISOString(), text: formatTime(entry.ts) }),
-    h('strong', { text: TITLES[entry.type] || entry.type }), ' ', h('span', { text: describeEntry(entry) }),
-    entry.error ? h('pre', { class: 'entry-error', text: entry.error }) : null)));
-  }
-
-  async function act(action, button) {
-    if (action.confirm && !(await confirmDialog(action.confirm, action.label))) return;
     button.disabled = true;
     const path = `api/tasks/${encodeURIComponent(taskId)}/${action.key === 'restart' ? 'status' : action.key}`;
     try {
@@ -204,9 +170,10 @@ export function mount(container, route) {
       body.hidden = false;
       renderStatus();
       renderFields();
-      renderProblems();
+      const shown = new Set();
+      renderProblems(shown);
       renderEditor();
-      renderHistory(entries);
+      timeline.replaceChildren(...historyItems(entries, task, { shown, openState }));
     } catch (error) {
       if (stopped) return;
       if (error.status === 404) {
@@ -232,9 +199,11 @@ export function mount(container, route) {
     soon();
   });
   const offResync = live.on('resync', load);
+  const clock = setInterval(() => refreshTimes(body), 5000);
   load();
   return () => {
     stopped = true;
+    clearInterval(clock);
     soon.cancel();
     offTask();
     offResync();

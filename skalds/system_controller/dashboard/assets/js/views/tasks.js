@@ -1,23 +1,29 @@
 // Tasks: server-side pagination, filters (id substring, class, status, executor) and sorting,
 // all kept in the address (#/tasks?status=Running&sort=priority&order=asc&page=2) so reload,
 // back/forward and shared links show the same list. Heartbeats update rows in place; status
-// changes re-read the current page (at most once a second) since they can move rows.
+// changes re-read the current page (at most once a second) since they can move rows. Admins can
+// select rows and cancel or retry them together (bulk-actions.js).
 import { api } from '../api.js';
-import { STATUSES, debounce, empty, failure, formatTime, h, loading, statusBadges, taskLink, throttle }
-  from '../dom.js';
+import { auth } from '../auth.js';
+import { STATUSES, debounce, empty, errorSummary, failure, h, loading, nodeLink, refreshTimes, relativeTime,
+  statusBadges, taskLink, throttle } from '../dom.js';
 import { live } from '../live.js';
+import { bulkActions } from './bulk-actions.js';
 
 const COLUMNS = [
   { key: 'id', title: 'Task', sort: 'id' },
   { key: 'className', title: 'Class', sort: 'className' },
   { key: 'lifecycleStatus', title: 'Status', sort: 'lifecycleStatus' },
   { key: 'executor', title: 'Executor', sort: 'executor' },
+  { key: 'attempt', title: 'Attempt' },
+  { key: 'error', title: 'Error' },
   { key: 'heartbeat', title: 'Heartbeat' },
   { key: 'priority', title: 'Priority', sort: 'priority' },
   { key: 'createDateTime', title: 'Created', sort: 'createDateTime' },
   { key: 'updateDateTime', title: 'Updated', sort: 'updateDateTime' },
 ];
 const SIZES = [10, 20, 50, 100];
+const ERROR_CHARS = 120; // the list shows an error's summary line; the task page has all of it
 const DEFAULTS = { id: '', className: '', status: '', executor: '', sort: 'createDateTime', order: 'desc', page: '1',
   size: '20' };
 
@@ -50,6 +56,8 @@ export function mount(container, route) {
   let stopped = false;
   let controller = null;
   let rows = new Map();
+  const admin = auth.isAdmin;
+  const bulk = admin ? bulkActions({ reload: () => load(true) }) : null;
 
   const idInput = h('input', { type: 'search', name: 'id', value: state.id, placeholder: 'part of an id',
     autocomplete: 'off', maxlength: 200 });
@@ -75,7 +83,8 @@ export function mount(container, route) {
 
   container.append(h('div', { class: 'view-head' }, h('h2', { text: 'Tasks' }),
     h('a', { href: '#/create', class: 'button primary', 'data-admin': true, text: 'New task',
-      hidden: !document.body.dataset.role || document.body.dataset.role !== 'admin' })), filters, results);
+      hidden: !document.body.dataset.role || document.body.dataset.role !== 'admin' })), filters,
+    ...(bulk ? [bulk.toolbar, bulk.results] : []), results);
 
   function changed() {
     state.id = idInput.value.trim();
@@ -113,7 +122,8 @@ export function mount(container, route) {
   }
 
   function header() {
-    return h('tr', {}, COLUMNS.map((column) => {
+    return h('tr', {}, bulk ? h('th', { scope: 'col', class: 'select-cell' }, bulk.headBox()) : null,
+      COLUMNS.map((column) => {
       if (!column.sort) return h('th', { scope: 'col', text: column.title });
       const active = state.sort === column.sort;
       const direction = state.order === 'asc' ? 'ascending' : 'descending';
@@ -122,7 +132,15 @@ export function mount(container, route) {
           'aria-label': `Sort by ${column.title}${active ? `, now ${direction}` : ''}` },
         column.title, h('span', { class: 'sort-mark', 'aria-hidden': 'true',
           text: active ? (state.order === 'asc' ? ' ▲' : ' ▼') : '' })));
-    }));
+      }));
+  }
+
+  function errorCell(task) {
+    if (!task.error) return h('td', { 'data-label': 'Error', class: 'error-cell' }, h('span', { class: 'muted', text: '—' }));
+    const line = errorSummary(task.error);
+    return h('td', { 'data-label': 'Error', class: 'error-cell' }, h('span', { class: 'error-text',
+      title: String(task.error).slice(0, 2000),
+      text: line.length > ERROR_CHARS ? `${line.slice(0, ERROR_CHARS - 1)}…` : line }));
   }
 
   function heartbeatCell(task) {
@@ -133,15 +151,19 @@ export function mount(container, route) {
     const status = h('td', { 'data-label': 'Status' }, ...statusBadges(task));
     const heartbeat = h('td', { 'data-label': 'Heartbeat' }, heartbeatCell(task));
     const element = h('tr', { dataset: { task: task.id, status: task.lifecycleStatus } },
+      bulk ? h('td', { 'data-label': 'Select', class: 'select-cell' }, bulk.rowBox(task.id)) : null,
       h('td', { 'data-label': 'Task' }, taskLink(task.id), task.name ? h('div', { class: 'muted small', text: task.name }) : null),
       h('td', { 'data-label': 'Class', text: task.className }),
       status,
-      h('td', { 'data-label': 'Executor' }, task.executor ? h('span', { class: 'mono', text: task.executor })
+      h('td', { 'data-label': 'Executor' }, task.executor ? nodeLink(task.executor)
         : h('span', { class: 'muted', text: '—' })),
+      h('td', { 'data-label': 'Attempt', class: 'attempt', text: String(task.attempt ?? 0),
+        title: task.retryCount ? `${task.retryCount} automatic retr${task.retryCount === 1 ? 'y' : 'ies'}` : null }),
+      errorCell(task),
       heartbeat,
       h('td', { 'data-label': 'Priority', text: String(task.priority) }),
-      h('td', { 'data-label': 'Created', text: formatTime(task.createDateTime) }),
-      h('td', { 'data-label': 'Updated', text: formatTime(task.updateDateTime) }));
+      h('td', { 'data-label': 'Created' }, relativeTime(task.createDateTime)),
+      h('td', { 'data-label': 'Updated' }, relativeTime(task.updateDateTime)));
     rows.set(task.id, { element, status, heartbeat });
     return element;
   }
@@ -159,12 +181,14 @@ export function mount(container, route) {
 
   function render(page) {
     rows = new Map();
+    if (bulk) bulk.startRows();
     results.setAttribute('aria-busy', 'false');
     if (!page.items.length) {
       const filtered = state.id || state.className || state.status || state.executor;
       results.replaceChildren(empty(filtered ? 'No task matches these filters.' : 'No tasks yet.',
         filtered ? null : h('a', { href: '#/create', 'data-admin': true, hidden: document.body.dataset.role !== 'admin',
           text: 'Create the first one' })));
+      if (bulk) bulk.endRows();
       return;
     }
     results.replaceChildren(
@@ -172,6 +196,7 @@ export function mount(container, route) {
         h('caption', { class: 'visually-hidden', text: 'Tasks' }),
         h('thead', {}, header()), h('tbody', {}, page.items.map(row)))),
       pager(page));
+    if (bulk) bulk.endRows();
   }
 
   async function load(quiet = false) {
@@ -228,10 +253,12 @@ export function mount(container, route) {
     if (event.name !== 'task_heartbeat') soon();
   });
   const offResync = live.on('resync', () => load(true));
+  const clock = setInterval(() => refreshTimes(results), 5000);
   loadChoices();
   load();
   return () => {
     stopped = true;
+    clearInterval(clock);
     if (controller) controller.abort();
     soon.cancel();
     typed.cancel();
