@@ -276,9 +276,20 @@ class CommandHandler:
                 logger.info(f"pause of task {shown(task_id)}: it is not running on {self.skald_id}")
 
     def _resume(self, event: Event) -> None:
+        """Resume only what the store still gives this copy and wants running: a resume that waited in the
+        event bus (the node was frozen) may be older than the task's move to another node."""
         parsed = self._parse(event)
-        for task_id in parsed.task_ids if parsed else []:
-            if not self.supervisor.resume_task(task_id):
+        task_ids = parsed.task_ids if parsed else []
+        here = [task_id for task_id in task_ids if self.supervisor.handle(task_id) is not None]
+        documents = self.documents(here) if here and self.store is not None else {}
+        for task_id in task_ids:
+            handle = self.supervisor.handle(task_id)
+            document = documents.get(task_id)
+            if handle is not None and self.store is not None and not _wants_this_copy_running(
+                    document, self.skald_id, handle.attempt):
+                logger.info(f"resume of task {shown(task_id)} ignored: the task store no longer wants attempt "
+                            f"{handle.attempt} running on {self.skald_id}")
+            elif not self.supervisor.resume_task(task_id):
                 logger.info(f"resume of task {shown(task_id)}: it is not paused on {self.skald_id}")
 
     def _update(self, event: Event) -> None:
@@ -314,3 +325,8 @@ class CommandHandler:
     def _testing(self, event: Event) -> None:
         value = (event.value or b"").decode("utf-8", errors="replace")
         logger.info(f"Kafka producer test message: {value[:500]}")
+
+
+def _wants_this_copy_running(document: dict[str, Any] | None, skald_id: str, attempt: int) -> bool:
+    return (document is not None and document.get("executor") == skald_id
+            and int(document.get("attempt") or 0) == attempt and lifecycle.desired(document) == D.Running.value)

@@ -74,3 +74,8 @@ def pause(pid: int) -> None:
 
 def resume(pid: int) -> None:
     send_signal(pid, signal.SIGCONT)
+
+
+def kill(pid: int) -> None:
+    """SIGKILL, which also ends a stopped (paused) process without letting it run a single step."""
+    send_signal(pid, signal.SIGKILL)

@@ -29,11 +29,13 @@ from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
 from skalds.node.settings import NodeRole, launch_settings
-from skalds.node.stopping import StopDeadlines, StopPolicy, pause, resume
+from skalds.node.stopping import StopDeadlines, StopPolicy, kill, pause, resume
 from skalds.transport.ports import LiveState, TaskStore
 from skalds.utils.logging import logger
 from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
+
+STALE_STOPS = frozenset({"lost", "superseded"})  # stops of a copy whose task now belongs to another attempt
 
 
 class Supervisor:
@@ -150,18 +152,25 @@ class Supervisor:
         return self._handles.after_exit(task_id, action)
 
     def cancel_task(self, task_id: str, reason: str = "cancel") -> bool:
-        """Begin stopping a worker: cooperative request now, SIGTERM and SIGKILL on deadlines."""
+        """Begin stopping a worker: cooperative request now, SIGTERM and SIGKILL on deadlines.
+
+        A paused copy whose task now belongs elsewhere ("lost", "superseded") is killed where it stands:
+        resuming it so it could end itself would let it run beside the copy that replaced it."""
         with self._handles.lock:
             handle = self._handles.get(task_id)
             if handle is None:
                 return False
             if handle.stop_reason is None:
                 handle.stop_reason = reason
-                if handle.paused and handle.process.pid is not None:
-                    resume(handle.process.pid)  # a stopped process cannot end itself
-                    handle.paused = False
                 handle.deadlines = self.stop_policy.deadlines(time.monotonic())
-                self._send(handle, Cancel(reason))
+                if handle.paused and handle.process.pid is not None and reason in STALE_STOPS:
+                    kill(handle.process.pid)
+                    logger.info(f"task {task_id}: paused copy killed without resuming it ({reason})")
+                else:
+                    if handle.paused and handle.process.pid is not None:
+                        resume(handle.process.pid)  # a stopped process cannot end itself
+                        handle.paused = False
+                    self._send(handle, Cancel(reason))
         self._reactor.wake()
         return True
 

@@ -191,3 +191,52 @@ def test_a_poison_event_is_dead_lettered_after_its_tries_and_later_events_flow(n
     assert letter["attempts"] == 5 and letter["skaldId"] == node.skald_id and letter["ts"] > 0
     node.wait_log("failed 5 times")
     running(cluster, node, "t-after-poison", str(tmp_path / "s.jsonl"))  # later events flow
+
+
+def _paused_ticker(nodes, cluster, tmp_path, task_id: str, period: str):
+    """A TickWorker paused on a node (SIGSTOP): its node, pid and the ticks file."""
+    from support.workers import TickModel
+
+    node = nodes.start(RECONCILE_PERIOD=period)
+    ticks = str(tmp_path / "ticks.jsonl")
+    cluster.create(task_id, "TickWorker", TickModel(record_to=ticks), executor=node.skald_id)
+    cluster.send_event(KafkaTopic.TASK_ASSIGN, task_id)
+    cluster.wait_status(task_id, "Running")
+    wait_for(lambda: read_records(ticks), 10, "the first tick")
+    pid = read_records(ticks)[0]["pid"]
+    cluster.desire(task_id, "Paused")
+    cluster.send_event(KafkaTopic.TASK_PAUSE, task_id)
+    wait_for(lambda: process_state(pid) == "T", 10, "the worker stopped")
+    return node, pid, ticks
+
+
+def _moved(cluster, task_id: str) -> None:
+    """What the controller writes when it gives the task to another node, with the user's resume."""
+    assert cluster.store.update(task_id, {"executor": "elsewhere", "lifecycleStatus": "Running",
+                                          "desiredStatus": "Running"}, increment={"attempt": 1})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return process_state(pid) != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_paused_copy_whose_task_moved_is_killed_without_running_again(nodes, cluster, tmp_path):
+    node, pid, ticks = _paused_ticker(nodes, cluster, tmp_path, "t-paused-moved", period=str(PERIOD))
+    paused_ticks = len(read_records(ticks))
+    _moved(cluster, "t-paused-moved")
+    wait_for(lambda: not _alive(pid), LIMIT, "the stale paused copy to be killed")
+    node.wait_log("paused copy killed without resuming it")
+    assert len(read_records(ticks)) == paused_ticks  # not one step more beside the copy that replaced it
+
+
+def test_a_resume_event_older_than_the_move_does_not_wake_the_stale_copy(nodes, cluster, tmp_path):
+    node, pid, ticks = _paused_ticker(nodes, cluster, tmp_path, "t-stale-resume", period="60")
+    paused_ticks = len(read_records(ticks))
+    _moved(cluster, "t-stale-resume")
+    cluster.send_event(KafkaTopic.TASK_RESUME, "t-stale-resume")
+    node.wait_log("resume of task t-stale-resume ignored")
+    time.sleep(1)
+    assert process_state(pid) == "T" and len(read_records(ticks)) == paused_ticks
