@@ -61,9 +61,9 @@ class Skald:
         """Block until `run()` has connected and started taking work (for embedding and tests)."""
         return self._ready.wait(timeout)
 
-    def register_task_worker(self, worker_class: type[AbstractTaskWorker[Any]]) -> None:
-        """Make a worker class runnable here (by its class name). Call before `run()`."""
-        self.registry.register(worker_class)
+    def register_task_worker(self, worker: type[AbstractTaskWorker[Any]]) -> None:
+        """Make a worker class runnable here (by its class name). Call before `run()`. (`worker`: 0.3.8's keyword.)"""
+        self.registry.register(worker)
 
     # --- entry point -------------------------------------------------------------------------
     def run(self) -> int:

@@ -85,6 +85,19 @@ def private(tmp_path: Path) -> Iterator[PrivateServices]:
 
 
 @pytest.fixture
+def script_environment(services: Endpoints, names: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                       tmp_path: Path) -> None:
+    """The environment of a 0.3.8 script: the test's services and isolated names, nothing passed in code."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {"KAFKA_HOST": services.host, "KAFKA_PORT": str(services.kafka_port),
+                        "KAFKA_TOPIC_PREFIX": names["topic_prefix"], "MONGO_HOST": services.mongo_uri,
+                        "DB_NAME": names["db_name"], "REDIS_HOST": services.host,
+                        "REDIS_PORT": str(services.redis_port), "KAFKA_REPLICATION_FACTOR": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SKALDS_BACKEND", raising=False)
+
+
+@pytest.fixture
 def cluster(services: Endpoints, names: dict[str, str]) -> Iterator[Cluster]:
     """Direct access to the test's isolated topics, database and keys."""
     cluster = Cluster(services, names)

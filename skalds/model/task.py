@@ -20,6 +20,7 @@ SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 class _ListableEnum(str, Enum):
     @classmethod
     def list(cls) -> list[str]:
+        """The values, once each: iterating an Enum skips aliases (0.3.8's UPPER_CASE names)."""
         return [member.value for member in cls]
 
 
@@ -29,6 +30,10 @@ class ModeEnum(_ListableEnum):
     Active = "Active"
     Passive = "Passive"
     PassiveProcess = "PassiveProcess"
+    # 0.3.8's names: aliases (the same members), so its code keeps working and nothing is listed twice.
+    ACTIVE = "Active"
+    PASSIVE = "Passive"
+    PASSIVE_PROCESS = "PassiveProcess"
 
 
 class TaskLifecycleStatus(_ListableEnum):
@@ -39,6 +44,14 @@ class TaskLifecycleStatus(_ListableEnum):
     Finished = "Finished"
     Failed = "Failed"
     Cancelled = "Cancelled"
+    # 0.3.8's names: aliases of the members above.
+    CREATED = "Created"
+    ASSIGNING = "Assigning"
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    FINISHED = "Finished"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
 
 
 class DesiredStatus(_ListableEnum):
@@ -88,6 +101,8 @@ class HeartbeatCode(IntEnum):
     FINISHED = 200
     FAILED = -1
     CANCELLED = -2
+    SUCCESS = 200  # the names of 0.3.8's `skalds.handler.survive.HeartBeat` (aliases)
+    CANCELED = -2
 
     @classmethod
     def is_running(cls, value: int | None) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 import redis as redis_lib
 
+from skalds.proxy._environment import pick, service_settings
 from skalds.transport.redis_state import RedisSettings, redis_client
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import RedisKey  # noqa: F401  (0.3.8 imported it from here)
@@ -13,14 +14,18 @@ from skalds.utils.logging import logger
 
 
 class RedisConfig:
-    def __init__(self, host: str = "localhost", port: int = 6379, password: str = "", username: str = "",
-                 db: int = 0, ssl: bool = False) -> None:
-        self.host = host or "localhost"
-        self.port = int(port or 6379)
-        self.password = password
-        self.username = username
-        self.db = db
-        self.ssl = ssl
+    """A keyword left out comes from the environment (REDIS_HOST, REDIS_PORT, ...), else 0.3.8's default."""
+
+    def __init__(self, host: str | None = None, port: int | None = None, password: str | None = None,
+                 username: str | None = None, db: int | None = None, ssl: bool | None = None) -> None:
+        env = service_settings()
+        self.host = pick(host, env, "redis_host", "localhost").strip() or "localhost"
+        port = pick(port, env, "redis_port", 6379)
+        self.port = int(port) if port and int(port) > 0 else 6379
+        self.password = pick(password, env, "redis_password", "")
+        self.username = pick(username, env, "redis_username", "")
+        self.db = pick(db, env, "redis_db", 0)
+        self.ssl = pick(ssl, env, "redis_ssl", False)
 
     def settings(self, key_prefix: str = "") -> RedisSettings:
         return RedisSettings(host=self.host, port=self.port, password=self.password, username=self.username,
@@ -28,11 +33,18 @@ class RedisConfig:
 
 
 class RedisProxy:
-    """Convenience methods of 0.3.8; errors are logged and a neutral value returned, as before."""
+    """Convenience methods of 0.3.8; errors are logged and a neutral value returned, as before.
 
-    def __init__(self, redis_config: RedisConfig, is_block: bool = True) -> None:
+    Values come back as text, except `get_message`, which returns the stored bytes as 0.3.8 did."""
+
+    def __init__(self, redis_config: RedisConfig | None = None, is_block: bool = True) -> None:
+        redis_config = redis_config or RedisConfig()  # no argument: the environment's Redis (0.3.8: localhost)
         self.config = redis_config
+        self.host, self.port = redis_config.host, redis_config.port
         self.client: redis_lib.Redis = redis_client(redis_config.settings())
+        pool = self.client.connection_pool
+        self._bytes_client = redis_lib.Redis(connection_pool=redis_lib.ConnectionPool(
+            connection_class=pool.connection_class, **{**pool.connection_kwargs, "decode_responses": False}))
         if is_block:
             wait_for_service("Redis", redis_config.settings().where(), self.client.ping)
 
@@ -56,8 +68,8 @@ class RedisProxy:
     def get_hash(self, key: str, field: str) -> Any:
         return self._safe(None, lambda: self.client.hget(key, field))
 
-    def get_all_hash(self, key: str) -> dict[str, str]:
-        return self._safe({}, lambda: self.client.hgetall(key))
+    def get_all_hash(self, root_key: str) -> dict[str, str]:
+        return self._safe({}, lambda: self.client.hgetall(root_key))
 
     def delete_hash(self, key: str, field: str) -> None:
         self._safe(None, lambda: self.client.hdel(key, field))
@@ -87,17 +99,22 @@ class RedisProxy:
         seconds = expire or ttl
         self._safe(None, lambda: self.client.set(key, message, ex=seconds or None))
 
-    def get_message(self, key: str) -> Any:
-        return self._safe(None, lambda: self.client.get(key))
+    def get_message(self, key: str) -> bytes | None:
+        return self._safe(None, lambda: self._bytes_client.get(key))
 
-    def get_sub_keys(self, prefix: str) -> list[str]:
-        return self._safe([], lambda: list(self.client.scan_iter(match=f"{prefix}*", count=500)))
+    def get_sub_keys(self, root_key: str) -> list[str]:
+        return self._safe([], lambda: list(self.client.scan_iter(match=f"{root_key}*", count=500)))
 
-    def publish_message(self, channel: str, message: Any, ttl: int = 0) -> None:
-        self._safe(None, lambda: self.client.publish(channel, message))
+    def get_subscribe(self, ignore_subscribe_messages: bool = True) -> Any:
+        """A pub/sub object (0.3.8 API)."""
+        return self._safe(None, lambda: self.client.pubsub(ignore_subscribe_messages=ignore_subscribe_messages))
 
-    def delete_key(self, key: str) -> None:
-        self._safe(None, lambda: self.client.delete(key))
+    def publish_message(self, channel: str, message: Any, ttl: int = 0) -> int | None:
+        return self._safe(None, lambda: self.client.publish(channel, message))
+
+    def delete_key(self, key: str) -> int | None:
+        return self._safe(None, lambda: self.client.delete(key))
 
     def close(self) -> None:
         self.client.close()
+        self._bytes_client.close()

@@ -10,20 +10,25 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from skalds.config._base import ServiceConfig
 from skalds.model.attachment_registry import validate_attachments
+from skalds.model.ids import shown
 from skalds.model.task import Task, TaskLifecycleStatus, attachments_to_dict
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.status_change import StatusChange
-from skalds.transport.ports import DuplicateTaskError, TaskStore
+from skalds.transport import factory
+from skalds.transport.duplicate_key import DuplicateTaskKeyError
+from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
 
 class TaskRepository:
-    """Accepts a `MongoProxy` (0.3.8 API) or any task-store adapter."""
+    """Accepts a `MongoProxy` (0.3.8 API) or any task-store adapter; without one, the task store the
+    environment names (MONGO_HOST ..., else the embedded file), as every other process chooses it."""
 
-    def __init__(self, mongo_proxy: Any) -> None:
+    def __init__(self, mongo_proxy: Any = None) -> None:
         if mongo_proxy is None:
-            raise ValueError("TaskRepository needs a MongoProxy or a task store")
+            mongo_proxy = factory.build_store(ServiceConfig())
         self.store: TaskStore = getattr(mongo_proxy, "store", mongo_proxy)
         try:
             self.store.ensure_indexes()
@@ -32,19 +37,21 @@ class TaskRepository:
 
     # --- 0.3.8 API -------------------------------------------------------------------------
     def create_task(self, task: Task) -> Task:
-        """Insert a new task; raises DuplicateTaskError on a reused id, ServiceUnavailableError if unreachable."""
+        """Insert a new task. A reused id raises DuplicateTaskKeyError, which is also pymongo's
+        DuplicateKeyError (what 0.3.8 raised); an unreachable store, ServiceUnavailableError."""
         transition = lifecycle.create(self.store, task.to_document())
         if not transition.applied:
-            raise DuplicateTaskError(transition.reason)
+            raise DuplicateTaskKeyError(transition.reason)
         return task
 
-    def get_task_by_task_id(self, task_id: str, strict_mode: bool = True) -> Task | None:
-        """The task, with attachments validated by the registered model (strict) or raw (non-strict).
+    def get_task_by_task_id(self, id: str, strict_mode: bool = True) -> Task | None:  # `id`: 0.3.8's keyword
+        """The task (None if there is none), attachments validated by the registered model (strict) or raw.
 
-        Strict mode returns None when the class is not registered here or the attachments
-        do not validate; the reason is logged (without the attachments themselves).
+        In strict mode, attachments that no model registered here validates (an unknown class, or
+        content its model refuses) come back as None, with the task, as in 0.3.8; the reason is logged
+        (without the attachments themselves).
         """
-        document = self.get_document(task_id)
+        document = self.get_document(id)
         if document is None:
             return None
         if not strict_mode:
@@ -52,23 +59,23 @@ class TaskRepository:
         try:
             attachments = validate_attachments(document["className"], document.get("attachments"))
         except (LookupError, ValidationError) as error:
-            logger.warning(f"task {task_id}: attachments not usable here: {error}")
-            return None
-        return Task.from_document(document, attachments)
+            logger.warning(f"task {shown(id)}: attachments not usable here: {shown(str(error), 200)}")
+            attachments = None
+        return Task.from_document({**document, "attachments": None}, attachments)  # never the raw dict
 
-    def update_executor(self, task_id: str, executor: str) -> Task | None:
+    def update_executor(self, id: str, executor: str) -> Task | None:  # `id`: 0.3.8's keyword
         """Assign the task to `executor`: a new attempt, status Assigning (design §6)."""
-        transition = lifecycle.assign_to(self.store, task_id, executor)
+        transition = lifecycle.assign_to(self.store, id, executor)
         if transition.document is None:
-            logger.warning(f"update_executor: task {task_id} not found")
+            logger.warning(f"update_executor: task {shown(id)} not found")
             return None
         return self._task_or_raw(transition.document)
 
-    def update_attachments(self, task_id: str, attachments: BaseModel | dict[str, Any]) -> Task | None:
-        """Store new attachments and bump `attachmentsVersion`."""
-        transition = lifecycle.update_attachments(self.store, task_id, attachments_to_dict(attachments))
+    def update_attachments(self, id: str, attachments: BaseModel | dict[str, Any]) -> Task | None:
+        """Store new attachments and bump `attachmentsVersion` (`id` is 0.3.8's keyword)."""
+        transition = lifecycle.update_attachments(self.store, id, attachments_to_dict(attachments))
         if transition.document is None:
-            logger.warning(f"update_attachments: task {task_id} not found")
+            logger.warning(f"update_attachments: task {shown(id)} not found")
             return None
         return self._task_or_raw(transition.document)
 

@@ -32,10 +32,12 @@ from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.verdicts import LostLimits
 from skalds.system_controller.task_service import TaskService
+from skalds.system_controller.worker_updates import WORKER_UPDATES_GROUP, WorkerUpdates
 from skalds.tasks import retention
 from skalds.transport import factory
 from skalds.transport.ports import LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
+from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
 
 
@@ -173,11 +175,32 @@ class SystemController:
             logger.info(f"retention: removed {removed} task(s) terminal for more than "
                         f"{self.config.task_retention_days:g} day(s), with their history")
 
+    def start_worker_updates(self) -> None:
+        """0.3.8 scripts' `taskworker.update` events become attachment updates (see worker_updates.py)."""
+        config, context = self.config, self.context
+        assert context is not None
+        if factory.is_embedded(config):
+            return  # 0.3.8 producers only write to Kafka
+        topic = factory.topic_name(config, KafkaTopic.TASK_WORKER_UPDATE)
+        group = factory.topic_name(config, WORKER_UPDATES_GROUP)
+        try:
+            factory.prepare_topics(config, [topic])
+            consumer = factory.build_consumer(
+                config, group, [topic], on_assigned=lambda _topics: logger.info(f"consuming {topic} as group {group}"))
+        except Exception as error:  # the API still serves; only 0.3.8's direct worker updates wait
+            logger.error(f"not consuming {topic}: {type(error).__name__}: {error}")
+            return
+        updates = WorkerUpdates(context.service, consumer, self._stop)
+        thread = threading.Thread(target=updates.run, name="skalds-worker-updates", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
     # --- run -----------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start serving (for embedding in an existing event loop)."""
         context = self.build()
         self.start_background()
+        self.start_worker_updates()
         app = create_app(context)
         self._server = uvicorn.Server(uvicorn.Config(app, host=self.config.system_controller_host,
                                                      port=self.config.system_controller_port, log_level="warning",

@@ -13,6 +13,7 @@ class KafkaTopic:
     TASK_UPDATE_ATTACHMENT = "task.update.attachment"
     TASK_WORKER_UPDATE = "taskworker.update"
     TESTING = "testing"
+    TESTING_PRODUCER = TESTING  # 0.3.8's name
     TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
     TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
     DEAD_LETTER = "skalds.dead-letter"  # additive: events a node could not handle after its tries (JSON)

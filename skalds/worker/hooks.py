@@ -12,9 +12,9 @@ BEFORE, MAIN, AFTER, RELEASE, UPDATE = "before", "main", "after", "release", "up
 
 
 def _mark(kind: str) -> Callable[[F], F]:
-    def decorate(function: F) -> F:
-        setattr(function, HOOK_ATTRIBUTE, kind)
-        return function
+    def decorate(func: F) -> F:  # `func` is 0.3.8's keyword
+        setattr(func, HOOK_ATTRIBUTE, kind)
+        return func
     return decorate
 
 

@@ -81,12 +81,10 @@ def _install_timing(app: FastAPI, context: ApiContext) -> None:
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 404 and error.detail == "Not Found":
-            body: dict[str, Any] = {"error": "Not Found",
-                                    "message": f"The requested resource '{request.url.path}' was not found",
-                                    "suggestion": "Check the API documentation at /api/docs"}
-        else:
-            body = {"error": error.detail, "status_code": error.status_code, "path": request.url.path}
+        body: dict[str, Any] = {"error": error.detail, "status_code": error.status_code, "path": request.url.path}
+        if error.status_code == 404:  # 0.3.8 answered every 404 (route or resource) with these two
+            body.update(message=f"The requested resource '{request.url.path}' was not found",
+                        suggestion="Check the API documentation at /api/docs")
         return JSONResponse(status_code=error.status_code, content=body, headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)

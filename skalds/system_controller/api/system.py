@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 import skalds
-from skalds.model.task import TaskLifecycleStatus
+from skalds.model.task import ACTIVE_STATUSES, TaskLifecycleStatus
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.responses import ADMIN, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
+from skalds.system_controller.api.system_models import HealthResponse, MetricsResponse
 from skalds.tasks import queries
 from skalds.tasks.problems import PROBLEMS
 
@@ -33,12 +34,19 @@ def _check(action: Any) -> str:
         return f"down: {type(error).__name__}"
 
 
-@router.get("/health")
+def _as_0_3_8(state: str) -> str:
+    """0.3.8's wording of a check: "healthy" or "unhealthy: <reason>"."""
+    return "healthy" if state == "up" else "unhealthy: " + state.removeprefix("down: ")
+
+
+@router.get("/health", response_model=HealthResponse)
 def health(context: Context) -> dict[str, Any]:
-    """Real checks of the task store and live state (open, for load balancers)."""
-    services = {"mongodb": _check(context.service.store.ping), "redis": _check(context.live.ping)}
-    down = [name for name, state in services.items() if state != "up"]
-    status = "healthy" if not down else ("unhealthy" if len(down) == len(services) else "degraded")
+    """Real checks of the task store and live state (open, for load balancers); `skald_store` (the node
+    registry, in the live state) and `task_store` are 0.3.8's names for the same two checks."""
+    checks = {"mongodb": _check(context.service.store.ping), "redis": _check(context.live.ping)}
+    down = [name for name, state in checks.items() if state != "up"]
+    status = "healthy" if not down else ("unhealthy" if len(down) == len(checks) else "degraded")
+    services = {**checks, "skald_store": _as_0_3_8(checks["redis"]), "task_store": _as_0_3_8(checks["mongodb"])}
     return {"status": status, "timestamp": int(time.time() * 1000), "services": services}
 
 
@@ -84,18 +92,32 @@ def config(context: Context) -> dict[str, Any]:
             "environment": settings.skald_env, "logLevel": settings.log_level}
 
 
-@router.get("/metrics", dependencies=[Depends(require_read)], responses=READ)
+@router.get("/metrics", dependencies=[Depends(require_read)], responses=READ, response_model=MetricsResponse)
 def metrics(context: Context) -> dict[str, Any]:
+    """0.3.8's metrics: node counts from the registry, task counts from the store, loads from both."""
     counts = _counts(context)
     nodes = list(context.node_records().values())
     online = [node for node in nodes if node.online]
+    available = [node for node in online if node.mode == "node"]
+    busy = sum(bool(node.current_tasks) for node in available)
+    assigned = sum(len(node.current_tasks) for node in nodes)
     return {"timestamp": int(time.time() * 1000),
             "skalds": {"total": len(nodes), "online": len(online), "offline": len(nodes) - len(online),
                        "nodes": sum(node.mode == "node" for node in nodes),
-                       "edges": sum(node.mode == "edge" for node in nodes)},
+                       "edges": sum(node.mode == "edge" for node in nodes),
+                       "availableNodes": len(available), "busyNodes": busy, "idleNodes": len(available) - busy},
             "tasks": {"total": sum(counts.values()), **{status.value.lower(): counts.get(status.value, 0)
-                                                        for status in S}},
-            "performance": {"taskDistribution": {node.id: len(node.current_tasks) for node in nodes}}}
+                                                        for status in S},
+                      "monitored": sum(counts.get(status, 0) for status in ACTIVE_STATUSES),
+                      "totalAssigned": assigned},
+            "performance": {"averageTasksPerSkald": round(assigned / len(online), 2) if online else 0,
+                            "taskDistribution": {node.id: len(node.current_tasks) for node in nodes},
+                            "systemLoad": {"skaldUtilization": _percent(len(online), len(nodes)),
+                                           "nodeUtilization": _percent(busy, len(available))}}}
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(part * 100 / max(whole, 1), 2)
 
 
 @router.post("/cleanup", dependencies=[Depends(require_admin)], responses=ADMIN)
