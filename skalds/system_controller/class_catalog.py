@@ -12,7 +12,8 @@ import threading
 import time
 
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
-from skalds.transport.ports import LiveState
+from skalds.transport.ports import LiveState, ServiceUnavailableError
+from skalds.utils.logging import logger
 
 
 class ClassCatalog:
@@ -27,8 +28,13 @@ class ClassCatalog:
         with self._lock:
             now = time.monotonic()
             if fresh or now - self._read_at > self._max_age:
-                self._registry.refresh()
-                self._read_at = now
+                try:
+                    self._registry.refresh()
+                except ServiceUnavailableError:
+                    if self._read_at == float("-inf"):
+                        raise  # nothing known yet: the request answers 503
+                    logger.warning("live state did not answer; the classes of nodes are those read last")
+                self._read_at = now  # after a failure too: the next try comes after max_age, not at once
             return dict(self._registry.nodes)
 
     def runners(self, class_name: str, fresh_on_miss: bool = True) -> list[NodeRecord]:
