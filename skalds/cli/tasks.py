@@ -66,11 +66,14 @@ def create(
     name: Annotated[str | None, typer.Option(show_default=False)] = None,
     description: Annotated[str | None, typer.Option(show_default=False)] = None,
     max_retries: Annotated[int, typer.Option("--max-retries", help="Automatic retries after a failure.")] = 0,
+    wait_for_class: Annotated[bool, typer.Option("--wait-for-class", help="Accept it although no node runs its "
+                                                 "class yet: it waits for one.")] = False,
     url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
 ) -> None:
-    """Create a task; the controller assigns it to a node that runs its class."""
+    """Create a task; the controller assigns it to a node that runs its class (and refuses attachments that do
+    not fit the schema the class's nodes published, listing each field)."""
     body: dict[str, Any] = {"className": class_name, "attachments": parse_attachments(attachments),
-                            "priority": priority, "maxRetries": max_retries}
+                            "priority": priority, "maxRetries": max_retries, "waitForClass": wait_for_class}
     for key, value in (("id", task_id), ("name", name), ("description", description)):
         if value is not None:
             body[key] = value

@@ -21,6 +21,7 @@ from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleS
 from skalds.model.task import DesiredStatus as D
 from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
+from skalds.tasks.attachments_view import start_attachments
 from skalds.tasks.status_change import StatusChange
 from skalds.transport.ports import Event, ServiceUnavailableError, TaskStore
 from skalds.transport.wire_names import KafkaTopic
@@ -236,13 +237,14 @@ class CommandHandler:
                 lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt,
                                   reason="node at capacity")
             return False
+        values, version = start_attachments(document)  # never a version its worker rejected
         try:
-            attachments = validate_attachments(class_name, document.get("attachments"))
+            attachments = validate_attachments(class_name, values)
         except ValidationError as error:
             logger.error(f"task {shown(task_id)}: attachments do not validate for {class_name}: {error}")
             self._record_failed(task_id, attempt, f"invalid attachments: {error}")
             return False
-        task = Task.from_document(document, attachments)
+        task = Task.from_document({**document, "attachmentsVersion": version}, attachments)
         raw = attachments.model_dump(mode="json", by_alias=True)
         try:
             return self.supervisor.start_task(task, attempt, raw)
@@ -317,7 +319,9 @@ class CommandHandler:
             except ValidationError as error:
                 logger.error(f"update of task {shown(task_id)} rejected: attachments v{version} invalid: {error}")
                 if self.store is not None:
-                    lifecycle.record_attachments_result(self.store, task_id, version, False, str(error))
+                    lifecycle.record_attachments_result(self.store, task_id, version, False, str(error),
+                                                        executor=self.skald_id, attempt=handle.attempt,
+                                                        held=handle.held)
                 continue
             self.supervisor.deliver_update(task_id, attachments.model_dump(mode="json", by_alias=True), version)
             logger.info(f"update of task {shown(task_id)}: attachments v{version} sent to the worker")

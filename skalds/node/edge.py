@@ -13,6 +13,7 @@ from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus, attachments_t
 from skalds.node.supervisor import Supervisor
 from skalds.node.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 from skalds.tasks import lifecycle
+from skalds.tasks.attachments_view import start_attachments
 from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
@@ -49,7 +50,7 @@ def _start_one(entry: YamlTask, supervisor: Supervisor, store: TaskStore | None,
                              f"{document.get('className')}; skipped")
                 return False
             if document.get("yamlDigest") == digest and document.get("attachments") is not None:
-                raw = document["attachments"]
+                raw = start_attachments(document)[0]  # never a version its worker rejected
                 logger.info(f"edge task {entry.task_id}: using attachments stored in MongoDB "
                             f"(v{document.get('attachmentsVersion', 0)})")
         try:

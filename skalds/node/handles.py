@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from typing import Any
 
 from skalds.model.task import Task
 from skalds.node.forkserver import WorkerProcess
@@ -33,6 +34,8 @@ class WorkerHandle:
     launched_as: str = "forked"  # or "standby": handed to a process forked ahead of time
     payload: bytes | None = None  # the pickled worker, kept until the process reports in (to start it again)
     reported_in: bool = False
+    held: tuple[int, dict[str, Any]] | None = None  # the attachments version and values the worker runs with
+    sent: dict[int, dict[str, Any]] = field(default_factory=dict)  # versions delivered, not answered yet
 
     @property
     def task_id(self) -> str:

@@ -56,7 +56,7 @@ class Pulse:
                     batch.set(RedisKey.task_heartbeat_at(handle.task_id), str(now), ttl)
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
-                                   self.config.redis_key_ttl)
+                                   self.config.redis_key_ttl, schemas=self.registry.schemas_json())
         self.recorder.heartbeat(fill, wait=wait)  # renews the node's liveness (fencing)
 
     def deregister(self) -> None:

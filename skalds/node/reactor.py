@@ -116,15 +116,21 @@ class Reactor:
         elif isinstance(message, OutcomeReport):
             handle.outcome = message
         elif isinstance(message, UpdateResult):
-            self._on_update_result(task_id, message)
+            self._on_update_result(handle, message)
 
-    def _on_update_result(self, task_id: str, result: UpdateResult) -> None:
+    def _on_update_result(self, handle: WorkerHandle, result: UpdateResult) -> None:
+        """Record the worker's answer with the attachments it holds after it (kept apart from the desired ones)."""
+        task_id, values = handle.task_id, handle.sent.pop(result.version, None)
         if result.applied:
             logger.info(f"task {task_id}: worker applied attachments v{result.version}")
+            if values is not None:
+                handle.held = (result.version, values)
         else:
             logger.warning(f"task {task_id}: worker rejected attachments v{result.version}: {result.error}")
+        held, attempt, executor = handle.held, handle.attempt, self.skald_id
         self.recorder.store_call(lambda store: lifecycle.record_attachments_result(
-            store, task_id, result.version, result.applied, result.error))
+            store, task_id, result.version, result.applied, result.error, executor=executor, attempt=attempt,
+            held=held))
 
     # --- exits ---------------------------------------------------------------------------------
     def _on_exit(self, handle: WorkerHandle) -> None:

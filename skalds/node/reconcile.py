@@ -102,6 +102,7 @@ def _compare(task_id: str, copy: Copy, document: dict[str, Any], result: Plan) -
         result.pause.append(task_id)
     elif wanted == D.Running.value and copy.paused:
         result.resume.append(task_id)
-    delivered = copy.delivered if copy.delivered is not None else _number(document, "appliedAttachmentsVersion")
+    delivered = copy.delivered if copy.delivered is not None else max(  # a rejected version is not sent again
+        _number(document, "appliedAttachmentsVersion"), _number(document, "rejectedAttachmentsVersion"))
     if _number(document, "attachmentsVersion") > delivered:
         result.update.append(task_id)

@@ -36,6 +36,7 @@ from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
 
 STALE_STOPS = frozenset({"lost", "superseded"})  # stops of a copy whose task now belongs to another attempt
+MAX_UNANSWERED_UPDATES = 16  # attachments versions a worker was sent and has not answered, kept per task
 
 
 class Supervisor:
@@ -141,7 +142,8 @@ class Supervisor:
             payload = pickle_worker(worker)
             process, parent_end, how = self._launcher.launch(payload)
             self._handles.add(WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
-                                           fresh_keys_written=fresh_keys_written, launched_as=how, payload=payload))
+                                           fresh_keys_written=fresh_keys_written, launched_as=how, payload=payload,
+                                           held=(task.attachments_version, attachments or {})))
         self._reactor.wake()  # "started" is logged when the worker reports in, with its pid
         return True
 
@@ -229,6 +231,9 @@ class Supervisor:
             handle = self._handles.get(task_id)
             if handle is None:
                 return False
+            if len(handle.sent) >= MAX_UNANSWERED_UPDATES:
+                handle.sent.pop(min(handle.sent))
+            handle.sent[version] = attachments  # what it holds once it applies them (see the reactor)
             return self._send(handle, Update(version, attachments))
 
     def _send(self, handle: WorkerHandle, message: ToWorker) -> bool:

@@ -193,12 +193,18 @@ def retry(store: TaskStore, task_id: str) -> Transition:
 
 
 def update_attachments(store: TaskStore, task_id: str, attachments: dict[str, Any] | None) -> Transition:
-    """New attachments with the next `attachmentsVersion`; the node delivers them to the running worker."""
-    updated = store.update(task_id, {"attachments": attachments}, increment={"attachmentsVersion": 1})
+    """New desired attachments with the next `attachmentsVersion` (compare-and-set on the version read); a node
+    holding the task delivers them, and its worker accepts or rejects them (`record_attachments_result`). The
+    applied ones stay apart (`attachments_view`): a rejected version never becomes what an attempt starts with."""
+    document = _read(store, task_id)
+    if isinstance(document, Transition):
+        return document
+    updated = store.update(task_id, {"attachments": attachments}, increment={"attachmentsVersion": 1},
+                           expect={"attachmentsVersion": document.get("attachmentsVersion") or 0})
     if updated is None:
-        return Transition.refused(Refusal.NOT_FOUND, f"task {task_id!r} not found")
+        return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile; try again", document)
     store.append_history(task_id, _entry(HistoryType.ATTACHMENTS_UPDATED, version=updated.get("attachmentsVersion", 0)))
-    return Transition(updated)
+    return Transition(updated, previous=document)
 
 
 # --- made by the controller's dispatcher and monitor -----------------------------------------------------
@@ -314,15 +320,21 @@ def park(store: TaskStore, task_id: str, *, executor: str, attempt: int) -> Tran
     return Transition(updated)
 
 
-def record_attachments_result(store: TaskStore, task_id: str, version: int, accepted: bool,
-                              error: str | None = None) -> None:
-    """The worker applied (or rejected) attachments `version`."""
-    kind = HistoryType.ATTACHMENTS_APPLIED if accepted else HistoryType.ATTACHMENTS_REJECTED
-    entry = _entry(kind, version=version)
+def record_attachments_result(store: TaskStore, task_id: str, version: int, accepted: bool, error: str | None = None,
+                              *, executor: str, attempt: int, held: tuple[int, dict[str, Any]] | None) -> Transition:
+    """The worker of `attempt` applied (or rejected) attachments `version`; `held` is the version and values it
+    runs with after that (the applied ones): kept apart from the desired ones, they are what a new attempt
+    starts with when the desired ones were rejected. Refused when `executor` no longer owns the attempt."""
+    fields: dict[str, Any] = {} if accepted else {"rejectedAttachmentsVersion": version}
+    if held is not None:
+        fields.update({"appliedAttachmentsVersion": held[0], "appliedAttachments": held[1]})
+    if store.update(task_id, fields, expect={"executor": executor, "attempt": attempt}) is None:
+        return Transition.refused(Refusal.NOT_OWNER, f"task {task_id!r} attempt {attempt} is no longer {executor}'s")
+    entry = _entry(HistoryType.ATTACHMENTS_APPLIED if accepted else HistoryType.ATTACHMENTS_REJECTED, version=version)
     if error:
         entry["error"] = error
     store.append_history(task_id, entry)
-    store.update(task_id, {"appliedAttachmentsVersion" if accepted else "rejectedAttachmentsVersion": version})
+    return Transition({"id": task_id, **fields})
 
 
 def record_yaml_digest(store: TaskStore, task_id: str, digest: str) -> None:

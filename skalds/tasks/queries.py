@@ -20,7 +20,7 @@ from skalds.transport.ports import TaskStore
 MONITORED_FIELDS = ("id", "executor", "attempt", "lifecycleStatus", "desiredStatus", "mode", "assignedDateTime",
                     "updateDateTime", "className")
 HELD_FIELDS = ("id", "attempt", "executor", "lifecycleStatus", "desiredStatus", "attachmentsVersion",
-               "appliedAttachmentsVersion", "className", "mode")
+               "appliedAttachmentsVersion", "rejectedAttachmentsVersion", "className", "mode")
 ID_BATCH = 500  # ids per lookup query: a long list of ids is read in several queries of this size
 RETRY_FIELDS = ("id", "attempt", "retryCount", "maxRetries", "updateDateTime", "lifecycleStatus", "desiredStatus")
 

@@ -52,6 +52,8 @@ def problem_of(document: Any) -> str | None:
         return f"mode is {_shown(document['mode'])}, not one of {sorted(MODES)}"
     if document.get("attachments") is not None and not isinstance(document["attachments"], dict):
         return f"attachments are {type(document['attachments']).__name__}, not an object"
+    if document.get("appliedAttachments") is not None and not isinstance(document["appliedAttachments"], dict):
+        return f"appliedAttachments are {type(document['appliedAttachments']).__name__}, not an object"
     return None
 
 

@@ -33,9 +33,13 @@ class NodeRegistration:
     started_ms: int
 
 
+MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
+
+
 def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable[tuple[str, str]],
-                       classes: list[str], now: int, heartbeat_ttl: float, key_ttl: int) -> None:
-    """The node's registration keys: its timestamp, mode, heartbeat, tasks (id, class) and classes."""
+                       classes: list[str], now: int, heartbeat_ttl: float, key_ttl: int, schemas: str = "") -> None:
+    """The node's registration keys: its timestamp, mode, heartbeat, tasks (id, class), classes and the JSON
+    Schema of each class's attachments (`schemas`: a JSON object by class name; additive)."""
     skald_id = node.skald_id
     all_tasks = TaskWorkerSimpleMapList()
     for task_id, class_name in tasks:
@@ -45,6 +49,8 @@ def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable
     batch.set(RedisKey.skald_heartbeat(skald_id), str(now // 1000 % 200), heartbeat_ttl)
     batch.set(RedisKey.skald_all_task(skald_id), all_tasks.to_json(), key_ttl)
     batch.replace_list(RedisKey.skald_allow_task_class_name(skald_id), classes, key_ttl)
+    if schemas:
+        batch.set(RedisKey.skald_task_class_schema(skald_id), schemas, key_ttl)
     info = RedisKey.skald_info(skald_id)
     batch.hset(info, "capacity", str(node.capacity))
     batch.hset(info, "pid", str(node.pid))
@@ -62,7 +68,8 @@ def write_deregistration(batch: LiveBatch, skald_id: str) -> None:
     batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
     batch.hdel(RedisKey.SKALD_MODE_LIST_HASH, skald_id)
     for key in (RedisKey.skald_heartbeat(skald_id), RedisKey.skald_all_task(skald_id),
-                RedisKey.skald_allow_task_class_name(skald_id), RedisKey.skald_info(skald_id)):
+                RedisKey.skald_allow_task_class_name(skald_id), RedisKey.skald_task_class_schema(skald_id),
+                RedisKey.skald_info(skald_id)):
         batch.delete(key)
 
 
@@ -79,6 +86,7 @@ class NodeRecord:
     capacity: int = 0
     fence_seconds: float = 0.0  # the node's fence time (0: it did not say, an older node or no fencing)
     online: bool = False
+    class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -125,12 +133,13 @@ class NodeRegistry:
                 batch.lrange(RedisKey.skald_allow_task_class_name(skald_id))
                 batch.hget(RedisKey.skald_info(skald_id), "capacity")
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
+                batch.get(RedisKey.skald_task_class_schema(skald_id))
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence = details[index * 5:index * 5 + 5]
+            heartbeat, all_tasks, classes, capacity, fence, schemas = details[index * 6:index * 6 + 6]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
@@ -142,6 +151,7 @@ class NodeRegistry:
             record.supported_tasks = list(classes)
             record.capacity = _int(capacity)
             record.fence_seconds = _float(fence)
+            record.class_schemas = _schemas(schemas, record.supported_tasks)
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
@@ -177,3 +187,16 @@ def _tasks(raw: str | None) -> list[dict[str, str]]:
         return []
     return [{"id": task["id"], "className": task.get("class_name", "")} for task in data.get("tasks", [])
             if isinstance(task, dict) and "id" in task]
+
+
+def _schemas(raw: str | None, classes: list[str]) -> dict[str, dict[str, Any]]:
+    """A node's class schemas, bounded: only objects, only for classes it registers; anything else is none."""
+    if not raw or len(raw) > MAX_SCHEMAS_BYTES:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {name: schema for name, schema in data.items() if name in classes and isinstance(schema, dict)}

@@ -43,6 +43,11 @@ class RedisKey:
         return f"skalds:{skald_id}:allow-task-class-name"
 
     @staticmethod
+    def skald_task_class_schema(skald_id: str) -> str:
+        """Additive: the JSON Schema of each class's attachments model, one JSON object by class name (string)."""
+        return f"skalds:{skald_id}:task-class-schema"
+
+    @staticmethod
     def skald_info(skald_id: str) -> str:
         """Additive: capacity, pid, host, version, started (hash)."""
         return f"skalds:{skald_id}:info"

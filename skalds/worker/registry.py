@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,10 +11,13 @@ from skalds.model.attachment_registry import register_attachment_model
 from skalds.utils.logging import logger
 from skalds.worker.baseclass import AbstractTaskWorker
 
+MAX_SCHEMA_BYTES = 32 * 1024  # one class's attachments schema, as JSON; a larger one is not published
+
 
 class WorkerRegistry:
     def __init__(self) -> None:
         self._classes: dict[str, type[AbstractTaskWorker[Any]]] = {}
+        self._schemas: tuple[tuple[str, ...], str] | None = None  # (class names, their schemas as JSON)
 
     def register(self, worker_class: type[AbstractTaskWorker[Any]]) -> None:
         if not (isinstance(worker_class, type) and issubclass(worker_class, AbstractTaskWorker)):
@@ -34,6 +38,29 @@ class WorkerRegistry:
     def model_for(self, class_name: str) -> type[BaseModel] | None:
         worker_class = self._classes.get(class_name)
         return worker_class.get_data_model() if worker_class else None
+
+    def schemas_json(self) -> str:
+        """The JSON Schema of each class's attachments model (pydantic's `model_json_schema`), as one JSON object
+        by class name, made once per set of classes. The node publishes it with its registration so the
+        controller refuses invalid attachments where they enter; a class whose schema cannot be made or is
+        larger than MAX_SCHEMA_BYTES is left out (the controller then does not check its attachments)."""
+        names = tuple(self._classes)
+        if self._schemas is None or self._schemas[0] != names:
+            schemas: dict[str, Any] = {}
+            for name, worker_class in self._classes.items():
+                try:
+                    text = json.dumps(worker_class.get_data_model().model_json_schema(by_alias=True))
+                except Exception as error:  # a model with a type JSON Schema cannot describe
+                    logger.warning(f"worker class {name}: no JSON Schema for its attachments ({error}); "
+                                   "the controller will not check them")
+                    continue
+                if len(text) > MAX_SCHEMA_BYTES:
+                    logger.warning(f"worker class {name}: its attachments schema is {len(text)} bytes, more than "
+                                   f"{MAX_SCHEMA_BYTES}; not published, the controller will not check them")
+                    continue
+                schemas[name] = json.loads(text)
+            self._schemas = (names, json.dumps(schemas, separators=(",", ":")))
+        return self._schemas[1]
 
     def modules(self) -> list[str]:
         """Modules to import once in the fork server so each worker starts pre-imported."""

@@ -68,7 +68,8 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
 
     # a running task: bad attachments are refused with the reason; good ones reach the worker
     long_records = str(tmp_path / "long.jsonl")
-    created = controller.http.post("/api/tasks", json={"id": "dash-long", "className": "SleepWorker",
+    created = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                       "id": "dash-long", "className": "SleepWorker",
                                                        "attachments": {"seconds": 120, "recordTo": long_records,
                                                                        "label": "v0"}})
     assert created.status_code == 201, created.text
@@ -96,12 +97,11 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
                                                                            timeout=LIVE_TIMEOUT)
     expect(timeline.locator('li[data-type="attachments_applied"]')).to_have_count(1, timeout=LIVE_TIMEOUT)
     dashboard.shot(page, "attachments-applied")
-    editor.fill(json.dumps({"seconds": "not a number", "recordTo": long_records}))  # stored, refused by the worker
+    editor.fill(json.dumps({"seconds": "not a number", "recordTo": long_records}))  # checked against the schema
     update.click()
-    expect(timeline.locator('li[data-type="attachments_rejected"]')).to_have_count(1, timeout=LIVE_TIMEOUT)
-    expect(page.locator('[data-field="attachments-state"]')).to_contain_text("version 2 rejected by the worker")
-    expect(page.locator('[data-field="attachments-state"]')).to_contain_text("it keeps version 1")
-    dashboard.shot(page, "attachments-rejected-by-worker")
+    expect(errors).to_contain_text("attachments.seconds: \"not a number\" is not of type 'number'")
+    expect(page.locator('[data-field="attachments-state"]')).to_have_text("version 1, applied by the worker")
+    dashboard.shot(page, "attachments-refused-by-the-schema")
 
     # pause suspends the worker, resume continues it
     actions = page.get_by_role("group", name="Task actions")
@@ -113,7 +113,8 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
 
     # another task, found through the list's filters, is cancelled from its page
     cancel_records = str(tmp_path / "cancel.jsonl")
-    created = controller.http.post("/api/tasks", json={"id": "dash-cancel-me", "className": "SleepWorker",
+    created = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                       "id": "dash-cancel-me", "className": "SleepWorker",
                                                        "attachments": {"seconds": 120, "recordTo": cancel_records}})
     assert created.status_code == 201, created.text
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tasks").click()
@@ -168,7 +169,8 @@ def test_operator_runs_updates_cancels_and_sees_a_node_die(controllers, nodes, c
 
 def test_read_only_token_sees_everything_and_changes_nothing(controllers, cluster, dashboard):
     controller = controllers.start(token=ADMIN, API_READ_TOKENS=READ)
-    created = controller.http.post("/api/tasks", json={"id": "dash-look", "className": "NoNodeHasThis",
+    created = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                       "id": "dash-look", "className": "NoNodeHasThis",
                                                        "attachments": {"camera": "rtsp://cam/1"}})
     assert created.status_code == 201, created.text
     page, console = dashboard.open(controller.url, width=390, height=844, mobile=True)
@@ -228,7 +230,8 @@ def test_live_view_reconnects_after_the_controller_restarts(controllers, cluster
     expect(live_state).to_have_text("Reconnecting…", timeout=LIVE_TIMEOUT)
     dashboard.shot(page, "reconnecting")
     second = controllers.start(SYSTEM_CONTROLLER_PORT=str(controller.port))
-    created = second.http.post("/api/tasks", json={"id": "after-restart", "className": "NobodyHasThis"})
+    created = second.http.post("/api/tasks", json={"waitForClass": True,
+                                                   "id": "after-restart", "className": "NobodyHasThis"})
     assert created.status_code == 201, created.text
     expect(live_state).to_have_text("Live", timeout=LIVE_TIMEOUT)
     expect(page.locator('tr[data-task="after-restart"]')).to_be_visible(timeout=LIVE_TIMEOUT)

@@ -84,10 +84,11 @@ def test_timeline_counts_statuses_and_rates(controllers, nodes, cluster, tmp_pat
     nodes.start()
     reader = httpx.Client(base_url=controller.url, headers={"Authorization": f"Bearer {READ}"}, timeout=10)
     for index in range(3):
-        created = controller.http.post("/api/tasks", json={"id": f"t{index}", "className": "SleepWorker",
+        created = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                           "id": f"t{index}", "className": "SleepWorker",
                                                            "attachments": {"seconds": 0.2}})
         assert created.status_code == 201
-    controller.http.post("/api/tasks", json={"id": "waits", "className": "NobodyRegisteredThis"})
+    controller.http.post("/api/tasks", json={"waitForClass": True, "id": "waits", "className": "NobodyRegisteredThis"})
 
     def settled():
         timeline = reader.get("/api/dashboard/timeline").json()

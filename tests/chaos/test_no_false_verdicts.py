@@ -27,7 +27,8 @@ def test_200_healthy_tasks_for_ten_minutes_are_never_declared_dead(controllers, 
     nodes.start("soak-b", **production)
     ids = []
     for index in range(TASKS):
-        response = controller.http.post("/api/tasks", json={"id": f"soak-{index:03d}", "className": "SleepWorker",
+        response = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                            "id": f"soak-{index:03d}", "className": "SleepWorker",
                                                            "attachments": {"seconds": SOAK_SECONDS + 300}})
         assert response.status_code == 201
         ids.append(response.json()["id"])

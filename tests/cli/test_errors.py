@@ -35,7 +35,7 @@ def test_tokens_missing_wrong_and_read_only(skalds, controllers, cluster):
     line = one_error_line(skalds("task", "create", "SleepWorker", "--url", url, "--token", "reader-secret"))
     assert "not allowed" in line and "read-only" in line and "admin token" in line
     assert cluster.store.count({}) == 0
-    created = skalds("task", "create", "SleepWorker", "--id", "t-ok", "--url", url,
+    created = skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "t-ok", "--url", url,
                      env={"SKALDS_TOKEN": "admin-secret"})
     assert created.returncode == 0, created.stderr
     assert cluster.status("t-ok") in ("Created", "Assigning")
@@ -60,7 +60,7 @@ def _invalid_json_is_refused_before_sending(skalds, url, cluster, tmp_path):
     for bad in ("{bad", "[1, 2]", '"text"', ""):
         line = one_error_line(skalds("task", "create", "SleepWorker", "--attachments", bad, "--url", url))
         assert "attachments" in line and ("not valid JSON" in line or "must be a JSON object" in line), line
-    assert skalds("task", "create", "SleepWorker", "--id", "t1", "--url", url).returncode == 0
+    assert skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "t1", "--url", url).returncode == 0
     line = one_error_line(skalds("task", "update", "t1", '{"seconds": }', "--url", url))
     assert "not valid JSON" in line and "line 1 column" in line
     line = one_error_line(skalds("task", "create", "SleepWorker", "-a", f"@{tmp_path / 'missing.json'}", "--url", url))
@@ -68,17 +68,20 @@ def _invalid_json_is_refused_before_sending(skalds, url, cluster, tmp_path):
     assert cluster.store.count({}) == 1 and cluster.doc("t1")["attachmentsVersion"] == 0
     good = tmp_path / "a.json"
     good.write_text(json.dumps({"seconds": 0.1, "label": "from-file"}))
-    assert skalds("task", "create", "SleepWorker", "--id", "t2", "-a", f"@{good}", "--url", url).returncode == 0
+    created = skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "t2", "-a", f"@{good}", "--url", url)
+    assert created.returncode == 0
     assert cluster.doc("t2")["attachments"]["label"] == "from-file"
 
 
 def _api_rejections_are_explained(skalds, url):
-    line = one_error_line(skalds("task", "create", "SleepWorker", "--id", "bad id!", "--url", url))
+    line = one_error_line(skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "bad id!", "--url", url))
     assert "rejected the request" in line and "id" in line and "pattern" in line
     line = one_error_line(skalds("task", "create", "SleepWorker", "--priority", "99", "--url", url))
     assert "rejected the request" in line and "priority" in line
-    assert skalds("task", "create", "SleepWorker", "--id", "dup", "--url", url).returncode == 0
-    line = one_error_line(skalds("task", "create", "SleepWorker", "--id", "dup", "--url", url))
+    line = one_error_line(skalds("task", "create", "SleepWorker", "--url", url))
+    assert "rejected the request" in line and "no node has registered class 'SleepWorker'" in line
+    assert skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "dup", "--url", url).returncode == 0
+    line = one_error_line(skalds("task", "create", "SleepWorker", "--wait-for-class", "--id", "dup", "--url", url))
     assert "already exists" in line
     assert skalds("task", "cancel", "dup", "--url", url).returncode == 0
     line = one_error_line(skalds("task", "cancel", "dup", "--url", url))

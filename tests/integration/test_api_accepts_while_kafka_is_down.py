@@ -32,7 +32,7 @@ def test_cancel_and_update_with_kafka_frozen_are_accepted_and_land(private: Priv
         controller = controllers.start()
         nodes.start("kafka-down-a", RECONCILE_PERIOD="30")  # the events, delivered late, carry the changes
         for task_id in ("to-cancel", "to-update"):
-            assert controller.http.post("/api/tasks", json={
+            assert controller.http.post("/api/tasks", json={"waitForClass": True,
                 "id": task_id, "className": "SleepWorker",
                 "attachments": {"seconds": 3600, "recordTo": records, "label": "v0"}}).status_code == 201
         wait_for(lambda: all(controller.http.get(f"/api/tasks/{t}").json()["lifecycleStatus"] == "Running"

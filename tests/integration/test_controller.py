@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def create(controller, class_name="SleepWorker", **body):
-    response = controller.http.post("/api/tasks", json={"className": class_name, **body})
+    response = controller.http.post("/api/tasks", json={"waitForClass": True, "className": class_name, **body})
     assert response.status_code == 201, response.text
     return response.json()
 

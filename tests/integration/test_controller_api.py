@@ -16,15 +16,17 @@ pytestmark = pytest.mark.integration
 def test_error_paths_have_the_right_status_and_a_reason(controllers, cluster):
     controller = controllers.start()
     http = controller.http
-    created = http.post("/api/tasks", json={"id": "dup-1", "className": "SleepWorker", "attachments": {"a": 1}})
+    created = http.post("/api/tasks", json={"waitForClass": True,
+                                            "id": "dup-1", "className": "SleepWorker", "attachments": {"a": 1}})
     assert created.status_code == 201 and created.headers["location"] == "/api/tasks/dup-1"
-    duplicate = http.post("/api/tasks", json={"id": "dup-1", "className": "SleepWorker"})
+    duplicate = http.post("/api/tasks", json={"waitForClass": True, "id": "dup-1", "className": "SleepWorker"})
     assert duplicate.status_code == 409 and "already exists" in duplicate.json()["error"]
-    assert http.post("/api/tasks", json={"attachments": {}}).status_code == 422
-    assert http.post("/api/tasks", json={"className": "W", "priority": 11}).status_code == 422
+    assert http.post("/api/tasks", json={"waitForClass": True, "attachments": {}}).status_code == 422
+    assert http.post("/api/tasks", json={"waitForClass": True, "className": "W", "priority": 11}).status_code == 422
     malformed = http.post("/api/tasks", content=b"{not json", headers={"content-type": "application/json"})
     assert malformed.status_code == 422
-    assert http.post("/api/tasks", json={"className": "W", "id": "bad id with spaces"}).status_code == 422
+    assert http.post("/api/tasks", json={"waitForClass": True,
+                                         "className": "W", "id": "bad id with spaces"}).status_code == 422
     missing = http.get("/api/tasks/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["error"]
     assert http.get("/api/no-such-route").json()["error"] == "Not Found"
@@ -39,7 +41,7 @@ def test_error_paths_have_the_right_status_and_a_reason(controllers, cluster):
 def test_task_detail_with_attachments_and_literal_id_filter(controllers, cluster):
     controller = controllers.start()
     for task_id in ("cam.1", "cam-1", "camX1", "other"):
-        controller.http.post("/api/tasks", json={"id": task_id, "className": "SleepWorker",
+        controller.http.post("/api/tasks", json={"waitForClass": True, "id": task_id, "className": "SleepWorker",
                                                  "attachments": {"url": "rtsp://x", "nested": {"k": [1, 2]}}})
     detail = controller.http.get("/api/tasks/cam.1")
     assert detail.status_code == 200 and detail.json()["attachments"]["nested"] == {"k": [1, 2]}
@@ -61,9 +63,10 @@ def test_tokens_admin_and_read_only(controllers, cluster):
     assert anonymous.get("/api/system/health").status_code == 200  # for load balancers
     assert reader.get("/api/tasks").status_code == 200
     assert reader.get("/metrics").status_code == 200
-    forbidden = reader.post("/api/tasks", json={"className": "SleepWorker"})
+    forbidden = reader.post("/api/tasks", json={"waitForClass": True, "className": "SleepWorker"})
     assert forbidden.status_code == 403 and "read-only" in forbidden.json()["error"]
-    assert controller.http.post("/api/tasks", json={"className": "SleepWorker"}).status_code == 201
+    assert controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                    "className": "SleepWorker"}).status_code == 201
     assert anonymous.get("/api/tasks", params={"token": "reader-secret"}).status_code == 200
     assert "admin-secret" not in controller.log() and "reader-secret" not in controller.log()
 
@@ -128,7 +131,8 @@ def test_sse_pushes_task_changes_with_ids_and_resumes(controllers, nodes, cluste
     listener = threading.Thread(target=listen)
     listener.start()
     time.sleep(1)
-    task = controller.http.post("/api/tasks", json={"className": "SleepWorker", "attachments": {"seconds": 0.5}}).json()
+    task = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                    "className": "SleepWorker", "attachments": {"seconds": 0.5}}).json()
     listener.join(40)
     assert kind(collected[0]) == "connection" and collected[0]["retry"] == "2000"
     assert not any("event" in m for m in collected)
@@ -151,7 +155,8 @@ def test_sse_pushes_task_changes_with_ids_and_resumes(controllers, nodes, cluste
     head = controller.http.get("/api/events/status").json()["lastEventId"]
     ahead = read_sse(controller.url + "/api/events/tasks", {"Last-Event-ID": str(head + 10_000)},
                      lambda ms: any(kind(m) == "task_created" for m in ms), 10,
-                     during=lambda: controller.http.post("/api/tasks", json={"className": "SleepWorker"}))
+                     during=lambda: controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                                             "className": "SleepWorker"}))
     assert any(kind(m) == "task_created" for m in ahead)
 
 
@@ -172,7 +177,8 @@ def test_second_controller_takes_over_when_the_leader_dies(controllers, nodes, c
     killed = time.monotonic()
     wait_for(lambda: second.http.get("/api/system/status").json()["leader"], 15, "second to lead")
     assert time.monotonic() - killed < 10
-    task = second.http.post("/api/tasks", json={"className": "SleepWorker", "attachments": {"seconds": 0.2}}).json()
+    task = second.http.post("/api/tasks", json={"waitForClass": True,
+                                                "className": "SleepWorker", "attachments": {"seconds": 0.2}}).json()
     wait_for(lambda: second.http.get(f"/api/tasks/{task['id']}").json()["lifecycleStatus"] == "Finished", 20,
              "task dispatched by the new leader")
 
@@ -180,7 +186,8 @@ def test_second_controller_takes_over_when_the_leader_dies(controllers, nodes, c
 def test_metrics_in_prometheus_format(controllers, nodes, cluster):
     controller = controllers.start()
     nodes.start()
-    task = controller.http.post("/api/tasks", json={"className": "SleepWorker", "attachments": {"seconds": 0.1}})
+    task = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                    "className": "SleepWorker", "attachments": {"seconds": 0.1}})
     wait_for(lambda: controller.http.get(f"/api/tasks/{task.json()['id']}").json()["lifecycleStatus"] == "Finished",
              20, "finish")
     text = wait_for(lambda: (t := controller.http.get("/metrics").text) and "skalds_tasks{status=\"Finished\"} 1.0"
@@ -208,7 +215,8 @@ def test_0_3_8_surface(controllers, nodes, cluster):
                  "/api/openapi.json"):
         assert controller.http.get(path).status_code == 200, path
     assert controller.http.get("/", follow_redirects=False).status_code == 302
-    task = controller.http.post("/api/tasks", json={"className": "SleepWorker", "attachments": {"seconds": 30}}).json()
+    task = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                    "className": "SleepWorker", "attachments": {"seconds": 30}}).json()
     wait_for(lambda: controller.http.get(f"/api/tasks/{task['id']}").json()["lifecycleStatus"] == "Running", 15, "run")
     beat = controller.http.get(f"/api/tasks/{task['id']}/heartbeat").json()
     assert beat["isAlive"] is True

@@ -44,7 +44,7 @@ def test_a_huge_unauthenticated_body_is_refused_before_it_is_read(controllers, c
                          [chunk] * 80)
     assert streamed.startswith(b"HTTP/1.1 413"), streamed[:200]
     assert _rss_mib(controller.process.pid) - before < 30
-    small = controller.http.post("/api/tasks", json={"className": "SleepWorker"})
+    small = controller.http.post("/api/tasks", json={"waitForClass": True, "className": "SleepWorker"})
     assert small.status_code == 201  # an ordinary request still passes
 
 
@@ -67,7 +67,7 @@ def test_bad_documents_are_skipped_listed_and_counted_while_everything_else_work
     ])
     controller = controllers.start()
     nodes.start("poison-a")
-    created = controller.http.post("/api/tasks", json={"id": "good", "className": "SleepWorker",
+    created = controller.http.post("/api/tasks", json={"waitForClass": True, "id": "good", "className": "SleepWorker",
                                                         "attachments": {"seconds": 60}})
     assert created.status_code == 201
     # The dispatcher still dispatches (before: every pass failed on attempt "abc").

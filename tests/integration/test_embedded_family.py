@@ -58,7 +58,7 @@ def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict
 
 
 def create(controller: ControllerProcess, class_name: str = "SleepWorker", **body: object) -> dict:
-    response = controller.http.post("/api/tasks", json={"className": class_name, **body})
+    response = controller.http.post("/api/tasks", json={"waitForClass": True, "className": class_name, **body})
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -33,7 +33,8 @@ def test_twenty_redis_restarts_declare_no_healthy_task_lost(private: PrivateServ
                                        MONITOR_SKALD_INTERVAL="0.2")
         nodes.start("restart-a", HEARTBEAT_PERIOD="1")
         for index in range(TASKS):
-            created = controller.http.post("/api/tasks", json={"id": f"r{index}", "className": "SleepWorker",
+            created = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                               "id": f"r{index}", "className": "SleepWorker",
                                                                "attachments": {"seconds": 3600}})
             assert created.status_code == 201, created.text
         wait_for(lambda: controller.http.get("/api/tasks", params={"lifecycleStatus": "Running"}).json()["total"]

@@ -24,7 +24,8 @@ FENCE = {"FENCE_SECONDS": "2"}
 
 
 def create(controller, record_to):
-    response = controller.http.post("/api/tasks", json={"className": "TickWorker", "attachments": {
+    response = controller.http.post("/api/tasks", json={"waitForClass": True,
+                                                        "className": "TickWorker", "attachments": {
         "recordTo": record_to, "tickSeconds": TICK}})
     assert response.status_code == 201, response.text
     return response.json()["id"]

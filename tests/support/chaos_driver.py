@@ -76,7 +76,8 @@ class Driver:
         return False
 
     def _create(self, task_id: str) -> None:
-        body = {"id": task_id, "className": "TickWorker", "attachments": {"recordTo": self.record_to, "label": "v0"}}
+        body = {"id": task_id, "className": "TickWorker", "waitForClass": True,  # nodes come and go here
+                "attachments": {"recordTo": self.record_to, "label": "v0"}}
         if self._call(task_id, "create", "POST", "/api/tasks", body):
             self.created.append(task_id)
         elif any(self._exists(client, task_id) for client in self.clients[:1]):

@@ -184,5 +184,15 @@ class BusyTickWorker(TickWorker):
             time.sleep(self.data.tick_seconds)
 
 
+class PickyWorker(SleepWorker):
+    """A SleepWorker whose update handler refuses the label 'refused' (valid by the schema: only the worker knows)."""
+
+    @update_event_handler
+    def update(self, data: SleepModel) -> None:
+        if data.label == "refused":
+            raise ValueError("this worker refuses the label 'refused'")
+        super().update(data)
+
+
 ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker]

@@ -10,6 +10,7 @@ from skalds.model.task import DesiredStatus as D
 from skalds.model.task import HistoryType, Task
 from skalds.model.task import TaskLifecycleStatus as S
 from skalds.tasks import lifecycle, queries
+from skalds.tasks.attachments_view import start_attachments
 from skalds.tasks.lifecycle import Refusal
 from skalds.tasks.status_change import StatusChange
 from skalds.transport.sqlite_tasks import SqliteTaskStore
@@ -178,16 +179,41 @@ def test_restart_of_a_task_no_node_holds_goes_to_the_dispatcher(store: SqliteTas
 
 
 def test_attachments_get_the_next_version(store: SqliteTaskStore) -> None:
-    _task(store)
+    _task(store, executor="node-a", attempt=1, lifecycleStatus=S.Running.value)
     assert lifecycle.update_attachments(store, "t1", {"a": 1}).document["attachmentsVersion"] == 1  # type: ignore[index]
     assert lifecycle.update_attachments(store, "t1", {"a": 2}).document["attachmentsVersion"] == 2  # type: ignore[index]
     assert lifecycle.update_attachments(store, "nope", {}).refusal is Refusal.NOT_FOUND
-    lifecycle.record_attachments_result(store, "t1", 2, True)
-    lifecycle.record_attachments_result(store, "t1", 1, False, "bad")
+    owner = {"executor": "node-a", "attempt": 1}
+    assert lifecycle.record_attachments_result(store, "t1", 2, True, **owner, held=(2, {"a": 2})).applied
+    assert lifecycle.record_attachments_result(store, "t1", 1, False, "bad", **owner, held=(2, {"a": 2})).applied
     document = store.get("t1")
     assert document is not None
     assert (document["appliedAttachmentsVersion"], document["rejectedAttachmentsVersion"]) == (2, 1)
     assert _kinds(store)[-2:] == ["attachments_applied", "attachments_rejected"]
+
+
+def test_a_rejected_update_is_never_what_a_new_attempt_starts_with(store: SqliteTaskStore) -> None:
+    """The desired attachments stay apart from the applied ones: a retry after a rejection starts with the
+    ones the worker kept, and the next update the user stores is what attempts start with again."""
+    _task(store, executor="node-a", attempt=1, lifecycleStatus=S.Running.value, attachments={"seconds": 5})
+    assert start_attachments(store.get("t1") or {}) == ({"seconds": 5}, 0)
+    lifecycle.update_attachments(store, "t1", {"seconds": -1})
+    refused = lifecycle.record_attachments_result(store, "t1", 1, False, "must be positive", executor="node-a",
+                                                  attempt=1, held=(0, {"seconds": 5}))
+    assert refused.applied
+    document = store.get("t1") or {}
+    assert document["attachments"] == {"seconds": -1}  # what the user wants: shown, kept
+    assert document["appliedAttachments"] == {"seconds": 5}  # what the worker runs with
+    assert start_attachments(document) == ({"seconds": 5}, 0)
+    lifecycle.update_attachments(store, "t1", {"seconds": 7})
+    assert start_attachments(store.get("t1") or {}) == ({"seconds": 7}, 2)
+
+
+def test_attachments_results_of_an_old_attempt_are_refused(store: SqliteTaskStore) -> None:
+    _task(store, executor="node-b", attempt=2, lifecycleStatus=S.Running.value)
+    stale = lifecycle.record_attachments_result(store, "t1", 1, False, "bad", executor="node-a", attempt=1,
+                                                held=(0, {}))
+    assert stale.refusal is Refusal.NOT_OWNER and "rejectedAttachmentsVersion" not in (store.get("t1") or {})
 
 
 def test_mark_lost_expects_the_executor_and_attempt_it_judged(store: SqliteTaskStore) -> None:

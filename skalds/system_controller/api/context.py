@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from skalds.config.system_controller_config import SystemControllerConfig
+from skalds.system_controller.class_catalog import ClassCatalog
 from skalds.system_controller.dispatcher import Dispatcher
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.leader import LeaderLease
@@ -29,9 +30,17 @@ class ApiContext:
     dispatcher: Dispatcher | None = None
     lease: LeaderLease | None = None
     started_at: float = field(default_factory=time.time)
+    _catalog: ClassCatalog | None = field(default=None, init=False, repr=False)
 
     def node_records(self) -> dict[str, Any]:
         return self.monitor.nodes() if self.monitor is not None else {}
+
+    @property
+    def catalog(self) -> ClassCatalog:
+        """The classes nodes run and their attachments schemas (made on first use)."""
+        if self._catalog is None:
+            self._catalog = ClassCatalog(self.live, self.config.monitor_heartbeat_timeout)
+        return self._catalog
 
 
 def get_context(request: Request) -> ApiContext:

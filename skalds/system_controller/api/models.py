@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
-from skalds.tasks import lifecycle
+from skalds.tasks import attachments_view, lifecycle
 
 KEY_PATTERN = r"^([^$.\x00][^.\x00]*)?$"  # what the task stores accept as a key, at any depth
 INT64 = 2**63 - 1
@@ -61,6 +61,9 @@ class TaskCreateRequest(BaseModel):
     name: str | None = Field(None, max_length=500)
     description: str | None = Field(None, max_length=5000)
     max_retries: int = Field(0, alias="maxRetries", ge=0, le=100)
+    wait_for_class: bool = Field(False, alias="waitForClass", description=(
+        "Accept the task although no node has registered its class yet: it waits for one (its attachments are "
+        "then checked by the node that starts it)"))
 
 
 class TaskStatusRequest(BaseModel):
@@ -96,16 +99,24 @@ class TaskResponse(BaseModel):
     attempt: int = 0
     attachmentsVersion: int = 0
     appliedAttachmentsVersion: int | None = None
+    appliedAttachments: dict[str, Any] | None = None  # what its worker last applied (attachments: the desired)
+    rejectedAttachmentsVersion: int | None = None
+    startsWithVersion: int = 0  # the attachments version a retry or new attempt starts with (never a rejected one)
     exitCode: int | None = None
     maxRetries: int = 0
     retryCount: int = 0
+    waitingFor: str | None = None  # "waiting for a node that runs X": a Created task no registered node can run
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
-                      exception: str | None = None) -> TaskResponse:
-        attachments = document.get("attachments")
+                      exception: str | None = None, known_classes: set[str] | None = None) -> TaskResponse:
+        """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting)."""
+        attachments, class_name = document.get("attachments"), document.get("className", "")
+        applied_values, _ = attachments_view.applied(document)
+        waiting = (known_classes is not None and class_name not in known_classes
+                   and document.get("lifecycleStatus") == TaskLifecycleStatus.Created.value)
         return cls(
-            id=document["id"], className=document.get("className", ""),
+            id=document["id"], className=class_name,
             lifecycleStatus=document.get("lifecycleStatus", "Created"), executor=document.get("executor"),
             desiredStatus=lifecycle.desired(document), pending=lifecycle.is_pending(document),
             createDateTime=int(document.get("createDateTime") or 0),
@@ -117,9 +128,12 @@ class TaskResponse(BaseModel):
             name=document.get("name"), description=document.get("description"), source=document.get("source"),
             attempt=int(document.get("attempt") or 0),
             attachmentsVersion=int(document.get("attachmentsVersion") or 0),
-            appliedAttachmentsVersion=document.get("appliedAttachmentsVersion"),
+            appliedAttachmentsVersion=document.get("appliedAttachmentsVersion"), appliedAttachments=applied_values,
+            rejectedAttachmentsVersion=document.get("rejectedAttachmentsVersion"),
+            startsWithVersion=attachments_view.start_attachments(document)[1],
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
+            waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
         )
 
 
@@ -152,3 +166,12 @@ class SkaldResponse(BaseModel):
 class SkaldList(BaseModel):
     items: list[SkaldResponse]
     total: int
+
+
+class ClassSchemaResponse(BaseModel):
+    """A worker class the registered nodes run, with the JSON Schema of its attachments."""
+
+    className: str
+    nodes: list[str]  # the registered nodes that run it
+    attachmentsSchema: dict[str, Any] | None = None  # None: none of them published one (older nodes)
+    variants: int = 0  # how many different schemas they published (attachments must fit every one)

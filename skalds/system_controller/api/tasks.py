@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from skalds.model.task import TERMINAL_STATUSES, HeartbeatCode, TaskLifecycleStatus
+from skalds.system_controller.api.classes import check_attachments, refuse_unknown_class
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import (
     ActionResponse,
@@ -19,7 +20,7 @@ from skalds.system_controller.api.models import (
 from skalds.system_controller.api.responses import ADMIN, BODY, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.system_controller.task_service import TaskActionError
-from skalds.tasks import queries
+from skalds.tasks import lifecycle, queries
 from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import problem_of
 from skalds.transport.wire_names import RedisKey
@@ -64,9 +65,17 @@ def _usable(context: ApiContext, task_id: str) -> dict[str, Any]:
     return document
 
 
+def _known(context: ApiContext) -> set[str] | None:
+    """The classes registered nodes run (cached), to tell a Created task that waits for one; None if unknown."""
+    try:
+        return context.catalog.known()
+    except Exception:  # live state down: a task view still answers, without that line
+        return None
+
+
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
     beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
-    return TaskResponse.from_document(document, beat, exception)
+    return TaskResponse.from_document(document, beat, exception, _known(context))
 
 
 def _run(action: Any, *args: Any) -> dict[str, Any]:
@@ -97,8 +106,8 @@ def list_tasks(
                                      class_name=class_name, executor=executor, id_contains=task_id)
     total, documents = queries.page(context.service.store, task_filter, sort_by=sort_by,
                                     descending=sort_order == "desc", page_number=page, page_size=page_size)
-    live = _live(context, [document["id"] for document in documents])
-    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None))) for d in documents]
+    live, known = _live(context, [document["id"] for document in documents]), _known(context)
+    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known) for d in documents]
     return TaskPage(items=items, total=total, page=page, pageSize=page_size)
 
 
@@ -107,12 +116,19 @@ def list_tasks(
 @router.post("/", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)],
              include_in_schema=False)
 def create_task(body: TaskCreateRequest, context: Context, response: Response) -> TaskResponse:
-    """Create a Passive task; the dispatcher assigns it to a capable node at once."""
+    """Create a Passive task; the dispatcher assigns it to a capable node at once. 422 when no node has
+    registered its class (unless `waitForClass`), or when its attachments do not fit the schema of the class
+    that the nodes published (`detail` lists each field error)."""
+    if body.wait_for_class:
+        runners = context.catalog.runners(body.class_name)
+    else:
+        runners = refuse_unknown_class(context, body.class_name)
+    check_attachments(body.class_name, body.attachments, runners)
     document = _run(lambda: context.service.create(
         task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
         name=body.name, description=body.description, max_retries=body.max_retries))
     response.headers["Location"] = f"/api/tasks/{document['id']}"
-    return TaskResponse.from_document(document)
+    return TaskResponse.from_document(document, known_classes={body.class_name} if runners else set())
 
 
 @router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)], responses=READ)
@@ -190,12 +206,18 @@ _shortcut("retry", "Task queued again", "Retry")
 @router.put("/{task_id}/attachments", response_model=ActionResponse, dependencies=[Depends(require_admin)],
             responses={**ADMIN, **BODY, **errors(404, 409)})
 def update_attachments(task_id: str, body: TaskAttachmentsRequest, context: Context) -> ActionResponse:
-    """Store new attachments (version +1) and deliver them to the running worker, which accepts or rejects them."""
-    _usable(context, task_id)
+    """Store new desired attachments (version +1) and deliver them to the running worker, which accepts or rejects
+    them (see `appliedAttachmentsVersion`, `rejectedAttachmentsVersion`); 422 with each field error when they do
+    not fit the schema of the task's class. The attachments the worker last applied stay apart: a rejected
+    version never becomes what a retry or a new attempt starts with."""
+    current = _usable(context, task_id)
+    class_name = str(current.get("className") or "")
+    check_attachments(class_name, body.attachments, context.catalog.runners(class_name, fresh_on_miss=False))
     document = _run(lambda tid: context.service.update_attachments(tid, body.attachments), task_id)
-    return ActionResponse(message="Task attachments updated successfully",
+    sent = lifecycle.process_may_exist(document)
+    return ActionResponse(message="Task attachments updated successfully",  # 0.3.8's words; `sentToWorker` says more
                           data={"taskId": task_id, "attachments": document.get("attachments"),
-                                "attachmentsVersion": document.get("attachmentsVersion")})
+                                "attachmentsVersion": document.get("attachmentsVersion"), "sentToWorker": sent})
 
 
 @router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)],

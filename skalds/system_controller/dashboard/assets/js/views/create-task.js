@@ -1,8 +1,11 @@
 // The form to create a task (POST /api/tasks). The class list offers what nodes registered and
-// what tasks already use; any name can be typed, since a node may register it later.
+// what tasks already use. For a class whose nodes published an attachments schema, the form shows
+// one field per attachment (its type, default and description) and checks them before sending; a
+// class no node runs yet is refused by the controller unless "Wait for a node" is ticked.
 import { api } from '../api.js';
 import { auth } from '../auth.js';
 import { h, toast } from '../dom.js';
+import { classSchema, fieldsOf } from '../schema.js';
 import { attachmentsEditor } from './attachments-editor.js';
 
 function field(label, control, hint) {
@@ -10,6 +13,56 @@ function field(label, control, hint) {
   if (hintId) control.setAttribute('aria-describedby', hintId);
   return h('div', { class: 'field' }, h('label', { for: control.id, text: label }), control,
     hint ? h('small', { id: hintId, class: 'muted', text: hint }) : null);
+}
+
+// One input per top-level attachment; `onChange` gets the attachments they make.
+function schemaFields(schema, onChange) {
+  const inputs = [];
+  const rows = fieldsOf(schema).map(({ name, field: spec, kind, required, description, title }) => {
+    const id = `create-att-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    let control;
+    if (kind === 'boolean') control = h('input', { id, type: 'checkbox' });
+    else if (kind === 'enum') {
+      control = h('select', { id }, ...(required ? [] : [h('option', { value: '', text: '—' })]),
+        ...spec.enum.map((item) => h('option', { value: JSON.stringify(item), text: String(item) })));
+    } else if (kind === 'integer' || kind === 'number') {
+      control = h('input', { id, type: 'number', step: kind === 'integer' ? '1' : 'any' });
+      if (spec.minimum !== undefined) control.min = String(spec.minimum);
+      if (spec.maximum !== undefined) control.max = String(spec.maximum);
+    } else if (kind === 'string') {
+      control = h('input', { id, type: 'text', autocomplete: 'off' });
+      if (spec.maxLength !== undefined) control.maxLength = spec.maxLength;
+    } else control = h('textarea', { id, class: 'code', rows: 2, spellcheck: 'false', placeholder: 'JSON' });
+    const fallback = spec.default;
+    if (fallback !== undefined && fallback !== null) {
+      if (kind === 'boolean') control.checked = Boolean(fallback);
+      else if (kind === 'enum') control.value = JSON.stringify(fallback);
+      else control.value = kind === 'json' ? JSON.stringify(fallback) : String(fallback);
+    }
+    control.dataset.attachment = name;
+    control.addEventListener(kind === 'boolean' || kind === 'enum' ? 'change' : 'input', () => onChange(collect()));
+    inputs.push({ name, kind, control });
+    const type = kind === 'json' ? (spec.type || 'JSON') : kind;
+    const hint = [description, `${type}${required ? ', required' : ''}`].filter(Boolean).join(' — ');
+    return field(`${title}`, control, hint);
+  });
+  function collect() {
+    const value = {};
+    for (const { name, kind, control } of inputs) {
+      const text = control.value;
+      if (kind === 'boolean') value[name] = control.checked;
+      else if (text === '') continue; // left empty: the model's default
+      else if (kind === 'integer' || kind === 'number') value[name] = Number(text);
+      else if (kind === 'enum') value[name] = JSON.parse(text);
+      else if (kind === 'string') value[name] = text;
+      else {
+        try { value[name] = JSON.parse(text); } catch { value[name] = text; } // the check says what is wrong
+      }
+    }
+    return value;
+  }
+  return { element: h('fieldset', { class: 'schema-form', 'aria-label': 'Attachments' },
+    h('legend', { text: 'Attachments' }), ...rows), collect };
 }
 
 export function mount(container) {
@@ -31,6 +84,28 @@ export function mount(container) {
   const retries = h('input', { id: 'create-retries', name: 'maxRetries', type: 'number', min: 0, max: 100, value: '0',
     required: true });
   const editor = attachmentsEditor({ value: {}, label: 'Attachments (JSON object)' });
+  const waitForClass = h('input', { id: 'create-wait', name: 'waitForClass', type: 'checkbox' });
+  const schemaBox = h('div', { class: 'schema-box' });
+  let shownFor = null;
+  let typed = false; // the JSON was edited by hand since the fields last wrote it
+  editor.textarea.addEventListener('input', () => { typed = true; });
+  async function showSchema() {
+    const wanted = className.value.trim();
+    if (wanted === shownFor) return;
+    shownFor = wanted;
+    const schema = await classSchema(wanted);
+    if (stopped || className.value.trim() !== wanted) return;
+    editor.setSchema(schema);
+    if (!schema) {
+      schemaBox.replaceChildren();
+      return;
+    }
+    const fields = schemaFields(schema, (value) => { typed = false; editor.set(value); });
+    schemaBox.replaceChildren(fields.element);
+    if (!typed) editor.set(fields.collect()); // never over JSON the user typed
+  }
+  className.addEventListener('change', showSchema);
+  className.addEventListener('input', () => { clearTimeout(showSchema.timer); showSchema.timer = setTimeout(showSchema, 300); });
   const submit = h('button', { type: 'submit', class: 'button primary', text: 'Create task' });
   const problem = h('div', { class: 'field-errors', role: 'alert', hidden: true });
 
@@ -39,7 +114,9 @@ export function mount(container) {
     field('Task id', taskId, 'Optional; letters, digits and . _ : @ -. A random id is made when empty.'),
     field('Name', name), field('Description', description),
     h('div', { class: 'row' }, field('Priority (0-10)', priority), field('Retries after a failure', retries)),
-    editor.element, problem, h('div', { class: 'actions' }, submit,
+    h('div', { class: 'field check' }, waitForClass, h('label', { for: 'create-wait',
+      text: 'Wait for a node that runs this class (else a class no node runs is refused)' })),
+    schemaBox, editor.element, problem, h('div', { class: 'actions' }, submit,
       h('a', { href: '#/tasks', class: 'button ghost', text: 'Cancel' })));
 
   form.addEventListener('submit', async (event) => {
@@ -49,6 +126,7 @@ export function mount(container) {
     if (attachments === null) return;
     const body = { className: className.value.trim(), attachments, priority: Number(priority.value),
       maxRetries: Number(retries.value) };
+    if (waitForClass.checked) body.waitForClass = true;
     if (taskId.value.trim()) body.id = taskId.value.trim();
     if (name.value.trim()) body.name = name.value.trim();
     if (description.value.trim()) body.description = description.value.trim();
@@ -60,6 +138,10 @@ export function mount(container) {
       location.hash = `#/tasks/${encodeURIComponent(task.id)}`;
     } catch (error) {
       if (stopped) return;
+      if (error.details?.length && error.details.every((line) => line.startsWith('attachments'))) {
+        editor.showError(error); // field errors of the attachments: under the editor
+        return;
+      }
       problem.hidden = false;
       problem.replaceChildren(h('p', { text: error.message }),
         error.details?.length ? h('ul', {}, error.details.map((line) => h('li', { class: 'mono', text: line }))) : null);

@@ -5,7 +5,7 @@ import { auth } from '../auth.js';
 import { confirmDialog, failure, h, loading, nodeLink, refreshTimes, relativeTime, replace, statusBadges, throttle,
   toast } from '../dom.js';
 import { live } from '../live.js';
-import { attachmentsEditor } from './attachments-editor.js';
+import { appliedView, attachmentsEditor, followUpdate } from './attachments-editor.js';
 import { currentRunTime, historyItems, traceback } from './task-history.js';
 
 const LIVE = ['Created', 'Assigning', 'Running', 'Paused'];
@@ -32,6 +32,8 @@ export function mount(container, route) {
   const body = h('div', { class: 'detail', hidden: true });
   const placeholder = h('div', {}, loading('Loading the task…'));
   let editor = null;
+  const appliedBox = h('div', {});
+  let awaiting = null; // the attachments version saved here, until its worker applied or rejected it
   let editorBox = h('section', { class: 'panel', 'aria-labelledby': 'attachments-title' });
   let task = null;
   let entries = [];
@@ -84,7 +86,8 @@ export function mount(container, route) {
   }
 
   function renderStatus() {
-    status.replaceChildren(...statusBadges(task));
+    status.replaceChildren(...statusBadges(task), task.waitingFor ? h('span', { class: 'waiting-note',
+      dataset: { field: 'waiting' }, text: task.waitingFor }) : '');
     if (!auth.isAdmin) {
       actions.replaceChildren();
       return;
@@ -109,7 +112,8 @@ export function mount(container, route) {
 
   function renderEditor() {
     if (!editor) {
-      editor = attachmentsEditor({ value: task.attachments, readOnly: !auth.isAdmin, rows: 12 });
+      editor = attachmentsEditor({ value: task.attachments, readOnly: !auth.isAdmin, rows: 12,
+        className: task.className });
       editor.textarea.addEventListener('input', () => { editing = true; });
       const save = h('button', { type: 'button', class: 'button primary', text: 'Update attachments',
         dataset: { action: 'update-attachments' } });
@@ -123,8 +127,9 @@ export function mount(container, route) {
           const result = await api(`api/tasks/${encodeURIComponent(taskId)}/attachments`, { method: 'PUT',
             body: { attachments: value } });
           editing = false;
-          toast(`Attachments version ${result.data.attachmentsVersion} saved` +
-            (LIVE.includes(task.lifecycleStatus) && task.executor ? ' and sent to the worker' : ''), 'success');
+          awaiting = result.data.sentToWorker ? result.data.attachmentsVersion : null;
+          toast(`Attachments version ${result.data.attachmentsVersion} saved` + (awaiting
+            ? '; waiting for the worker to apply it' : '; the next attempt starts with it'), awaiting ? 'info' : 'success');
           load();
         } catch (error) {
           editor.showError(error);
@@ -133,10 +138,12 @@ export function mount(container, route) {
         }
       });
       replace(editorBox, h('h3', { id: 'attachments-title', text: 'Attachments' }), editor.element,
-        auth.isAdmin ? h('div', { class: 'actions' }, save, revert) : null);
+        auth.isAdmin ? h('div', { class: 'actions' }, save, revert) : null, appliedBox);
     } else if (!editing) {
       editor.set(task.attachments);
     }
+    appliedBox.replaceChildren(...[appliedView(task)].filter(Boolean));
+    awaiting = followUpdate(task, awaiting, toast);
   }
 
   async function act(action, button) {
