@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # httpx is imported on first use: it alone doubles the start-
     import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+LISTS = {"task": "skalds task list", "node": "skalds nodes"}  # where a person finds the ids of each kind
 
 
 def default_url() -> str:
@@ -54,7 +55,8 @@ class ControllerClient:
     def __exit__(self, *_: Any) -> None:
         self.close()
 
-    def request(self, method: str, path: str, *, task_id: str | None = None, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, *, subject: tuple[str, str] | None = None, **kwargs: Any) -> Any:
+        """`subject` ("task", id) names what a 404 means: that task (or node) does not exist."""
         import httpx
 
         try:
@@ -71,9 +73,9 @@ class ControllerClient:
                            "check --url / SKALDS_URL") from error
         if response.status_code < 400:
             return response.json() if response.content else None
-        self._raise(response, task_id)
+        self._raise(response, subject)
 
-    def _raise(self, response: httpx.Response, task_id: str | None) -> None:
+    def _raise(self, response: httpx.Response, subject: tuple[str, str] | None) -> None:
         status, detail = response.status_code, _detail(response)
         if status == 401 and not self.has_token:
             raise CliError(f"the controller at {self.url} needs a token ({detail})",
@@ -83,8 +85,9 @@ class ControllerClient:
                            "check --token / SKALDS_TOKEN against its API_ADMIN_TOKENS or API_READ_TOKENS")
         if status == 403:
             raise CliError(f"not allowed: {detail}", "use an admin token (API_ADMIN_TOKENS) to change tasks")
-        if status == 404 and task_id is not None:
-            raise CliError(f"task {task_id!r} not found on {self.url}", "list the tasks with `skalds task list`")
+        if status == 404 and subject is not None:
+            kind, name = subject
+            raise CliError(f"{kind} {name!r} not found on {self.url}", f"list the {kind}s with `{LISTS[kind]}`")
         if status == 404:
             raise CliError(f"{self.url} has no {response.request.url.path} ({detail})",
                            "is --url / SKALDS_URL a Skalds controller?")
@@ -101,17 +104,27 @@ class ControllerClient:
         return self.request("GET", "/api/tasks", params={k: v for k, v in query.items() if v is not None})
 
     def get_task(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}", task_id=task_id)
+        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}", subject=("task", task_id))
 
     def history(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}/events", task_id=task_id)
+        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}/events", subject=("task", task_id))
 
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/tasks", json=body)
 
     def action(self, task_id: str, action: str) -> dict[str, Any]:
-        return self.request("POST", f"/api/tasks/{quote(task_id, safe='')}/{action}", task_id=task_id)
+        return self.request("POST", f"/api/tasks/{quote(task_id, safe='')}/{action}", subject=("task", task_id))
 
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/api/tasks/{quote(task_id, safe='')}/attachments", task_id=task_id,
+        return self.request("PUT", f"/api/tasks/{quote(task_id, safe='')}/attachments", subject=("task", task_id),
                             json={"attachments": attachments})
+
+    # --- the node endpoints ------------------------------------------------------------------------
+    def list_nodes(self, **query: Any) -> dict[str, Any]:
+        return self.request("GET", "/api/skalds", params={k: v for k, v in query.items() if v is not None})
+
+    def get_node(self, node_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/skalds/{quote(node_id, safe='')}", subject=("node", node_id))
+
+    def node_tasks(self, node_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/skalds/{quote(node_id, safe='')}/tasks", subject=("node", node_id))
