@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # httpx is imported on first use: it alone doubles the start-
     import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+BASES = {"task": "/api/tasks", "node": "/api/skalds"}
 LISTS = {"task": "skalds task list", "node": "skalds nodes"}  # where a person finds the ids of each kind
 
 
@@ -99,32 +100,30 @@ class ControllerClient:
             raise CliError(f"the controller's services are unavailable: {detail}", "try again once they are back")
         raise CliError(f"the controller answered {status}: {detail}", "see the controller's log")
 
+    def listing(self, kind: str, **query: Any) -> dict[str, Any]:
+        """A page of tasks or the nodes; None values are left out of the query."""
+        return self.request("GET", BASES[kind], params={k: v for k, v in query.items() if v is not None})
+
+    def one(self, kind: str, item_id: str, suffix: str = "", method: str = "GET", **kwargs: Any) -> Any:
+        """A request about one task or node (`/api/tasks/ID...`, `/api/skalds/ID...`): a 404 names it."""
+        return self.request(method, f"{BASES[kind]}/{quote(item_id, safe='')}{suffix}", subject=(kind, item_id),
+                            **kwargs)
+
     # --- the task endpoints ------------------------------------------------------------------------
     def list_tasks(self, **query: Any) -> dict[str, Any]:
-        return self.request("GET", "/api/tasks", params={k: v for k, v in query.items() if v is not None})
+        return self.listing("task", **query)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}", subject=("task", task_id))
+        return self.one("task", task_id)
 
     def history(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}/events", subject=("task", task_id))
+        return self.one("task", task_id, "/events")
 
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/tasks", json=body)
 
     def action(self, task_id: str, action: str) -> dict[str, Any]:
-        return self.request("POST", f"/api/tasks/{quote(task_id, safe='')}/{action}", subject=("task", task_id))
+        return self.one("task", task_id, f"/{action}", "POST")
 
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/api/tasks/{quote(task_id, safe='')}/attachments", subject=("task", task_id),
-                            json={"attachments": attachments})
-
-    # --- the node endpoints ------------------------------------------------------------------------
-    def list_nodes(self, **query: Any) -> dict[str, Any]:
-        return self.request("GET", "/api/skalds", params={k: v for k, v in query.items() if v is not None})
-
-    def get_node(self, node_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/skalds/{quote(node_id, safe='')}", subject=("node", node_id))
-
-    def node_tasks(self, node_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/skalds/{quote(node_id, safe='')}/tasks", subject=("node", node_id))
+        return self.one("task", task_id, "/attachments", "PUT", json={"attachments": attachments})

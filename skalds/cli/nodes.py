@@ -36,7 +36,7 @@ def _print_json(value: Any) -> None:
 
 def _list(status: str | None, url: str, token: str | None, as_json: bool) -> None:
     with ControllerClient(url, token) as client:
-        result = client.list_nodes(status=_status(status))
+        result = client.listing("node", status=_status(status))
     if as_json:
         _print_json(result)
         return
@@ -65,8 +65,8 @@ def show(node_id: Annotated[str, typer.Argument(help="The node's id.", show_defa
          url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
     """One node in detail, with the tasks it runs."""
     with ControllerClient(url, token) as client:
-        node = client.get_node(node_id)
-        tasks = client.node_tasks(node_id).get("tasks", [])
+        node = client.one("node", node_id)
+        tasks = client.one("node", node_id, "/tasks").get("tasks", [])
     if as_json:
         _print_json({**node, "tasks": tasks})
     else:

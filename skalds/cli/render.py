@@ -57,20 +57,20 @@ GAP = 3  # between two columns: padding, the (blank) divider, padding
 
 def _fit(natural: dict[str, int], fixed: list[str], width: int) -> dict[str, int]:
     """Column widths for `width` characters: the fixed columns as they are; the id whole up to 24 (36 when
-    wide), the class and the node up to 14 (24); the error (which wraps) the rest, 16 at least, taken from
-    the class and the node (down to 8), then from the id (down to 12, folded)."""
+    wide; longer ones fold); the class and the node up to 14 (24); the error (which wraps) the rest, 16 if
+    the class and the node can give it that (down to 8 each), never less than 8."""
     wide = width >= WIDE
-    widths = {name: natural[name] for name in fixed}
     most = 24 if wide else 14
+    widths = {name: natural[name] for name in fixed}
     widths.update({"ID": min(natural["ID"], 36 if wide else 24), "Class": min(natural["Class"], most),
                    "Node": min(natural["Node"], most)})
     free = width - GAP * (len(natural) - 1) - sum(widths.values())
     want = min(natural["Error"], 16)
-    for name, floor in (("Class", 8), ("Node", 8), ("ID", 12)):
-        give = max(0, min(want - free, widths[name] - floor))
+    for name in ("Class", "Node"):
+        give = max(0, min(want - free, widths[name] - 8))
         widths[name] -= give
         free += give
-    widths["Error"] = max(want, free)
+    widths["Error"] = max(min(want, 8), free)
     return widths
 
 
