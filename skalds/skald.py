@@ -72,7 +72,7 @@ class Skald:
         configure_logging(level=config.log_level, skald_id=self.skald_id,
                           log_path=config.log_path or None, file_name=self.skald_id,
                           rotation_mb=config.log_rotation_mb, retention=config.log_retention, json=config.log_json)
-        logger.block("Configuration", [f"{key}: {value}" for key, value in config.redacted().items()])
+        logger.block("Configuration", [f"{key}: {value}" for key, value in factory.settings_in_use(config).items()])
         logger.block("Registered TaskWorker classes",
                      [f"{name} -> {self.registry.model_for(name).__name__}" for name in self.registry.names()]
                      or ["(none)"])

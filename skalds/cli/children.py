@@ -16,6 +16,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from skalds.cli.relay import OutputRelay
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -30,6 +32,7 @@ def _detach_and_tie_to_parent() -> None:
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    output: OutputRelay
 
     @property
     def pid(self) -> int:
@@ -43,10 +46,13 @@ class Child:
             os.killpg(self.process.pid, signum)
 
 
-def start_child(name: str, command: list[str], env: dict[str, str]) -> Child:
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+def start_child(name: str, command: list[str], env: dict[str, str], hold: bool) -> Child:
+    """Its stdout and stderr go through an OutputRelay (held back until the system is up, if `hold`)."""
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
                                preexec_fn=_detach_and_tie_to_parent)  # setsid + prctl need a preexec hook
-    return Child(name, process)
+    assert process.stdout is not None
+    return Child(name, process, OutputRelay(process.stdout, hold))
 
 
 def stop_children(children: list[Child], grace: float) -> dict[str, int | None]:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # httpx is imported on first use: it alone doubles the start-
     import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+BASES = {"task": "/api/tasks", "node": "/api/skalds"}
+LISTS = {"task": "skalds task list", "node": "skalds nodes"}  # where a person finds the ids of each kind
 
 
 def default_url() -> str:
@@ -54,7 +56,8 @@ class ControllerClient:
     def __exit__(self, *_: Any) -> None:
         self.close()
 
-    def request(self, method: str, path: str, *, task_id: str | None = None, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, *, subject: tuple[str, str] | None = None, **kwargs: Any) -> Any:
+        """`subject` ("task", id) names what a 404 means: that task (or node) does not exist."""
         import httpx
 
         try:
@@ -71,9 +74,9 @@ class ControllerClient:
                            "check --url / SKALDS_URL") from error
         if response.status_code < 400:
             return response.json() if response.content else None
-        self._raise(response, task_id)
+        self._raise(response, subject)
 
-    def _raise(self, response: httpx.Response, task_id: str | None) -> None:
+    def _raise(self, response: httpx.Response, subject: tuple[str, str] | None) -> None:
         status, detail = response.status_code, _detail(response)
         if status == 401 and not self.has_token:
             raise CliError(f"the controller at {self.url} needs a token ({detail})",
@@ -83,8 +86,9 @@ class ControllerClient:
                            "check --token / SKALDS_TOKEN against its API_ADMIN_TOKENS or API_READ_TOKENS")
         if status == 403:
             raise CliError(f"not allowed: {detail}", "use an admin token (API_ADMIN_TOKENS) to change tasks")
-        if status == 404 and task_id is not None:
-            raise CliError(f"task {task_id!r} not found on {self.url}", "list the tasks with `skalds task list`")
+        if status == 404 and subject is not None:
+            kind, name = subject
+            raise CliError(f"{kind} {name!r} not found on {self.url}", f"list the {kind}s with `{LISTS[kind]}`")
         if status == 404:
             raise CliError(f"{self.url} has no {response.request.url.path} ({detail})",
                            "is --url / SKALDS_URL a Skalds controller?")
@@ -96,22 +100,30 @@ class ControllerClient:
             raise CliError(f"the controller's services are unavailable: {detail}", "try again once they are back")
         raise CliError(f"the controller answered {status}: {detail}", "see the controller's log")
 
+    def listing(self, kind: str, **query: Any) -> dict[str, Any]:
+        """A page of tasks or the nodes; None values are left out of the query."""
+        return self.request("GET", BASES[kind], params={k: v for k, v in query.items() if v is not None})
+
+    def one(self, kind: str, item_id: str, suffix: str = "", method: str = "GET", **kwargs: Any) -> Any:
+        """A request about one task or node (`/api/tasks/ID...`, `/api/skalds/ID...`): a 404 names it."""
+        return self.request(method, f"{BASES[kind]}/{quote(item_id, safe='')}{suffix}", subject=(kind, item_id),
+                            **kwargs)
+
     # --- the task endpoints ------------------------------------------------------------------------
     def list_tasks(self, **query: Any) -> dict[str, Any]:
-        return self.request("GET", "/api/tasks", params={k: v for k, v in query.items() if v is not None})
+        return self.listing("task", **query)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}", task_id=task_id)
+        return self.one("task", task_id)
 
     def history(self, task_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/api/tasks/{quote(task_id, safe='')}/events", task_id=task_id)
+        return self.one("task", task_id, "/events")
 
     def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/api/tasks", json=body)
 
     def action(self, task_id: str, action: str) -> dict[str, Any]:
-        return self.request("POST", f"/api/tasks/{quote(task_id, safe='')}/{action}", task_id=task_id)
+        return self.one("task", task_id, f"/{action}", "POST")
 
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PUT", f"/api/tasks/{quote(task_id, safe='')}/attachments", task_id=task_id,
-                            json={"attachments": attachments})
+        return self.one("task", task_id, "/attachments", "PUT", json={"attachments": attachments})

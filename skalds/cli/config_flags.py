@@ -18,17 +18,28 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 
-from skalds.cli.errors import CliError
+from skalds.cli.errors import EXIT_USAGE, CliError
 
-PANELS = (("kafka_", "Kafka"), ("redis_", "Redis"), ("mongo_", "MongoDB"), ("db_", "MongoDB"), ("log_", "Logging"),
-          ("api_", "API security"), ("skalds_", "Backend"))
+# Help panels, in the order `--help` shows them (typer's rich_help_panel): what the process is first, then
+# where it keeps its state, then the tuning few people change, then logging.
+PREFIX_PANELS = (("kafka_", "Connection: Kafka"), ("mongo_", "Connection: MongoDB"), ("db_", "Connection: MongoDB"),
+                 ("redis_", "Connection: Redis"), ("log_", "Logging"), ("api_", "API security"),
+                 ("skalds_", "Backend"), ("monitor_", "Monitor and dispatcher"),
+                 ("dispatcher_", "Monitor and dispatcher"))
+TUNING = {"heartbeat_period", "cancel_request_timeout", "cancel_grace_seconds", "reconcile_period",
+          "ownership_check_period", "max_event_task_ids", "event_max_attempts", "fence_seconds"}
+DISPATCH = {"fence_margin_seconds", "assign_timeout", "max_tasks_per_node", "retry_backoff_seconds",
+            "leader_lease_seconds"}
+PANEL_ORDER = ("Node", "Controller", "API security", "Backend", "Connection: Kafka", "Connection: MongoDB",
+               "Connection: Redis", "Node timing", "Monitor and dispatcher", "Logging")
 
 
-def _panel(name: str, default_panel: str) -> str:
-    for prefix, panel in PANELS:
-        if name.startswith(prefix):
-            return f"Configuration: {panel}"
-    return f"Configuration: {default_panel}"
+def panel_of(name: str, default_panel: str) -> str:
+    if name in TUNING:
+        return "Node timing"
+    if name in DISPATCH:
+        return "Monitor and dispatcher"
+    return next((panel for prefix, panel in PREFIX_PANELS if name.startswith(prefix)), default_panel)
 
 
 def _flag_type(annotation: Any) -> tuple[type, str]:
@@ -60,15 +71,15 @@ def config_parameters(model: type[BaseModel], exclude: Iterable[str], default_pa
         flag = "--" + name.replace("_", "-")
         declarations = [f"{flag}/--no-{flag[2:]}"] if flag_type is bool else [flag]
         help_text = f"env {name.upper()}; default {_default_text(field)}{choices}"
-        option = typer.Option(*declarations, help=help_text, rich_help_panel=_panel(name, default_panel),
+        option = typer.Option(*declarations, help=help_text, rich_help_panel=panel_of(name, default_panel),
                               show_default=False)
         parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                             annotation=Annotated[flag_type | None, option]))
-    return parameters
+    return sorted(parameters, key=lambda parameter: PANEL_ORDER.index(panel_of(parameter.name, default_panel)))
 
 
 def with_config_flags(model: type[BaseModel], *, exclude: Iterable[str] = (),
-                      default_panel: str = "general") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                      default_panel: str = "Node") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a command taking `settings: dict`: adds one flag per field and passes the given ones in."""
     excluded = set(exclude)
 
@@ -100,7 +111,7 @@ def build_config(model: type[BaseModel], settings: dict[str, Any]) -> Any:
             where = f"--{field.replace('_', '-')} / {field.upper()}" if field else "configuration"
             problems.append(f"{where}: {item['msg']}")
         raise CliError("invalid configuration: " + "; ".join(problems),
-                       "fix the flag or the environment variable", exit_code=2) from error
+                       "fix the flag or the environment variable", exit_code=EXIT_USAGE) from error
     except ValueError as error:
         raise CliError(f"invalid configuration: {error}", "fix the flag or the environment variable",
-                       exit_code=2) from error
+                       exit_code=EXIT_USAGE) from error

@@ -2,7 +2,9 @@
 
 Each runs as its own child process (`python -m skalds controller|node`), on the backend the
 configuration selects: with no service host configured, the embedded store shared through one
-file; with KAFKA_HOST / MONGO_HOST / REDIS_HOST set, the real services. Ctrl-C stops everything.
+file; with KAFKA_HOST / MONGO_HOST / REDIS_HOST set, the real services. Until the system is up the
+children's output is held back (`--verbose` shows it); their log files are in the data folder.
+Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -10,75 +12,51 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from skalds.cli.children import Child, start_child, stop_children
-from skalds.cli.errors import CliError
+from skalds.cli.dev_setup import DEFAULT_PORT, api_token, banner, child_env, log_folder, node_name, port_free
+from skalds.cli.errors import EXIT_ERROR, CliError
 from skalds.cli.workers import DEMO_WORKER, load_workers, split_references
 
-console = Console(highlight=False, stderr=True)
-DEFAULT_PORT = 8000
+console = Console(highlight=False, stderr=True, soft_wrap=True)  # a command in the banner must not wrap
 DEMO_TASKS = 3
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _api_token() -> str | None:
-    tokens = os.environ.get("SKALDS_TOKEN") or os.environ.get("API_ADMIN_TOKENS") or os.environ.get(
-        "API_READ_TOKENS") or ""
-    return tokens.split(",")[0].strip() or None
-
-
-def _child_env() -> dict[str, str]:
-    """The user's environment, plus the current directory on the import path (their worker modules)."""
-    env = dict(os.environ)
-    path = [os.getcwd(), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def node_name(port: int, index: int) -> str:
-    """Stable ids (a restarted `skalds dev` resumes its nodes' tasks), distinct per port: two `skalds dev` on
-    one embedded file must not share a node id (they would share its consumer group and its keys)."""
-    return f"dev-node-{index}" if port == DEFAULT_PORT else f"dev{port}-node-{index}"
-
-
-def _backend_line() -> str:
-    """Which transport the children chose (they read the same environment)."""
-    try:
-        from skalds.config.system_controller_config import SystemControllerConfig
-        from skalds.transport.factory import describe
-
-        return describe(SystemControllerConfig())
-    except Exception as error:  # the banner must never stop a running system
-        return f"unknown ({error})"
+START_TIMEOUT = 120.0
 
 
 class DevSystem:
     """Starts, watches and stops the children; `run` returns the exit code of `skalds dev`."""
 
-    def __init__(self, workers: list[str], nodes: int, host: str, port: int, grace: float) -> None:
+    def __init__(self, workers: list[str], nodes: int, host: str, port: int, grace: float, verbose: bool) -> None:
         self.workers, self.nodes, self.host, self.port, self.grace = workers, nodes, host, port, grace
+        self.verbose = verbose
         self.url = f"http://{host}:{port}"
+        self.logs: Path | None = self._log_folder()
         self.children: list[Child] = []
         self.stop = threading.Event()
         self.signal_name = ""
+
+    @staticmethod
+    def _log_folder() -> Path | None:
+        """The children's log folder, made now: one that cannot be made must not hide the real problem
+        (e.g. an unwritable SKALDS_EMBEDDED_PATH, which the controller explains), so the logs then stay
+        in the terminal."""
+        logs = log_folder()
+        if logs is not None:
+            try:
+                logs.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                console.print(f"[yellow]cannot make the log folder {logs} ({error.strerror}); logging to this "
+                              "terminal only (set LOG_PATH to choose another folder)[/]")
+                return None
+        return logs
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         if self.stop.is_set():
@@ -104,36 +82,39 @@ class DevSystem:
             self.stop.wait(0.2)
         return False
 
-    def start(self) -> None:
+    def _start_child(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.children.append(start_child(name, [sys.executable, "-m", "skalds", *args], env, hold=not self.verbose))
+
+    def start(self) -> bool:
+        """True once the controller answers and every node is online."""
         import httpx
 
-        env = _child_env()
-        python = [sys.executable, "-m", "skalds"]
-        self.children.append(start_child("controller", [
-            *python, "controller", "--system-controller-host", self.host,
-            "--system-controller-port", str(self.port)], env))
-        headers = {"Authorization": f"Bearer {token}"} if (token := _api_token()) else {}
+        env = child_env(self.logs)
+        node_ids = sorted(node_name(self.port, index) for index in range(1, self.nodes + 1))
+        console.print(f"starting a controller on {self.url} and {self.nodes} node(s): {', '.join(node_ids)}"
+                      + ("" if self.verbose else " (--verbose shows their output)"))
+        self._start_child("controller", ["controller", "--system-controller-host", self.host,
+                                         "--system-controller-port", str(self.port)], env)
+        headers = {"Authorization": f"Bearer {token}"} if (token := api_token()) else {}
         http = httpx.Client(base_url=self.url, headers=headers, timeout=2)
         try:
-            if not self._wait_until(lambda: http.get("/api/system/health").status_code == 200, 120):
-                return
+            if not self._wait_until(lambda: http.get("/api/system/health").status_code == 200, START_TIMEOUT):
+                return False
             worker_flags = [flag for reference in self.workers for flag in ("--worker", reference)]
-            node_ids = {node_name(self.port, index) for index in range(1, self.nodes + 1)}
-            for node_id in sorted(node_ids):
-                self.children.append(start_child(f"node {node_id}", [
-                    *python, "node", "--skald-id", node_id, *worker_flags], env))
+            for node_id in node_ids:
+                self._start_child(f"node {node_id}", ["node", "--skald-id", node_id, *worker_flags], env)
 
             def all_online() -> bool:
                 items = http.get("/api/skalds", params={"status": "online"}).json()["items"]
-                return node_ids <= {item["id"] for item in items}
+                return set(node_ids) <= {item["id"] for item in items}
 
-            online = self._wait_until(all_online, 120)
-            if online and self.workers == [DEMO_WORKER]:
+            if not self._wait_until(all_online, START_TIMEOUT):
+                return False
+            if self.workers == [DEMO_WORKER]:
                 self._seed_demo_tasks(http)
+            return True
         finally:
             http.close()
-        if online:
-            self._banner()
 
     def _seed_demo_tasks(self, http: Any) -> None:
         """A fresh install shows tasks running: on an empty store, the demo system creates three demo tasks."""
@@ -150,37 +131,50 @@ class DevSystem:
             return
         console.print(f"created {DEMO_TASKS} demo tasks (demo-1 .. demo-{DEMO_TASKS}) in the empty task store")
 
-    def _banner(self) -> None:
-        classes = ", ".join(reference.rpartition(":")[2] for reference in self.workers)
-        backend = _backend_line()
-        console.print(f"\n[bold green]Skalds is running[/]: controller + {self.nodes} node(s) running {classes}\n"
-                      f"  Dashboard: [bold]{self.url}/dashboard[/]\n"
-                      f"  API docs:  {self.url}/api/docs\n"
-                      f"  Backend:   {backend}\n"
-                      f"  Try:       skalds task create {classes.split(', ')[0]} --attachments '{{}}'\n"
-                      "  Ctrl-C stops everything.\n")
+    def _started(self, up: bool) -> None:
+        """The banner once up; else the held output of whoever failed (or of all, on a time-out)."""
+        if up:
+            for child in self.children:
+                child.output.release()
+            classes = [reference.rpartition(":")[2] for reference in self.workers]
+            console.print(banner(self.url, self.nodes, classes, self.logs))
+            return
+        dead = self._first_exited()
+        if dead is not None:
+            dead.output.join(2)
+        elif not self.stop.is_set():
+            console.print(f"[yellow]the system is not up after {START_TIMEOUT:.0f}s; the children's output:[/]")
+        for child in [dead] if dead is not None else self.children:
+            child.output.show_held()
+        for child in self.children:
+            child.output.release()
+
+    def _stop_all(self) -> None:
+        if self.signal_name:
+            console.print(f"\n{self.signal_name}: stopping the nodes, then the controller...")
+        nodes = [child for child in self.children if child.name != "controller"]
+        codes = stop_children(nodes, self.grace)
+        codes.update(stop_children([c for c in self.children if c.name == "controller"], self.grace))
+        for child in self.children:
+            child.output.join(2)
+        console.print("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()))
 
     def run(self) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._on_signal)
         exit_code = 0
         try:
-            self.start()
+            self._started(self.start())
             while not self.stop.is_set():
                 dead = self._first_exited()
                 if dead is not None:
                     console.print(f"[bold red]error:[/] the {dead.name} exited with code "
-                                  f"{dead.process.returncode}; stopping the rest (its log is above)")
-                    exit_code = 1
+                                  f"{dead.process.returncode}; stopping the rest (its output is above)")
+                    exit_code = EXIT_ERROR
                     break
                 self.stop.wait(0.5)
         finally:
-            if self.signal_name:
-                console.print(f"\n{self.signal_name}: stopping the nodes, then the controller...")
-            nodes = [child for child in self.children if child.name != "controller"]
-            codes = stop_children(nodes, self.grace)
-            codes.update(stop_children([c for c in self.children if c.name == "controller"], self.grace))
-            console.print("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()))
+            self._stop_all()
         return exit_code
 
 
@@ -195,11 +189,14 @@ def dev(
     = "127.0.0.1",
     grace: Annotated[float, typer.Option("--grace", min=0, help="Seconds each child gets to stop before SIGKILL.")]
     = 20.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=(
+        "Show the children's output from the start, their configuration included (else from the banner on)."))]
+    = False,
 ) -> None:
     """Run the whole system on this machine: a controller with its dashboard and N nodes. Ctrl-C stops it."""
     references = split_references(workers) or [DEMO_WORKER]
     load_workers(references)  # a typo fails here, before anything starts
-    if not _port_free(host, port):
+    if not port_free(host, port):
         raise CliError(f"port {port} on {host} is already in use (another `skalds dev` or controller?)",
                        f"stop it, or pass --port {port + 1}")
-    raise typer.Exit(DevSystem(references, nodes, host, port, grace).run())
+    raise typer.Exit(DevSystem(references, nodes, host, port, grace, verbose).run())

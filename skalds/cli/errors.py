@@ -1,4 +1,11 @@
-"""Errors a person can act on: one line saying what is wrong and what to do, never a traceback."""
+"""Errors a person can act on: one line saying what is wrong and what to do, never a traceback.
+
+The exit codes of every `skalds` command (the README's table lists the same):
+0 done; 1 it could not be done (a controller unreachable or refusing, a busy port, a child that died);
+2 the command line or its input is wrong, nothing was sent or started (an unknown flag, attachments that
+are not a JSON object, a worker that cannot be loaded, an invalid setting); 3 a wait ended before what it
+waited for (`task watch --timeout`, `services status` with a service down); 130 interrupted (Ctrl-C).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,11 @@ import sys
 from rich.console import Console
 from rich.text import Text
 
+EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NOT_YET = 3
+EXIT_INTERRUPTED = 130
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

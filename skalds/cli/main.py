@@ -6,8 +6,8 @@ import typer
 
 import skalds
 from skalds.cli import dev as dev_command
-from skalds.cli import modes, services, tasks
-from skalds.cli.errors import CliError, report
+from skalds.cli import modes, nodes, services, tasks
+from skalds.cli.errors import EXIT_INTERRUPTED, CliError, report
 
 app = typer.Typer(name="skalds", no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -18,6 +18,7 @@ app.command("edge", rich_help_panel="Run one process")(modes.edge)
 app.command("single", rich_help_panel="Run one process")(modes.single)
 app.command("controller", rich_help_panel="Run one process")(modes.controller)
 app.add_typer(tasks.app, name="task")
+app.add_typer(nodes.app, name="nodes")
 app.add_typer(services.app, name="services")
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     except CliError as error:
         raise SystemExit(report(error)) from None
     except KeyboardInterrupt:
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 if __name__ == "__main__":

@@ -8,16 +8,16 @@ from typing import Annotated, Any
 import typer
 
 from skalds.cli.config_flags import build_config, with_config_flags
-from skalds.cli.errors import CliError
+from skalds.cli.errors import EXIT_USAGE, CliError
 from skalds.cli.workers import load_workers, split_references
 from skalds.config.skald_config import SkaldConfig
 from skalds.config.system_controller_config import SystemControllerConfig
 
 WorkerOption = Annotated[list[str] | None, typer.Option(
-    "--worker", "-w", envvar="SKALDS_WORKERS", show_default=False,
+    "--worker", "-w", envvar="SKALDS_WORKERS", show_default=False, rich_help_panel="Node",
     help="TaskWorker class to run here, as module:Class (repeatable; env SKALDS_WORKERS, space-separated).")]
 YamlOption = Annotated[Path, typer.Option("--yaml", help="YAML file of tasks (env YAML_FILE).", envvar="YAML_FILE",
-                                          show_default=False)]
+                                          show_default=False, rich_help_panel="Node")]
 
 
 def _run_skald(mode: str, workers: list[str] | None, settings: dict[str, Any]) -> None:
@@ -25,7 +25,7 @@ def _run_skald(mode: str, workers: list[str] | None, settings: dict[str, Any]) -
     if not references:
         raise CliError(f"no TaskWorker class for this {mode} (nothing could run)",
                        "pass --worker module:Class, e.g. --worker skalds.examples.demo_worker:DemoWorker",
-                       exit_code=2)
+                       exit_code=EXIT_USAGE)
     classes = load_workers(references)
     config = build_config(SkaldConfig, {**settings, "skald_mode": mode})
     from skalds import Skald
@@ -39,23 +39,23 @@ def _run_skald(mode: str, workers: list[str] | None, settings: dict[str, Any]) -
 def _yaml_settings(yaml: Path, settings: dict[str, Any]) -> dict[str, Any]:
     if not yaml.is_file():
         raise CliError(f"YAML file {str(yaml)!r} not found", "pass --yaml with the path of your task file",
-                       exit_code=2)
+                       exit_code=EXIT_USAGE)
     return {**settings, "yaml_file": str(yaml.resolve())}
 
 
-@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Skald")
+@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Node")
 def node(worker: WorkerOption = None, *, settings: dict[str, Any]) -> None:
     """Run a Skald node: tasks are assigned to it by the controller, one process per task."""
     _run_skald("node", worker, settings)
 
 
-@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Skald")
+@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Node")
 def edge(yaml: YamlOption, worker: WorkerOption = None, *, settings: dict[str, Any]) -> None:
     """Run an edge Skald: the YAML file's tasks start at boot; the services are optional."""
     _run_skald("edge", worker, _yaml_settings(yaml, settings))
 
 
-@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Skald")
+@with_config_flags(SkaldConfig, exclude={"skald_mode", "yaml_file"}, default_panel="Node")
 def single(yaml: YamlOption, worker: WorkerOption = None, *, settings: dict[str, Any]) -> None:
     """Run the YAML file's first task in this process and exit with its outcome (a Kubernetes Job)."""
     _run_skald("single_process", worker, _yaml_settings(yaml, settings))
@@ -69,5 +69,6 @@ def controller(*, settings: dict[str, Any]) -> None:
         from skalds.system_controller.main import main as controller_main
     except ModuleNotFoundError as error:
         raise CliError(f"the controller cannot start: {error}",
-                       "install its extra: pip install 'skalds[controller]'") from error
+                       "its dependencies are part of skalds: reinstall it (pip install --force-reinstall skalds)"
+                       ) from error
     raise typer.Exit(controller_main(config))

@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -39,20 +40,67 @@ def _version(task: dict[str, Any]) -> str:
     return f"{version}" if applied in (None, version) else f"{version} (applied {applied})"
 
 
-def tasks_table(tasks: list[dict[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
-    table.add_column("ID", overflow="fold", min_width=8)
-    for column in ("Class", "Status", "Node"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=24)
-    for column in ("Att.", "Beat", "Ver.", "Updated"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("Error", overflow="fold")
-    for task in tasks:
-        error = task.get("error") or ""
-        table.add_row(task["id"], task.get("className", ""), status_text(task.get("lifecycleStatus", "?")),
-                      task.get("executor") or "-", str(task.get("attempt", 0)), str(task.get("heartbeat", 0)),
-                      _version(task), age(task.get("updateDateTime")),
-                      Text(error.splitlines()[0][:60] if error else "", style="red"))
+def error_line(error: str | None) -> str:
+    """The line that names the exception: in a traceback the one after the last frame (not "Traceback (most
+    recent call last):"), otherwise the first line (e.g. "invalid attachments: 1 validation error ...")."""
+    lines = [line.rstrip() for line in (error or "").strip().splitlines() if line.strip()]
+    frames = [index for index, line in enumerate(lines) if line.startswith("  File ")]
+    if not lines or not frames:
+        return lines[0].strip() if lines else ""
+    after = lines[frames[-1] + 1:]
+    return next((line.strip() for line in after if not line.startswith(" ")), lines[-1].strip())
+
+
+WIDE = 120  # from this terminal width on, the list also shows attempt, heartbeat and attachments version
+GAP = 3  # between two columns: padding, the (blank) divider, padding
+
+
+def _fit(natural: dict[str, int], fixed: list[str], width: int) -> dict[str, int]:
+    """Column widths for `width` characters: the fixed columns as they are; the id whole up to 24 (36 when
+    wide; longer ones fold); the class and the node up to 14 (24); the error (which wraps) the rest, 16 if
+    the class and the node can give it that (down to 8 each), never less than 8."""
+    wide = width >= WIDE
+    most = 24 if wide else 14
+    widths = {name: natural[name] for name in fixed}
+    widths.update({"ID": min(natural["ID"], 36 if wide else 24), "Class": min(natural["Class"], most),
+                   "Node": min(natural["Node"], most)})
+    free = width - GAP * (len(natural) - 1) - sum(widths.values())
+    want = min(natural["Error"], 16)
+    for name in ("Class", "Node"):
+        give = max(0, min(want - free, widths[name] - 8))
+        widths[name] -= give
+        free += give
+    widths["Error"] = max(min(want, 8), free)
+    return widths
+
+
+def _task_row(task: dict[str, Any], wide: bool) -> dict[str, str]:
+    row = {"ID": task["id"], "Class": task.get("className", ""), "Status": task.get("lifecycleStatus", "?"),
+           "Node": task.get("executor") or "-"}
+    if wide:
+        row.update({"Try": str(task.get("attempt", 0)), "Beat": str(task.get("heartbeat", 0)), "Ver.": _version(task)})
+    return {**row, "Updated": age(task.get("updateDateTime")), "Error": error_line(task.get("error"))[:200]}
+
+
+def tasks_table(tasks: list[dict[str, Any]], title: str | None = None, width: int = WIDE) -> Table:
+    """One line per task, laid out for `width` (the terminal's): at 80 columns the id stays whole, the
+    class and node shorten with an ellipsis, the error shows the exception's last line."""
+    wide = width >= WIDE
+    rows = [_task_row(task, wide) for task in tasks]
+    names = ["ID", "Class", "Status", "Node", *(("Try", "Beat", "Ver.") if wide else ()), "Updated", "Error"]
+    natural = {name: max([len(name), *(len(row[name]) for row in rows)]) for name in names}
+    widths = _fit(natural, [name for name in names if name not in ("ID", "Class", "Node", "Error")], width)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in names:
+        folds = name in ("ID", "Error")  # never cut: the id must stay copyable, the error readable
+        table.add_column(name, width=widths[name], no_wrap=not folds, overflow="fold" if folds else "ellipsis")
+    for row in rows:
+        cells: list[Any] = [row[name] for name in names]
+        cells[2] = status_text(row["Status"])
+        error = row["Error"]  # two lines at most: the whole text is in `skalds task show`
+        cells[-1] = Text(error if len(error) <= 2 * widths["Error"] else error[:2 * widths["Error"] - 1] + "…",
+                         style="red")
+        table.add_row(*cells)
     return table
 
 

@@ -1,36 +1,28 @@
-"""`skalds services up|down|reset|status`: the repository's real Kafka, FerretDB and Redis (scripts/services)."""
+"""`skalds services up|down|reset|status`: real Kafka, FerretDB and Redis on this machine (skalds.devservices).
+
+The first `up` fetches Kafka from Maven Central (needs Java 17+), builds FerretDB with Go and installs Redis
+with apt-get (as root), all cached under ~/.cache/skalds; a checkout keeps their state in `.state/services`,
+an installed package in ~/.cache/skalds/state (SKALDS_STATE_DIR overrides both).
+"""
 
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+import sys
 from typing import Annotated
 
 import typer
 
-import skalds
-from skalds.cli.errors import CliError
-
-app = typer.Typer(help="Real Kafka, MongoDB-wire server (FerretDB) and Redis on this machine (a source checkout).",
-                  no_args_is_help=True)
+app = typer.Typer(help="Real Kafka, MongoDB-wire server (FerretDB) and Redis on this machine "
+                       "(the first `up` needs Java 17 and Go).", no_args_is_help=True)
 
 Names = Annotated[list[str] | None, typer.Argument(help="Only these: kafka, ferretdb, redis.", show_default=False)]
 
 
-def services_script() -> Path:
-    """scripts/services of the checkout this package was installed from (editable install)."""
-    script = Path(skalds.__file__).resolve().parent.parent / "scripts" / "services"
-    if not script.is_file():
-        raise CliError(f"`skalds services` needs a source checkout of Skalds; {script} does not exist "
-                       "(this is an installed package)",
-                       "clone the repository and run `pip install -e .` there, or run your own Kafka, "
-                       "MongoDB and Redis and set KAFKA_HOST, MONGO_HOST and REDIS_HOST")
-    return script
-
-
 def _run(action: str, names: list[str] | None) -> None:
-    script = services_script()
-    result = subprocess.run([str(script), action, *(names or [])], check=False)
+    """`python -m skalds.devservices` of this very installation: a checkout or an installed package (the
+    Go sources of the FerretDB build ship in the package). Its exit code is this command's."""
+    result = subprocess.run([sys.executable, "-m", "skalds.devservices", action, *(names or [])], check=False)
     raise typer.Exit(result.returncode)
 
 
@@ -54,5 +46,5 @@ def reset(names: Names = None) -> None:
 
 @app.command()
 def status(names: Names = None) -> None:
-    """Which services run, where, and their versions (exit 1 if one is down)."""
+    """Which services run, where, and their versions (exit 3 if one is not running)."""
     _run("status", names)

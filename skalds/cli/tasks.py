@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,17 +13,15 @@ from rich.console import Console
 from rich.live import Live
 
 from skalds.cli.client import DEFAULT_URL, ControllerClient
-from skalds.cli.errors import CliError
+from skalds.cli.errors import EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_USAGE, CliError
+from skalds.cli.options import AsJson, Token, Url
 from skalds.cli.render import TERMINAL, task_detail, tasks_table
+from skalds.model.task import TaskLifecycleStatus
 
 app = typer.Typer(help="Create, list, watch and control tasks on a controller (--url / SKALDS_URL).",
                   no_args_is_help=True)
 console = Console(highlight=False)
 
-Url = Annotated[str, typer.Option("--url", envvar="SKALDS_URL", help="Controller URL (env SKALDS_URL).")]
-Token = Annotated[str | None, typer.Option("--token", envvar="SKALDS_TOKEN", show_default=False,
-                                           help="Bearer token (env SKALDS_TOKEN), if the API needs one.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")]
 TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
 
 
@@ -41,10 +40,10 @@ def parse_attachments(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise CliError(f"{source} are not valid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-                       """write a JSON object in single quotes, e.g. '{"steps": 5}'""", exit_code=2) from error
+                       """write a JSON object in single quotes, e.g. '{"steps": 5}'""", exit_code=EXIT_USAGE) from error
     if not isinstance(value, dict):
         raise CliError(f"{source} must be a JSON object, not {type(value).__name__}",
-                       """wrap the values in an object, e.g. '{"steps": 5}'""", exit_code=2)
+                       """wrap the values in an object, e.g. '{"steps": 5}'""", exit_code=EXIT_USAGE)
     return value
 
 
@@ -85,28 +84,54 @@ def create(
         console.print(f"created task [bold]{task['id']}[/] ({task['className']}): {task['lifecycleStatus']}")
 
 
+SORTS = {"created": "createDateTime", "updated": "updateDateTime", "priority": "priority", "status": "lifecycleStatus",
+         "class": "className", "node": "executor", "id": "id"}
+NEWEST_FIRST = {"created", "updated", "priority"}  # the others read A to Z
+
+
+def status_filter(text: str | None) -> str | None:
+    """`running`, `RUNNING` and `Running` all mean Running; anything else is refused before sending."""
+    if text is None:
+        return None
+    by_lower = {status.value.lower(): status.value for status in TaskLifecycleStatus}
+    if text.strip().lower() not in by_lower:
+        raise CliError(f"--status {text!r} is not a task status",
+                       "use one of " + ", ".join(by_lower.values()) + " (any case)", exit_code=EXIT_USAGE)
+    return by_lower[text.strip().lower()]
+
+
+Status = Annotated[str | None, typer.Option("--status", show_default=False,
+                                            help="Only this lifecycle status (any case, e.g. running).")]
+ClassName = Annotated[str | None, typer.Option("--class", help="Only this class.", show_default=False)]
+SortKey = Enum("SortKey", {key: key for key in SORTS}, type=str)  # type: ignore[misc]
+Sort = Annotated[SortKey, typer.Option("--sort", case_sensitive=False, help=(
+    "Order by created, updated or priority (newest, highest first) or by status, class, node or id (A to Z)."))]
+
+
 @app.command("list")
 def list_tasks(
-    status: Annotated[str | None, typer.Option("--status", help="Only this lifecycle status.", show_default=False)]
-    = None,
-    class_name: Annotated[str | None, typer.Option("--class", help="Only this class.", show_default=False)] = None,
+    status: Status = None, class_name: ClassName = None,
     node: Annotated[str | None, typer.Option("--node", help="Only tasks on this node.", show_default=False)] = None,
     id_contains: Annotated[str | None, typer.Option("--id", help="Ids containing this text.", show_default=False)]
     = None,
+    sort: Sort = SortKey.created,  # type: ignore[attr-defined]
+    reverse: Annotated[bool, typer.Option("--reverse", help="The other way round.")] = False,
     page: Annotated[int, typer.Option(min=1)] = 1,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 20,
     url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
 ) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first (see --sort)."""
+    descending = (sort.value in NEWEST_FIRST) != reverse
     with _client(url, token) as client:
-        result = client.list_tasks(page=page, pageSize=page_size, lifecycleStatus=status, className=class_name,
-                                   executor=node, id=id_contains)
+        result = client.list_tasks(page=page, pageSize=page_size, lifecycleStatus=status_filter(status),
+                                   className=class_name, executor=node, id=id_contains, sortBy=SORTS[sort.value],
+                                   sortOrder="desc" if descending else "asc")
     if as_json:
         _print_json(result)
         return
     items = result["items"]
     shown = f"{len(items)} of {result['total']}" + (f", page {page}" if page > 1 else "")
-    console.print(tasks_table(items, title=f"Tasks ({shown})"))
+    console.print(tasks_table(items, title=f"Tasks ({shown})", width=console.width))
 
 
 @app.command()
@@ -184,8 +209,7 @@ def _watched(client: ControllerClient, task_ids: list[str], query: dict[str, Any
 def watch(
     task_ids: Annotated[list[str] | None, typer.Argument(help="Tasks to follow until they end (default: the list).",
                                                          show_default=False)] = None,
-    status: Annotated[str | None, typer.Option("--status", show_default=False)] = None,
-    class_name: Annotated[str | None, typer.Option("--class", show_default=False)] = None,
+    status: Status = None, class_name: ClassName = None,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 20,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between refreshes.")] = 1.0,
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.", show_default=False)] = None,
@@ -193,22 +217,23 @@ def watch(
 ) -> None:
     """A live table of tasks. Given task ids, it ends once they all ended (Finished, Failed or Cancelled)."""
     ids = list(task_ids or [])
-    query = {"pageSize": page_size, "lifecycleStatus": status, "className": class_name}
+    query = {"pageSize": page_size, "lifecycleStatus": status_filter(status), "className": class_name}
     deadline = time.monotonic() + timeout if timeout else None
     title = f"Watching {', '.join(ids) if ids else 'tasks'} on {url} (Ctrl-C to stop)"
     with _client(url, token) as client:
         tasks = _watched(client, ids, query)
         try:
-            with Live(tasks_table(tasks, title=title), console=console, auto_refresh=False) as live:
+            table = tasks_table(tasks, title=title, width=console.width)
+            with Live(table, console=console, auto_refresh=False) as live:
                 while not (ids and all(task["lifecycleStatus"] in TERMINAL for task in tasks)):
                     if deadline is not None and time.monotonic() >= deadline:
                         break
                     time.sleep(interval)
                     tasks = _watched(client, ids, query)
-                    live.update(tasks_table(tasks, title=title), refresh=True)
+                    live.update(tasks_table(tasks, title=title, width=console.width), refresh=True)
         except KeyboardInterrupt:
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     if ids and not all(task["lifecycleStatus"] in TERMINAL for task in tasks):
         raise CliError(f"stopped watching after {timeout}s; not ended yet: "
                        + ", ".join(t["id"] for t in tasks if t["lifecycleStatus"] not in TERMINAL),
-                       "watch again, or raise --timeout", exit_code=3)
+                       "watch again, or raise --timeout", exit_code=EXIT_NOT_YET)

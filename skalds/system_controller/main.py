@@ -244,7 +244,7 @@ class SystemController:
         configure_logging(level=self.config.log_level, skald_id=f"controller:{self.controller_id}",
                           log_path=self.config.log_path or None, file_name="SystemController")
         logger.block("System Controller configuration",
-                     [f"{key}: {value}" for key, value in self.config.redacted().items()])
+                     [f"{key}: {value}" for key, value in factory.settings_in_use(self.config).items()])
         signals = {"count": 0}
 
         def on_signal(signum: int, _frame: Any) -> None:

@@ -120,7 +120,8 @@ def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending:
     """One page of tasks and the total that match."""
     where = task_filter.where()
     total = store.count(where)
-    documents = store.find(where, sort=[(sort_by, -1 if descending else 1), ("id", 1)],
+    order = [(sort_by, -1 if descending else 1)] + ([("id", 1)] if sort_by != "id" else [])  # ties by id, once
+    documents = store.find(where, sort=order,
                            skip=(page_number - 1) * page_size, limit=page_size)
     return total, usable(documents)
 

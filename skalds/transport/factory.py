@@ -69,6 +69,22 @@ def describe(config: ServiceConfig) -> str:
             f"{mask_uri_credentials(config.mongo_host)} (db {config.db_name}), Redis {redis_settings(config).where()}")
 
 
+SHARED_BY_BOTH = frozenset({"kafka_topic_prefix", "redis_key_prefix", "redis_key_ttl"})  # the embedded file uses them
+
+
+def settings_in_use(config: ServiceConfig) -> dict[str, object]:
+    """The redacted settings for the startup log, without those of the backend not in use: on the embedded
+    file no service's host, port or credentials; on the services no embedded path."""
+    embedded = is_embedded(config)
+
+    def unused(name: str) -> bool:
+        if embedded:
+            return name == "db_name" or (name.startswith(("kafka_", "redis_", "mongo_")) and name not in SHARED_BY_BOTH)
+        return name == "skalds_embedded_path"
+
+    return {name: value for name, value in config.redacted().items() if not unused(name)}
+
+
 def where(config: ServiceConfig, port: str) -> tuple[str, str]:
     """(service name, location) of a port ("events", "store" or "live") for readiness log lines."""
     if is_embedded(config):

@@ -109,3 +109,76 @@ def test_dev_reports_a_child_that_cannot_start_and_stops_the_rest(tmp_path):
     assert "set SKALDS_EMBEDDED_PATH to a writable location" in result.stdout + result.stderr
     assert "error: the controller exited with code 2; stopping the rest" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _start_dev(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen, Path, str]:
+    port = free_port()
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    log = tmp_path / f"dev-{port}.out"
+    with log.open("wb") as out:
+        dev = subprocess.Popen([str(SKALDS), "dev", "--port", str(port), *args], env=env, cwd=work, stdout=out,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: f"Dashboard: {url}/dashboard" in log.read_text(errors="replace") or dev.poll() is not None,
+             90, "the dashboard URL")
+    assert dev.poll() is None, log.read_text()
+    return dev, log, url
+
+
+def _stop_dev(dev: subprocess.Popen) -> None:
+    dev.send_signal(signal.SIGINT)
+    try:
+        assert dev.wait(60) == 0
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait(10)
+
+
+def test_dev_starts_in_a_few_lines_with_its_logs_in_the_data_folder(tmp_path):
+    """Before the dashboard's address: a handful of lines, no configuration dump; the log files beside the
+    embedded file, not in ./logs of the folder it was started in; the commands of the banner name --url."""
+    data = tmp_path / "data"
+    env = embedded_env(tmp_path, SKALDS_EMBEDDED_PATH=str(data / "skalds.db"))
+    dev, log, url = _start_dev(tmp_path, env, "--nodes", "2")
+    try:
+        before = log.read_text().split(f"Dashboard: {url}/dashboard")[0].splitlines()
+        assert len(before) <= 15, "\n".join(before)
+        assert not any("kafka_host" in line or "Configuration" in line for line in before), "\n".join(before)
+        output = log.read_text()
+        assert f"skalds task create DemoWorker --attachments '{{}}' --url {url}" in output, output
+        assert f"skalds nodes --url {url}" in output and f"Logs:      {data / 'logs'}" in output
+        wait_for(lambda: "step 2/" in log.read_text(), 30, "the demo workers' output after the banner")
+        port = url.rpartition(":")[2]
+        assert {"SystemController.log", f"dev{port}-node-1.log", f"dev{port}-node-2.log"} <= {
+            path.name for path in (data / "logs").iterdir()}
+        assert not (tmp_path / "work" / "logs").exists()
+    finally:
+        _stop_dev(dev)
+    assert "kafka_host" not in log.read_text()
+
+
+def test_dev_verbose_shows_the_configuration_of_the_backend_in_use(tmp_path):
+    env = embedded_env(tmp_path, LOG_PATH="")  # LOG_PATH given (empty: no files) is the person's choice
+    dev, log, _url = _start_dev(tmp_path, env, "--verbose")
+    try:
+        output = log.read_text()
+        assert "System Controller configuration" in output and "Configuration" in output
+        assert "skalds_embedded_path: " + str(tmp_path / "skalds.db") in output
+        for unused in ("kafka_host", "mongo_host", "redis_port", "db_name"):
+            assert unused not in output, unused
+        assert "Logs:      this terminal only" in output
+    finally:
+        _stop_dev(dev)
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "work" / "logs").exists()
+
+
+def test_the_banner_names_url_only_off_the_default_controller(monkeypatch):
+    from skalds.cli.dev_setup import banner
+
+    monkeypatch.delenv("SKALDS_URL", raising=False)
+    assert "--url" not in banner("http://127.0.0.1:8000", 1, ["DemoWorker"], None)
+    assert "skalds task list --url http://127.0.0.1:8001" in banner("http://127.0.0.1:8001", 1, ["DemoWorker"], None)
+    monkeypatch.setenv("SKALDS_URL", "http://127.0.0.1:8001")
+    assert "--url" not in banner("http://127.0.0.1:8001", 1, ["DemoWorker"], None)

@@ -8,10 +8,7 @@ import textwrap
 
 import pytest
 
-import skalds
 from cli.runner import one_error_line
-from skalds.cli.errors import CliError
-from skalds.cli.services import services_script
 from support.tcp_proxy import free_port
 
 pytestmark = pytest.mark.integration
@@ -113,13 +110,6 @@ def test_process_modes_refuse_bad_arguments(skalds, tmp_path):
     """))
     line = one_error_line(skalds("node", "--worker", "broken:W", cwd=tmp_path))
     assert "importing 'broken' failed: RuntimeError: boom at import" in line
-
-
-def test_services_outside_a_checkout_says_so(monkeypatch, tmp_path):
-    monkeypatch.setattr(skalds, "__file__", str(tmp_path / "site-packages" / "skalds" / "__init__.py"))
-    with pytest.raises(CliError) as error:
-        services_script()
-    assert "needs a source checkout" in error.value.line() and "KAFKA_HOST" in error.value.line()
 
 
 def test_services_status_runs_the_repository_script(skalds):
