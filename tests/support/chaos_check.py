@@ -24,10 +24,13 @@ QUIET = {"Created", "Paused", *TERMINAL}  # no process of the task should tick
 
 @dataclass
 class Ticks:
-    """Incrementally read tick records: per task, each pid's first and last tick and last label."""
+    """Incrementally read tick records: per task, each pid's first and last tick, the runs in which it
+    ticked without a pause (a paused copy's silence is not running), and the last label."""
 
     path: Path
     spans: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    runs: dict[str, dict[int, list[list[float]]]] = field(default_factory=dict)
+    gap: float = 1.0  # a silence longer than this between two ticks of one pid ends a run
     last: dict[str, tuple[float, str]] = field(default_factory=dict)
     _offset: int = 0
 
@@ -45,6 +48,11 @@ class Ticks:
                 continue
             span = self.spans.setdefault(entry["task"], {}).setdefault(entry["pid"], [entry["ts"], entry["ts"]])
             span[1] = max(span[1], entry["ts"])
+            runs = self.runs.setdefault(entry["task"], {}).setdefault(entry["pid"], [])
+            if runs and entry["ts"] - runs[-1][1] <= self.gap:
+                runs[-1][1] = max(runs[-1][1], entry["ts"])
+            else:
+                runs.append([entry["ts"], entry["ts"]])
             if entry["ts"] >= self.last.get(entry["task"], (0.0, ""))[0]:
                 self.last[entry["task"]] = (entry["ts"], entry.get("label", ""))
 
@@ -52,14 +60,17 @@ class Ticks:
         return now - self.last.get(task_id, (0.0, ""))[0] <= 3 * tick + 0.5
 
     def overlaps(self, tick: float) -> dict[str, float]:
-        """Tasks two of whose processes ticked at the same time, with the longest overlap (seconds)."""
+        """Tasks two of whose processes ticked at the same time, with the longest overlap (seconds). Each
+        run counts until one tick after its last; a paused copy's silence between two runs does not count."""
         found: dict[str, float] = {}
-        for task_id, pids in self.spans.items():
-            spans = sorted(pids.values())
-            for index, (start, end) in enumerate(spans):
-                for other_start, other_end in spans[index + 1:]:
+        for task_id, pids in self.runs.items():
+            runs = sorted((start, end + tick, pid) for pid, pid_runs in pids.items() for start, end in pid_runs)
+            for index, (start, end, pid) in enumerate(runs):
+                for other_start, other_end, other_pid in runs[index + 1:]:
+                    if other_start >= end:
+                        break
                     overlap = min(end, other_end) - max(start, other_start)
-                    if overlap > 2 * tick:
+                    if other_pid != pid and overlap > 2 * tick:
                         found[task_id] = max(found.get(task_id, 0.0), round(overlap, 1))
         return found
 
