@@ -125,5 +125,8 @@ class ControllerClient:
     def action(self, task_id: str, action: str) -> dict[str, Any]:
         return self.one("task", task_id, f"/{action}", "POST")
 
+    def delete_task(self, task_id: str) -> dict[str, Any]:
+        return self.one("task", task_id, method="DELETE")
+
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
         return self.one("task", task_id, "/attachments", "PUT", json={"attachments": attachments})

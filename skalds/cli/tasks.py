@@ -184,6 +184,21 @@ def retry(task_id: TaskId, url: Url = DEFAULT_URL, token: Token = None, as_json:
 
 
 @app.command()
+def delete(task_id: TaskId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+    """Delete a finished, failed or cancelled task with its history (a live one is cancelled, as in 0.3.8)."""
+    with _client(url, token) as client:
+        result = client.delete_task(task_id)
+    if as_json:
+        _print_json(result)
+    elif result.get("data", {}).get("deleted"):
+        console.print(f"task [bold]{task_id}[/]: deleted with its history")
+    else:
+        data = result.get("data", {})
+        console.print(f"task [bold]{task_id}[/] was {data.get('status', '?')}: cancelled, not deleted "
+                      "(delete it again once it is Cancelled)")
+
+
+@app.command()
 def update(task_id: TaskId,
            attachments: Annotated[str, typer.Argument(help="New attachments: a JSON object (or @file.json).",
                                                       show_default=False)],

@@ -68,7 +68,12 @@ def test_every_task_subcommand_drives_a_real_task(skalds, controllers, nodes, cl
     assert json.loads(retried.stdout)["success"] is True
     again = _wait(skalds, url, "cli-1", "Running")
     assert again["attempt"] > running["attempt"]
-    assert skalds("task", "cancel", "cli-1", "--url", url).returncode == 0
+    live = skalds("task", "delete", "cli-1", "--url", url)  # a live task: cancelled, as 0.3.8's delete did
+    assert live.returncode == 0 and "cancelled, not deleted" in live.stdout, live.stdout + live.stderr
+    _wait(skalds, url, "cli-1", "Cancelled")
+    deleted = skalds("task", "delete", "cli-1", "--url", url)
+    assert deleted.returncode == 0 and "deleted with its history" in deleted.stdout, deleted.stdout + deleted.stderr
+    assert skalds("task", "show", "cli-1", "--url", url).returncode == 1  # gone
 
 
 def test_create_defaults_and_watch_until_finished(skalds, controllers, nodes, cluster):

@@ -4,7 +4,7 @@
 // class no node runs yet is refused by the controller unless "Wait for a node" is ticked.
 import { api } from '../api.js';
 import { auth } from '../auth.js';
-import { h, toast } from '../dom.js';
+import { h, replace, toast } from '../dom.js';
 import { classSchema, fieldsOf } from '../schema.js';
 import { attachmentsEditor } from './attachments-editor.js';
 
@@ -143,7 +143,7 @@ export function mount(container) {
         return;
       }
       problem.hidden = false;
-      problem.replaceChildren(h('p', { text: error.message }),
+      replace(problem, h('p', { text: error.message }),
         error.details?.length ? h('ul', {}, error.details.map((line) => h('li', { class: 'mono', text: line }))) : null);
     } finally {
       submit.disabled = false;
