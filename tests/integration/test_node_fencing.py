@@ -122,3 +122,20 @@ def test_a_node_cut_off_from_live_state_fences_its_workers_and_restarts_them_aft
         assert node.process.poll() is None
     finally:
         proxy.stop()
+
+
+def test_the_api_does_not_state_the_status_of_a_frozen_nodes_task_as_a_fact(controllers, nodes, cluster, tmp_path):
+    controller = controllers.start()
+    node = nodes.start("freeze-api", **FENCE)
+    task_id = create(controller, str(tmp_path / "ticks.jsonl"))
+    wait_for(lambda: controller.http.get(f"/api/tasks/{task_id}").json()["lifecycleStatus"] == "Running", 20, "run")
+    assert controller.http.get(f"/api/tasks/{task_id}").json()["statusUnconfirmed"] is None
+    os.kill(node.process.pid, signal.SIGSTOP)
+    try:
+        shown = wait_for(lambda: (task := controller.http.get(f"/api/tasks/{task_id}").json())["statusUnconfirmed"]
+                         and task, 6, "the API to say the status is unconfirmed")
+        assert "freeze-api" in shown["statusUnconfirmed"]
+        listed = controller.http.get("/api/tasks", params={"id": task_id}).json()["items"]
+        assert listed[0]["statusUnconfirmed"]
+    finally:
+        os.kill(node.process.pid, signal.SIGCONT)

@@ -109,7 +109,7 @@ class Sampler:
     def _judge(self, task: dict[str, Any], now: float) -> None:
         task_id, status = task["id"], task.get("lifecycleStatus")
         ticking = self.ticks.ticking(task_id, now, self.tick)
-        pending = bool(task.get("pending"))
+        pending = bool(task.get("pending") or task.get("statusUnconfirmed"))  # the API says it is not a fact
         disagrees = not pending and ((status == "Running" and not ticking) or (status in QUIET and ticking))
         if not disagrees:
             self.since.pop(task_id, None)

@@ -106,11 +106,14 @@ class TaskResponse(BaseModel):
     maxRetries: int = 0
     retryCount: int = 0
     waitingFor: str | None = None  # "waiting for a node that runs X": a Created task no registered node can run
+    statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
-                      exception: str | None = None, known_classes: set[str] | None = None) -> TaskResponse:
-        """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting)."""
+                      exception: str | None = None, known_classes: set[str] | None = None,
+                      unconfirmed: str | None = None) -> TaskResponse:
+        """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting);
+        `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`)."""
         attachments, class_name = document.get("attachments"), document.get("className", "")
         applied_values, _ = attachments_view.applied(document)
         waiting = (known_classes is not None and class_name not in known_classes
@@ -134,6 +137,7 @@ class TaskResponse(BaseModel):
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
+            statusUnconfirmed=unconfirmed,
         )
 
 

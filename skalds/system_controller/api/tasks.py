@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -19,6 +20,7 @@ from skalds.system_controller.api.models import (
 )
 from skalds.system_controller.api.responses import ADMIN, BODY, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
+from skalds.system_controller.policy import confirmation
 from skalds.system_controller.task_service import TaskActionError
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.problems import PROBLEMS
@@ -73,9 +75,16 @@ def _known(context: ApiContext) -> set[str] | None:
         return None
 
 
+def _confirmation(context: ApiContext) -> Callable[[dict[str, Any]], str | None]:
+    """Why a task's node does not confirm its status now, from the monitor's view of the nodes (memory)."""
+    records = context.node_records()
+    silent = confirmation.silent_nodes(records)
+    return lambda document: confirmation.unconfirmed(document, records, silent)
+
+
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
     beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
-    return TaskResponse.from_document(document, beat, exception, _known(context))
+    return TaskResponse.from_document(document, beat, exception, _known(context), _confirmation(context)(document))
 
 
 def _run(action: Any, *args: Any) -> dict[str, Any]:
@@ -107,7 +116,8 @@ def list_tasks(
     total, documents = queries.page(context.service.store, task_filter, sort_by=sort_by,
                                     descending=sort_order == "desc", page_number=page, page_size=page_size)
     live, known = _live(context, [document["id"] for document in documents]), _known(context)
-    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known) for d in documents]
+    why = _confirmation(context)
+    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known, why(d)) for d in documents]
     return TaskPage(items=items, total=total, page=page, pageSize=page_size)
 
 

@@ -44,13 +44,18 @@ export function statusBadge(status) {
     dataset: { status: status || '' } });
 }
 
-/** The status, and what the user asked that its node has not carried out yet (a pending cancel, pause, resume). */
+/** The status, what the user asked that its node has not carried out yet (a pending cancel, pause, resume),
+ *  and whether its node confirms the status now. */
 export function statusBadges(task) {
   const badges = [statusBadge(task.lifecycleStatus)];
   if (task.pending) {
     badges.push(' ', h('span', { class: 'pending-request', text: `→ ${task.desiredStatus}`,
       title: `${task.desiredStatus} requested; pending until its node has done it`,
       dataset: { pending: task.desiredStatus } }));
+  }
+  if (task.statusUnconfirmed) { // its node is silent or gone: the status is not a fact right now
+    badges.push(' ', h('span', { class: 'pending-request unconfirmed', text: 'unconfirmed',
+      title: task.statusUnconfirmed }));
   }
   return badges;
 }
