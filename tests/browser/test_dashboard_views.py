@@ -45,7 +45,7 @@ def signed_in(dashboard, controller, token=ADMIN, path="", **size):
 
 def create(controller, task_id, class_name, **attachments):
     response = controller.http.post("/api/tasks", json={"id": task_id, "className": class_name,
-                                                        "attachments": attachments})
+                                                        "attachments": attachments, "waitForClass": True})
     assert response.status_code == 201, response.text
 
 
