@@ -417,7 +417,7 @@ def request_table(phases: list[Phase], systems: list[str], sizes: list[int], box
         cells = [name]
         for system in systems:
             got = [found[(system, size)].requests.get(name) if (system, size) in found else None for size in sizes]
-            cells += [latency(timings, box) for timings in got] + [growth(got[0], got[-1])]
+            cells += [latency(timings, box) for timings in got] + [growth(got[0], got[-1]) if len(got) > 1 else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     loads = ["Load average (1 min) at start → end of the requests"]
     for system in systems:
