@@ -241,17 +241,18 @@ class Records:
 @dataclass
 class Names:
     run_id: str
+    tag: str = "ctlbench"  # which bench wrote it
 
     def db(self, phase: str) -> str:
-        return f"ctlbench_{self.run_id}_{phase}"
+        return f"{self.tag}_{self.run_id}_{phase}"
 
     @property
     def redis_prefix(self) -> str:
-        return f"ctlbench:{self.run_id}:"
+        return f"{self.tag}:{self.run_id}:"
 
     @property
     def topic_prefix(self) -> str:
-        return f"ctlbench-{self.run_id}-"
+        return f"{self.tag}-{self.run_id}-"
 
 
 class Ours:
@@ -480,7 +481,8 @@ def insert_tasks(mongo: MongoClient, db: str, documents: list[dict[str, Any]], i
 
 class SimNodes:
     def __init__(self, endpoints: Endpoints, workdir: Path, name: str, *, prefix: str, db: str, node_prefix: str,
-                 nodes: int, capacity: int, history: bool, topic_prefix: str | None) -> None:
+                 nodes: int, capacity: int, history: bool, topic_prefix: str | None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.stats_path = workdir / f"{name}.stats.json"
         self.ids = [f"{node_prefix}-{index:03d}" for index in range(nodes)]
         command = [sys.executable, str(BENCH / "controller_simnodes.py"), "--redis-host", endpoints.host,
@@ -496,6 +498,7 @@ class SimNodes:
             command += ["--kafka", endpoints.kafka, "--topic", settings.topic("task.assign")]
         else:
             command.append("--no-mark-running")
+        command += extra_args
         self.proc = Proc(name, command, {**os.environ, "PYTHONUNBUFFERED": "1"}, workdir)
 
     def stats(self) -> dict[str, Any]:
@@ -814,6 +817,27 @@ def scale_ours(ours: Ours, endpoints: Endpoints, mongo: MongoClient, options: ar
         cleanup_redis(endpoints, prefix)
 
 
+def baseline_controller(endpoints: Endpoints, db: str, python: Path, workdir: Path, home: Path) -> Controller:
+    """0.3.8's controller on `db` (bench/controller_run_038.py), run from `home` (an empty directory: it
+    reads `.env`), its timing probes in `home`/timing.jsonl; returned once its API answers."""
+    home.mkdir(exist_ok=True)
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update({"PYTHONUNBUFFERED": "1", "MONGO_HOST": endpoints.mongo_uri, "DB_NAME": db,
+                "REDIS_HOST": endpoints.host, "REDIS_PORT": str(endpoints.redis_port),
+                "KAFKA_HOST": endpoints.host, "KAFKA_PORT": str(endpoints.kafka_port),
+                "SYSTEM_CONTROLLER_HOST": "127.0.0.1", "SYSTEM_CONTROLLER_PORT": str(port),
+                "LOG_LEVEL": "INFO", "LOG_PATH": str(home / "logs")})
+    command = [str(python), str(BENCH / "controller_run_038.py"), str(home / "timing.jsonl"), "DISPATCHER"]
+    controller = Controller(Proc("controller-038", command, env, workdir, cwd=home), port, "/api/tasks/")
+    try:
+        controller.wait_ready(180)
+    except BaseException:
+        controller.stop()
+        raise
+    return controller
+
+
 def scale_baseline(endpoints: Endpoints, mongo: MongoClient, options: argparse.Namespace, run_id: str,
                    result: ScaleResult, workdir: Path) -> None:
     python = Path(options.baseline_python)
@@ -832,23 +856,13 @@ def scale_baseline(endpoints: Endpoints, mongo: MongoClient, options: argparse.N
     sim = SimNodes(endpoints, workdir, "sim-038", prefix="", db=db, node_prefix=node_prefix, nodes=options.nodes,
                    capacity=0, history=False, topic_prefix=None)
     home = workdir / "b038"
-    home.mkdir(exist_ok=True)
     timing = home / "timing.jsonl"
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update({"PYTHONUNBUFFERED": "1", "MONGO_HOST": endpoints.mongo_uri, "DB_NAME": db,
-                "REDIS_HOST": endpoints.host, "REDIS_PORT": str(endpoints.redis_port),
-                "KAFKA_HOST": endpoints.host, "KAFKA_PORT": str(endpoints.kafka_port),
-                "SYSTEM_CONTROLLER_HOST": "127.0.0.1", "SYSTEM_CONTROLLER_PORT": str(port),
-                "LOG_LEVEL": "INFO", "LOG_PATH": str(home / "logs")})
     controller = None
     try:
         sim.wait(lambda s: s.get("held", 0) >= options.tasks and s.get("writes", 0) >= 2 * options.nodes, 300,
                  "every task held and heartbeated")
-        proc = Proc("controller-038", [str(python), str(BENCH / "controller_run_038.py"), str(timing), "DISPATCHER"],
-                    env, workdir, cwd=home)
-        controller = Controller(proc, port, "/api/tasks/")
-        controller.wait_ready(180)
+        controller = baseline_controller(endpoints, db, python, workdir, home)
+        proc = controller.proc
         result.ready_s = controller.ready_after
         wait_until(lambda: controller.http.get("/api/skalds/", params={"status": "online"}).json()["total"]
                    >= options.nodes, 120, "all simulated nodes online (0.3.8)", 0.5)
@@ -1164,6 +1178,25 @@ def detail_sections(results: Results, options: argparse.Namespace) -> list[str]:
     return [f"- {line}" for line in lines]
 
 
+def run_meta(script: str, services: dict[str, str], started: float, load_start: str) -> dict[str, str]:
+    """What a report's header says about the machine and the run (`started`: time.monotonic())."""
+    from importlib.metadata import version
+
+    return {"date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "load_start": load_start, "load_end": load_average(), "services": "; ".join(services.values()),
+            "command": f"bench/{script} " + " ".join(sys.argv[1:]),
+            "duration": f"{(time.monotonic() - started) / 60:.1f} min",
+            "ours_version": f"skalds {version('skalds')}"}
+
+
+def write_report(report: str, output: Path) -> None:
+    print(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report, encoding="utf-8")
+    log(f"written to {output}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["ours", "baseline"], help="run one side only")
@@ -1228,24 +1261,9 @@ def main() -> int:
     finally:
         cleanup_kafka(endpoints, names)
         mongo.close()
-    from importlib.metadata import version
-
-    meta = {
-        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "machine": f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load_start": load_start, "load_end": load_average(),
-        "services": "; ".join(services.values()),
-        "command": "bench/controller_bench.py " + " ".join(sys.argv[1:]),
-        "duration": f"{(time.monotonic() - started) / 60:.1f} min",
-        "ours_version": f"skalds {version('skalds')}",
-    }
-    report = render(results, options, meta)
-    print(report)
-    output = Path(options.output) if options.output else (
-        BENCH / "results" / f"controller-{dt.date.today().isoformat()}{'-quick' if quick else ''}.md")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report, encoding="utf-8")
-    log(f"written to {output}")
+    report = render(results, options, run_meta("controller_bench.py", services, started, load_start))
+    write_report(report, Path(options.output) if options.output else (
+        BENCH / "results" / f"controller-{dt.date.today().isoformat()}{'-quick' if quick else ''}.md"))
     if not options.keep_workdir and not results.errors:
         import shutil
 
