@@ -4,6 +4,7 @@ embedded live state: a node registers, a task is assigned to it and beats."""
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,8 @@ def opening(context: ApiContext, stream: str, last_seq: int, subject: str | None
     async def collect() -> str:
         head = context.hub.last_seq
         return "".join([part async for part in _opening(context, stream, subject, "hello", last_seq, head)])
-    return asyncio.run(collect())
+    with ThreadPoolExecutor(1) as pool:  # its own thread: a browser test's sync Playwright may hold this one's loop
+        return pool.submit(asyncio.run, collect()).result()
 
 
 def test_hub_messages_are_unnamed_with_the_type_in_the_envelope():
