@@ -6,6 +6,7 @@ import pytest
 
 from skalds.proxy.kafka import KafkaTopic
 from support.cluster import read_records, wait_for
+from support.processes import alive, process_state
 from support.workers import SleepModel
 
 pytestmark = pytest.mark.integration
@@ -82,15 +83,8 @@ def test_a_newer_attempt_replaces_the_running_copy_whatever_the_event_order(node
     assert document["attempt"] == 2
     time.sleep(1.0)  # a late cancel of attempt 1 must not reach attempt 2
     mains = [r["pid"] for r in read_records(records) if r["event"] == "main"]
-    assert not _alive(mains[0]) and _alive(mains[1])
+    assert not alive(mains[0]) and alive(mains[1])
     assert cluster.status("t-next") == "Running"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return _process_state(pid) not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def test_finished_task_is_not_restarted_by_a_replayed_assign(nodes, cluster, tmp_path):
@@ -206,7 +200,7 @@ def test_pause_suspends_the_process_and_resume_continues_it(nodes, cluster, tmp_
     cluster.desire("t-pause", "Paused")  # what the API stores before it sends the event (the store decides)
     cluster.send_event(KafkaTopic.TASK_PAUSE, "t-pause")
     cluster.wait_status("t-pause", "Paused")
-    wait_for(lambda: _process_state(pid) == "T", 3, "the worker process to be stopped (no CPU)")
+    wait_for(lambda: process_state(pid) == "T", 3, "the worker process to be stopped (no CPU)")
     time.sleep(3)  # longer than the task's own run time: it must not finish while paused
     assert cluster.status("t-pause") == "Paused"
     cluster.desire("t-pause", "Running")
@@ -232,11 +226,6 @@ def test_cancel_of_a_paused_task(nodes, cluster):
     cluster.wait_status("t-pc", "Paused")
     cluster.send_event(KafkaTopic.TASK_CANCEL, "t-pc")
     cluster.wait_status("t-pc", "Cancelled", timeout=10)
-
-
-def _process_state(pid: int) -> str:
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0]
 
 
 def test_node_script_importing_a_sibling_module_from_another_directory(nodes, cluster, tmp_path):

@@ -18,6 +18,7 @@ from skalds.model.task import Task
 from skalds.proxy.kafka import KafkaTopic
 from skalds.tasks import lifecycle
 from support.cluster import read_records, wait_for
+from support.processes import alive, process_state
 from support.workers import SleepModel
 
 pytestmark = pytest.mark.integration
@@ -44,11 +45,6 @@ def converged(what, description: str) -> float:
     elapsed = time.monotonic() - started
     print(f"converged after {elapsed:.2f}s: {description}")
     return elapsed
-
-
-def process_state(pid: int) -> str:
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0]
 
 
 def test_a_cancel_whose_event_was_lost_still_lands(nodes, cluster, tmp_path):
@@ -216,18 +212,11 @@ def _moved(cluster, task_id: str) -> None:
                                           "desiredStatus": "Running"}, increment={"attempt": 1})
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return process_state(pid) != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_a_paused_copy_whose_task_moved_is_killed_without_running_again(nodes, cluster, tmp_path):
     node, pid, ticks = _paused_ticker(nodes, cluster, tmp_path, "t-paused-moved", period=str(PERIOD))
     paused_ticks = len(read_records(ticks))
     _moved(cluster, "t-paused-moved")
-    wait_for(lambda: not _alive(pid), LIMIT, "the stale paused copy to be killed")
+    wait_for(lambda: not alive(pid), LIMIT, "the stale paused copy to be killed")
     node.wait_log("paused copy killed without resuming it")
     assert len(read_records(ticks)) == paused_ticks  # not one step more beside the copy that replaced it
 

@@ -8,6 +8,7 @@ import pytest
 from skalds.proxy.kafka import KafkaTopic
 from skalds.tasks import lifecycle
 from support.cluster import read_records, wait_for
+from support.processes import alive
 from support.workers import SleepModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -57,7 +58,7 @@ def test_killed_node_workers_stop_and_restart_recovers_its_tasks(nodes, cluster,
     first_pid = next(r["pid"] for r in read_records(records) if r["event"] == "main")
     os.kill(node.process.pid, signal.SIGKILL)
     node.process.wait(5)
-    wait_for(lambda: not _alive(first_pid), 15, "orphaned worker to stop")
+    wait_for(lambda: not alive(first_pid), 15, "orphaned worker to stop")
     nodes.start("node-crash")
     wait_for(lambda: sum(r["event"] == "main" for r in read_records(records)) == 2, 20, "task recovered")
     document = cluster.wait_status("t-crash", "Running")
@@ -77,26 +78,14 @@ def test_a_task_paused_on_a_node_that_restarts_leaves_it_and_runs_again_when_res
     cluster.wait_status("t-paused", "Paused", timeout=10)
     os.kill(node.process.pid, signal.SIGKILL)
     node.process.wait(5)
-    assert _alive(pid)  # stopped: it cannot notice that its node died
+    assert alive(pid)  # stopped: it cannot notice that its node died
     nodes.start("node-paused", RECONCILE_PERIOD="1")
-    wait_for(lambda: not _alive(pid), 5, "the restarted node to kill the stopped worker its last run left")
+    wait_for(lambda: not alive(pid), 5, "the restarted node to kill the stopped worker its last run left")
     wait_for(lambda: cluster.doc("t-paused")["executor"] is None, 15, "the restarted node to let the task go")
     assert cluster.status("t-paused") == "Paused"
     assert cluster.history("t-paused")[-1]["type"] == "lost"
     resumed = lifecycle.resume(cluster.store, "t-paused").document
     assert resumed is not None and resumed["lifecycleStatus"] == "Created"  # the dispatcher places it again
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_reassigned_task_stops_its_stale_copy(nodes, cluster, tmp_path):
