@@ -8,15 +8,19 @@ from typing import Any
 
 import bson.errors
 import pymongo.errors
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 
 from skalds.model._time import now_ms
 from skalds.transport.errors import DuplicateTaskError, StoreUnavailableError, UnstorableError
+from skalds.transport.ports import Change
 from skalds.transport.translate import translating
 
 TASKS = "tasks"
 HISTORY = "task_events"
+# FerretDB 1.24 keeps one SQLite connection per statement of an update command open until the command ends (its
+# pool holds 100): a longer bulk write waits for a connection forever. MongoDB takes a whole batch in one command.
+FERRETDB_STATEMENTS = 25
 
 
 def mongo_client(uri: str, timeout_ms: int = 3000, operation_timeout_ms: int = 10000) -> MongoClient:
@@ -64,6 +68,25 @@ def _translate(error: Exception) -> Exception | None:
     return None
 
 
+def _update_of(change: Change, stamp: int) -> dict[str, Any]:
+    update: dict[str, Any] = {"$set": {"updateDateTime": stamp, **change.set_fields}}
+    if change.increment:
+        update["$inc"] = dict(change.increment)
+    return update
+
+
+def _wrote(document: dict[str, Any], change: Change, stamp: int) -> bool:
+    """Whether `document` holds what `change` writes: its stamp, the fields it sets and, for each counter it
+    both expects and increments, the expected value moved on. Only a second writer writing the same values
+    in the same millisecond could look the same (the leader lease leaves one dispatcher)."""
+    if document.get("updateDateTime") != stamp:
+        return False
+    if any(document.get(key) != value for key, value in change.set_fields.items() if "." not in key):
+        return False
+    return all(int(document.get(key) or 0) == int(change.expect[key] or 0) + step
+               for key, step in (change.increment or {}).items() if key in change.expect)
+
+
 @translating(_translate)
 class MongoTaskStore:
     """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
@@ -73,6 +96,7 @@ class MongoTaskStore:
         self.db = client[db_name]
         self.tasks: Collection = self.db[TASKS]
         self.events: Collection = self.db[HISTORY]
+        self._per_command: int | None = None  # update statements per command (`update_each`), once known
 
     def ensure_indexes(self) -> None:
         self.tasks.create_index([("id", ASCENDING)], unique=True)  # default name id_1, as 0.3.8
@@ -128,6 +152,47 @@ class MongoTaskStore:
         if document is not None:
             document.pop("_id", None)
         return document
+
+    def update_each(self, changes: Sequence[Change]) -> list[str]:
+        """One unordered bulk write of per-task conditional updates (one round trip). The server answers only
+        how many matched, so when fewer than all did, the tasks are read back by key and an applied change is
+        recognised by the state it wrote (see `_wrote`)."""
+        if len({change.task_id for change in changes}) < len(changes):
+            raise ValueError("update_each takes at most one change per task")
+        if not changes:
+            return []
+        stamp = now_ms()
+        operations = [UpdateOne({"_id": change.task_id, **{key: _condition(value) for key, value in
+                                                           change.expect.items()}}, _update_of(change, stamp))
+                      for change in changes]
+        size = self._statements_per_command() or len(operations)
+        matched = 0
+        for start in range(0, len(operations), size):
+            try:
+                matched += self.tasks.bulk_write(operations[start:start + size], ordered=False).matched_count
+            except pymongo.errors.BulkWriteError:  # some were refused: those are not applied, the others are
+                matched = -len(operations)
+        if matched == len(changes):
+            return [change.task_id for change in changes]
+        return self._applied(changes, stamp)
+
+    def _statements_per_command(self) -> int:
+        """0 (all in one command) on MongoDB; `FERRETDB_STATEMENTS` on FerretDB, asked once."""
+        if self._per_command is None:
+            info = self.client.admin.command("buildInfo")
+            self._per_command = FERRETDB_STATEMENTS if "ferretdbVersion" in info else 0
+        return self._per_command
+
+    def _applied(self, changes: Sequence[Change], stamp: int) -> list[str]:
+        """Which changes of a bulk write took effect; a task stored by 0.3.8 (ObjectId `_id`) is changed
+        now, one by one by `id` (the bulk write looked tasks up by `_id` only)."""
+        ids = [change.task_id for change in changes]
+        stored = {document["_id"]: document for chunk in _chunks(ids)
+                  for document in self.tasks.find({"_id": {"$in": chunk}})}
+        return [change.task_id for change in changes
+                if (_wrote(stored[change.task_id], change, stamp) if change.task_id in stored else
+                    self.update(change.task_id, change.set_fields, expect=change.expect,
+                                increment=change.increment) is not None)]
 
     def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
         """The same change to every task in `task_ids` that matches `expect`; how many changed."""

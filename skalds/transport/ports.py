@@ -29,6 +29,17 @@ class Event:
     handle: Any = None
 
 
+@dataclass(frozen=True)
+class Change:
+    """One task's compare-and-set in a batch (`TaskStore.update_each`): `set_fields` and `increment` apply
+    only while every `expect` field still holds."""
+
+    task_id: str
+    set_fields: dict[str, Any]
+    expect: dict[str, Any]
+    increment: dict[str, int] | None = None
+
+
 class EventPublisher(Protocol):
     def publish(self, topic: str, key: str, value: bytes | str) -> None: ...
     def flush(self, timeout: float = 10.0) -> int: ...
@@ -60,6 +71,11 @@ class TaskStore(Protocol):
     ) -> dict[str, Any] | None: ...
     def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
         """The same compare-and-set on many tasks in one query; returns how many matched."""
+        ...
+    def update_each(self, changes: Sequence[Change]) -> list[str]:
+        """Each change a compare-and-set of its own task (as `update`, with `updateDateTime`), all in one round
+        trip, none depending on another; returns the ids of those applied (a task changed meanwhile no longer
+        matches its `expect` and is left as it is). At most one change per task id."""
         ...
     def find(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.transport.errors import DuplicateTaskError, UnstorableError
+from skalds.transport.ports import Change
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_query import json_path, order_clause, project_row, projection, where_clause
 
@@ -45,6 +46,36 @@ def _set_path(document: dict[str, Any], field: str, value: Any) -> None:
             raise ValueError(f"cannot set {field!r}: {part!r} is not an object")
         target = child
     target[leaf] = value
+
+
+def _checked_change(task_id: str, changes: dict[str, Any], increment: dict[str, int] | None) -> dict[str, Any]:
+    """`changes` once its field names, the id and the increments are known to be sound."""
+    for field in [*changes, *(increment or {})]:
+        json_path(field)
+    if changes.get("id", task_id) != task_id or "id" in (increment or {}):
+        raise ValueError(f"the id of task {task_id!r} cannot be changed")
+    clashing = set(changes) & set(increment or {})
+    if clashing:
+        raise ValueError(f"fields both set and incremented: {sorted(clashing)}")
+    for field, step in (increment or {}).items():
+        if isinstance(step, bool) or not isinstance(step, (int, float)):
+            raise ValueError(f"increment of {field!r} must be a number, got {step!r}")
+    return changes
+
+
+def _changed(document: dict[str, Any], task_id: str, changes: dict[str, Any],
+             increment: dict[str, int] | None) -> dict[str, Any]:
+    """`document` with the fields set and the counters moved on (a missing counter counts from 0)."""
+    for field, value in changes.items():
+        _set_path(document, field, value)
+    for field, step in (increment or {}).items():
+        current = _get_path(document, field)
+        if current is None:
+            current = 0
+        if isinstance(current, bool) or not isinstance(current, (int, float)):
+            raise ValueError(f"cannot increment {field!r} of task {task_id!r}: it holds {current!r}")
+        _set_path(document, field, current + step)
+    return document
 
 
 class SqliteTaskStore:
@@ -89,38 +120,42 @@ class SqliteTaskStore:
         increment: dict[str, int] | None = None,
     ) -> dict[str, Any] | None:
         """Apply the change only if every `expect` field matches; returns the new document or None."""
-        changes = {"updateDateTime": now_ms(), **(set_fields or {})}
-        for field in [*changes, *(increment or {})]:
-            json_path(field)
-        if changes.get("id", task_id) != task_id or "id" in (increment or {}):
-            raise ValueError(f"the id of task {task_id!r} cannot be changed")
-        clashing = set(changes) & set(increment or {})
-        if clashing:
-            raise ValueError(f"fields both set and incremented: {sorted(clashing)}")
-        for field, step in (increment or {}).items():
-            if isinstance(step, bool) or not isinstance(step, (int, float)):
-                raise ValueError(f"increment of {field!r} must be a number, got {step!r}")
+        changes = _checked_change(task_id, {"updateDateTime": now_ms(), **(set_fields or {})}, increment)
         condition, params = where_clause({**(expect or {}), "id": task_id})
 
         def change(connection: sqlite3.Connection) -> dict[str, Any] | None:
             row = connection.execute(f"SELECT doc FROM tasks WHERE {condition}", params).fetchone()
             if row is None:
                 return None
-            document = json.loads(row[0])
-            for field, value in changes.items():
-                _set_path(document, field, value)
-            for field, step in (increment or {}).items():
-                current = _get_path(document, field)
-                if current is None:
-                    current = 0
-                if isinstance(current, bool) or not isinstance(current, (int, float)):
-                    raise ValueError(f"cannot increment {field!r} of task {task_id!r}: it holds {current!r}")
-                _set_path(document, field, current + step)
+            document = _changed(json.loads(row[0]), task_id, changes, increment)
             connection.execute("UPDATE tasks SET doc = ? WHERE id = ?", (_dumps(document, f"task {task_id!r}"),
                                                                           task_id))
             return document
 
         return self._db.transaction(change)
+
+    def update_each(self, changes: Sequence[Change]) -> list[str]:
+        """Every change in one write transaction, each under its own `expect`; the ids applied, in order."""
+        if len({change.task_id for change in changes}) < len(changes):
+            raise ValueError("update_each takes at most one change per task")
+        stamp = now_ms()
+        checked = [(change, _checked_change(change.task_id, {"updateDateTime": stamp, **change.set_fields},
+                                            change.increment), where_clause({**change.expect, "id": change.task_id}))
+                   for change in changes]
+
+        def apply(connection: sqlite3.Connection) -> list[str]:
+            applied = []
+            for change, fields, (condition, params) in checked:
+                row = connection.execute(f"SELECT doc FROM tasks WHERE {condition}", params).fetchone()
+                if row is None:
+                    continue
+                document = _changed(json.loads(row[0]), change.task_id, fields, change.increment)
+                connection.execute("UPDATE tasks SET doc = ? WHERE id = ?",
+                                   (_dumps(document, f"task {change.task_id!r}"), change.task_id))
+                applied.append(change.task_id)
+            return applied
+
+        return self._db.transaction(apply) if checked else []
 
     def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
         """The same change to every task in `task_ids` that matches `expect`, in one transaction; how many changed."""
