@@ -20,7 +20,7 @@ from typing import Any
 from skalds.model.event import TaskEvent
 from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
-from skalds.tasks import lifecycle, retention
+from skalds.tasks import batch_assign, lifecycle, retention
 from skalds.tasks.lifecycle import Refusal, Transition
 from skalds.transport.ports import EventPublisher, ServiceUnavailableError, TaskStore, UnstorableError
 from skalds.transport.wire_names import KafkaTopic
@@ -28,6 +28,7 @@ from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
 MAX_ATTACHMENTS_BYTES = 1024 * 1024
+MAX_EVENT_TASK_IDS = 500  # ids per event: below a node's max_event_task_ids (1000 by default), which rejects more
 ANNOUNCE_WAIT_SECONDS = 2.0  # how long a request waits for the broker's ack of its wake-up event
 HTTP_STATUS = {Refusal.NOT_FOUND: 404, Refusal.DUPLICATE: 409, Refusal.WRONG_STATUS: 409, Refusal.CHANGED: 409,
                Refusal.NOT_OWNER: 409}
@@ -66,15 +67,23 @@ class TaskService:
 
         An event is only a wake-up: the change it announces is stored already and nodes reconcile with the
         store, so a broker that is slow or down delays the change but never fails the request."""
-        if self.publisher is None:
+        self.announce_many(topic, [task_id], attempt, flush=flush, recipient=recipient)
+
+    def announce_many(self, topic: str, task_ids: list[str], attempt: int | None = None, flush: bool = True,
+                      recipient: str | None = None) -> None:
+        """One TaskEvent naming several tasks of the same attempt (keyed by the first): 0.3.8's nodes read every
+        id of `taskIds` and start those whose executor they are, ours check `attempt` against each document."""
+        if self.publisher is None or not task_ids:
             return
-        event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, initiator="SystemController",
+        if len(task_ids) > MAX_EVENT_TASK_IDS:
+            raise ValueError(f"an event names at most {MAX_EVENT_TASK_IDS} tasks, not {len(task_ids)}")
+        event = TaskEvent(id=task_ids[0], task_ids=task_ids, attempt=attempt, initiator="SystemController",
                           recipient=recipient)
         try:
-            self.publisher.publish(self.topic_prefix + topic, task_id, event.model_dump_json(by_alias=True))
+            self.publisher.publish(self.topic_prefix + topic, task_ids[0], event.model_dump_json(by_alias=True))
         except ServiceUnavailableError as error:
-            logger.warning(f"{topic} of task {task_id} not announced ({error}); its node picks it up when it "
-                           "reconciles")
+            logger.warning(f"{topic} of {len(task_ids)} task(s) from {task_ids[0]} not announced ({error}); their "
+                           "node picks them up when it reconciles")
             return
         if flush:
             self.flush_events()
@@ -179,6 +188,23 @@ class TaskService:
             self.announce(KafkaTopic.TASK_ASSIGN, document["id"], attempt=updated.get("attempt"), flush=flush,
                           recipient=node_id)
         return updated
+
+    def assign_many(self, pairs: list[tuple[dict[str, Any], str]], flush: bool = True) -> list[dict[str, Any]]:
+        """Give each Created task (as read) to its node in one compare-and-set round trip; the applied ones.
+
+        One assign event per node and attempt (nearly always one per node: a burst is attempt 1), at most
+        `MAX_EVENT_TASK_IDS` ids each."""
+        applied = batch_assign.assign_many(self.store, pairs)
+        groups: dict[tuple[str, int], list[str]] = {}
+        for document in applied:
+            groups.setdefault((document["executor"], document["attempt"]), []).append(document["id"])
+        for (node_id, attempt), task_ids in groups.items():
+            for start in range(0, len(task_ids), MAX_EVENT_TASK_IDS):
+                self.announce_many(KafkaTopic.TASK_ASSIGN, task_ids[start:start + MAX_EVENT_TASK_IDS], attempt,
+                                   flush=False, recipient=node_id)
+        if flush and applied:
+            self.flush_events()
+        return applied
 
     def mark_lost(self, document: dict[str, Any], reason: str, flush: bool = True) -> dict[str, Any] | None:
         """The task's node or process is gone: back to Created (Paused stays Paused) for a new attempt."""
