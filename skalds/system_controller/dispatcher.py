@@ -34,7 +34,8 @@ class ClusterView(Protocol):
 class Dispatcher:
     def __init__(self, service: TaskService, view: ClusterView, inbox: DispatchInbox, metrics: ControllerMetrics,
                  *, strategy: str, default_capacity: int, retry_backoff_seconds: float, view_period: float = 1.0,
-                 should_stop: Callable[[], bool] = lambda: False, batch: int = 500) -> None:
+                 should_stop: Callable[[], bool] = lambda: False, batch: int = 500,
+                 window: int | None = None) -> None:
         self.service = service
         self.store = service.store
         self.view = view
@@ -48,7 +49,8 @@ class Dispatcher:
         self.retry_backoff_ms = int(retry_backoff_seconds * 1000)
         self.view_period = view_period  # how old the view's live tasks can be
         self.should_stop = should_stop
-        self.batch = batch
+        self.batch = batch  # tasks per compare-and-set round trip
+        self.window = window or 4 * batch  # waiting tasks looked at per pass: a flood of one class fills fewer
         self._next_retry_scan = 0.0
         self.retry_scan_period = 30.0  # a Failed task seen in the feed triggers a scan sooner
         self.assigned_total = 0
@@ -79,40 +81,42 @@ class Dispatcher:
             due_in = self._retry_failed()
             if due_in is not None:
                 self._next_retry_scan = min(self._next_retry_scan, time.monotonic() + due_in)
-        waiting = queries.waiting(self.store, self.batch)
+        waiting = queries.waiting(self.store, self.window)
         self.inbox.maybe_waiting = bool(waiting)
         if not waiting:
             return 0
         nodes, loads = self._eligible()
+        plan = placement.plan_batch(waiting, nodes, loads, default_capacity=self.default_capacity,
+                                    choose=self._choose, state=self._rotation, limit=len(waiting))
         assigned = 0
-        try:
-            for document in waiting:
-                if self.should_stop():
-                    break
-                capable = placement.capable_nodes(nodes, document.get("className"), loads, self.default_capacity)
-                node = self._choose(capable, loads, self._rotation) if capable else None
-                if node is not None and self._assign(document, node):
-                    loads[node.id] = loads.get(node.id, 0) + 1
-                    assigned += 1
-        finally:
-            if assigned:
-                self.service.flush_events()
+        for start in range(0, len(plan), self.batch):
+            if self.should_stop():
+                break
+            assigned += self._assign_batch(plan[start:start + self.batch])
         return assigned
 
-    def _assign(self, document: dict[str, Any], node: NodeRecord) -> bool:
-        """Give the task to `node`; False if someone changed it first."""
+    def _assign_batch(self, plan: list[tuple[Any, NodeRecord]]) -> int:
+        """One compare-and-set round trip and one event per node for `plan`; how many were applied
+        (a task someone changed since it was read is skipped)."""
         started = time.perf_counter()
-        result = self.service.assign(document, node.id, flush=False)
-        if result is None:
-            return False
-        self.inbox.recent.record(document["id"], node.id)
-        self.assigned_total += 1
-        self.metrics.assignments.inc()
-        self.metrics.assignment_latency.observe(
-            max(0.0, (result.get("assignedDateTime", 0) - document.get("updateDateTime", 0)) / 1000))
-        logger.info(f"assigned task {document['id']} to {node.id} (attempt {result.get('attempt')}, "
-                    f"{(time.perf_counter() - started) * 1000:.1f} ms)")
-        return True
+        try:
+            applied = self.service.assign_many([(dict(document), node.id) for document, node in plan], flush=False)
+        finally:
+            self.service.flush_events()
+        read = {document["id"]: document for document, _node in plan}
+        for result in applied:
+            self.inbox.recent.record(result["id"], result["executor"])
+            self.metrics.assignment_latency.observe(
+                max(0.0, (result.get("assignedDateTime", 0) - read[result["id"]].get("updateDateTime", 0)) / 1000))
+        self.assigned_total += len(applied)
+        self.metrics.assignments.inc(len(applied))
+        if applied:
+            logger.info(f"assigned a batch of {len(applied)} task(s) to {len({r['executor'] for r in applied})} "
+                        f"node(s) in {(time.perf_counter() - started) * 1000:.1f} ms "
+                        f"({len(plan) - len(applied)} changed meanwhile)")
+        for result in applied:
+            logger.debug(f"assigned task {result['id']} to {result['executor']} (attempt {result['attempt']})")
+        return len(applied)
 
     def _retry_failed(self) -> float | None:
         """Failed tasks with retries left go back to Created after the backoff (doubling per retry).

@@ -7,7 +7,8 @@ STRATEGIES, not a branch in the dispatcher.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,3 +88,40 @@ def capable_nodes(nodes: Iterable[NodeRecord], class_name: str | None, loads: Ma
     """Nodes (already eligible) that registered the task's class and have room for one more task."""
     return [node for node in nodes
             if class_name in node.supported_tasks and has_room(node, loads, default_capacity)]
+
+
+def _contention(node: NodeRecord, class_name: str, demand: Mapping[str | None, int]) -> int:
+    """How many other classes still waiting in the batch this node could also take."""
+    return sum(1 for other in node.supported_tasks if other != class_name and demand.get(other, 0) > 0)
+
+
+def plan_batch(waiting: Sequence[Mapping[str, Any]], nodes: list[NodeRecord], loads: Mapping[str, int], *,
+               default_capacity: int, choose: Strategy, state: RotationState,
+               limit: int) -> list[tuple[Mapping[str, Any], NodeRecord]]:
+    """Which waiting task goes to which node, in the order given (highest priority first), at most `limit`.
+
+    A task goes to a node that registered its class and has room (loads count what this plan adds). Fair
+    across classes: of those nodes, the ones fewer other classes still waiting could use are preferred, so a
+    flood of one class fills the capacity only it can use before the capacity another class needs, and a
+    class with no room left is passed over at once, so it never holds back a class other nodes can take.
+    The strategy then picks among the preferred nodes."""
+    loads = dict(loads)
+    demand = Counter(document.get("className") for document in waiting)
+    full: set[str | None] = set()
+    plan: list[tuple[Mapping[str, Any], NodeRecord]] = []
+    for document in waiting:
+        if len(plan) >= limit:
+            break
+        class_name = document.get("className")
+        demand[class_name] -= 1
+        if class_name in full:
+            continue
+        capable = capable_nodes(nodes, class_name, loads, default_capacity)
+        if not capable:
+            full.add(class_name)
+            continue
+        least = min(_contention(node, class_name, demand) for node in capable)
+        node = choose([node for node in capable if _contention(node, class_name, demand) == least], loads, state)
+        loads[node.id] = loads.get(node.id, 0) + 1
+        plan.append((document, node))
+    return plan
