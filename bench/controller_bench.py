@@ -47,6 +47,7 @@ import math
 import os
 import platform
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -676,14 +677,22 @@ def cleanup_redis(endpoints: Endpoints, prefix: str) -> None:
         client.delete(*keys[start:start + 1000])
 
 
+BATCH_LINE = re.compile(r" - assigned a batch of (\d+) task\(s\) to \d+ node\(s\) in ([\d.]+) ms")
+
+
 def assignment_times(proc: Proc) -> list[float]:
-    """Epoch seconds of the controller's "assigned task X to N" log lines (local time, ms precision)."""
+    """Epoch seconds of each assignment from the controller's log (local time, ms precision): a per-task
+    "assigned task X to N" line (before batched dispatch), or a batch line counting its tasks at its start
+    (the batch's line is written when it ends, with how long it took)."""
     stamps = []
     for line in proc.log().splitlines():
-        if "dispatch_once" in line and " - assigned task " in line:
-            with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError):
+            if "dispatcher.py:" in line and " - assigned task " in line:
                 stamps.append(dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp())
-    return stamps
+            elif (batch := BATCH_LINE.search(line)) is not None:
+                ended = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+                stamps += [ended - float(batch.group(2)) / 1000] * (int(batch.group(1)) - 1) + [ended]
+    return sorted(stamps)
 
 
 def failed_cycles(proc: Proc) -> dict[str, int]:

@@ -48,9 +48,21 @@ from typing import Any
 import redis
 from pymongo import MongoClient, UpdateOne
 
+BULK_STATEMENTS = 25  # per bulk write: FerretDB 1.24 holds a connection per statement until the command ends
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+
+def event_task_ids(key: str, value: bytes | None) -> list[str]:
+    """The tasks an assign event names, as a node reads them (`taskIds`, several for a batch), else its key."""
+    try:
+        named = json.loads(value or b"{}").get("taskIds") or json.loads(value or b"{}").get("task_ids")
+    except (ValueError, AttributeError):
+        named = None
+    return [str(task_id) for task_id in named] if isinstance(named, list) else [key]
 
 
 class Sim:
@@ -147,7 +159,7 @@ class Sim:
         began = time.perf_counter()
         query: dict[str, Any] = {"lifecycleStatus": "Assigning", "executor": {"$in": self.ids}}
         if task_ids is not None:
-            query["id"] = {"$in": task_ids}
+            query["_id"] = {"$in": task_ids}  # as MongoTaskStore inserts: `_id` is the id (FerretDB looks it up by key)
         documents = list(self.tasks.find(query, {"_id": 0, "id": 1, "executor": 1, "attempt": 1, "className": 1}))
         if documents:
             # As a node: the worker starts (fresh heartbeat keys) before its Running is recorded.
@@ -163,14 +175,17 @@ class Sim:
             now = now_ms()
             operations = []
             for document in documents:
-                query: dict[str, Any] = {"id": document["id"], "executor": document["executor"]}
+                query: dict[str, Any] = {"_id": document["id"], "executor": document["executor"]}
                 attempt = document.get("attempt")
                 query["attempt"] = attempt if attempt else {"$in": [0, None]}
                 operations.append(UpdateOne(query, {"$set": {"lifecycleStatus": "Running", "error": None,
                                                              "exitCode": None, "updateDateTime": now}}))
-            result = self.tasks.bulk_write(operations, ordered=False)
-            self.stats["cas_missed"] += len(documents) - result.modified_count
-            self.stats["marked_running"] += result.modified_count
+            modified = 0
+            for start in range(0, len(operations), BULK_STATEMENTS):
+                modified += self.tasks.bulk_write(operations[start:start + BULK_STATEMENTS],
+                                                  ordered=False).modified_count
+            self.stats["cas_missed"] += len(documents) - modified
+            self.stats["marked_running"] += modified
             if self.args.history:
                 self.events.insert_many([{"taskId": d["id"], "ts": now, "type": "status", "status": "Running",
                                           "executor": d["executor"], "attempt": d.get("attempt")}
@@ -222,12 +237,14 @@ class Sim:
     def assigned_ids(self, consumer: Any) -> list[str]:
         """Task ids of the task.assign events of the next 0.5 s (all nodes read every event)."""
         ids: list[str] = []
+        events = 0
         deadline = time.monotonic() + 0.5
         while time.monotonic() < deadline and not self.stop.is_set():
             for message in consumer.consume(num_messages=500, timeout=0.2):
                 if message.error() is None and message.key():
-                    ids.append(message.key().decode())
-        self.stats["assign_events"] = self.stats.get("assign_events", 0) + len(ids)
+                    events += 1
+                    ids.extend(event_task_ids(message.key().decode(), message.value()))
+        self.stats["assign_events"] = self.stats.get("assign_events", 0) + events
         return list(dict.fromkeys(ids))
 
     # --- bookkeeping ---------------------------------------------------------------------------
