@@ -24,6 +24,7 @@ from skalds.node.events import EventLoop
 from skalds.node.reconciler import Reconciler
 from skalds.node.recovery import recover_own_tasks
 from skalds.node.supervisor import Supervisor
+from skalds.tasks.feeding_store import FeedingStore, gap_marker
 from skalds.transport import factory
 from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
@@ -96,6 +97,7 @@ class Skald:
 
     # --- wiring --------------------------------------------------------------------------------
     def _connect_store(self, required: bool) -> None:
+        """The task store, wrapped so that every change it records is also published on the change feed."""
         store = factory.build_store(self.config)
         name, where = factory.where(self.config, "store")
         try:
@@ -105,7 +107,9 @@ class Skald:
         except Exception as error:
             logger.error(f"{name} unreachable, tasks run without being recorded: {error}")
             return
-        self.store = store
+        changes = factory.topic_name(self.config, KafkaTopic.TASK_CHANGES)
+        self.store = FeedingStore(store, factory.build_publisher(self.config), changes, self.skald_id,
+                                  on_gap=lambda: gap_marker(self.live)())
 
     def _connect_live(self, required: bool) -> None:
         live = factory.build_live(self.config)
@@ -139,7 +143,7 @@ class Skald:
             return False
         names = [factory.topic_name(config, topic) for topic in topics]
         dead_letter_topic = factory.topic_name(config, KafkaTopic.DEAD_LETTER)
-        factory.prepare_topics(config, [*names, dead_letter_topic])
+        factory.prepare_topics(config, [*names, dead_letter_topic, factory.topic_name(config, KafkaTopic.TASK_CHANGES)])
         assigned = threading.Event()
 
         def on_assigned(topics: list[str]) -> None:
@@ -246,6 +250,8 @@ class Skald:
             self.supervisor.stop_all("shutdown")
             if self.config.skald_mode != "single_process":
                 self.supervisor.deregister()
+        if isinstance(self.store, FeedingStore):
+            self.store.publisher.close()  # the last statuses' change messages go out before the process ends
         if self.live is not None:
             self.live.close()
         logger.info(f"Skald {self.skald_id} stopped")

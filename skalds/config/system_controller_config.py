@@ -20,7 +20,7 @@ class SystemControllerConfig(ServiceConfig):
     monitor_heartbeat_timeout: float = 6.0
     fence_margin_seconds: float = 2.0  # a node's tasks move only after its fence time plus this (self-fencing)
     assign_timeout: float = 15.0
-    dispatcher_interval: float = 5.0  # the safety-net sweep; new work wakes the dispatcher at once
+    dispatcher_interval: float = 5.0  # the periodic pass over the live view; new work wakes the dispatcher at once
     dispatcher_strategy: DispatcherStrategyEnum = DispatcherStrategyEnum.LEAST_TASKS
     max_tasks_per_node: int = 0
     retry_backoff_seconds: float = 5.0
@@ -32,7 +32,7 @@ class SystemControllerConfig(ServiceConfig):
     api_max_body_bytes: int = 1024 * 1024  # larger request bodies are refused (413) before they are read
     controller_id: str = ""
     task_retention_days: float = 7.0  # terminal tasks unchanged this long are removed with their history; 0 = keep
-    retention_interval: float = 60.0  # seconds between the retention job's cycles (on the leader)
+    retention_interval: float = 60.0  # seconds between the retention job's looks at its schedule (leader)
 
     @field_validator("task_retention_days", "retention_interval")
     @classmethod

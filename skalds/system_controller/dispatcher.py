@@ -2,8 +2,8 @@
 within each node's capacity, highest priority first, by strategy.
 
 Runs when woken — a task became Created (API, release, lost, retry), a node came online, or
-capacity was freed while tasks were waiting — and on a periodic sweep as a safety net, so an
-idle cluster costs no task-store query per monitor cycle. Which node a task goes to and when a
+capacity was freed while tasks were waiting — and on a periodic pass; the waiting and failed
+tasks come from the live view, so a pass that finds nothing costs no store query. Which node a task goes to and when a
 failed task is retried are decided in `policy`; this module reads the facts and acts.
 """
 
@@ -19,16 +19,22 @@ from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord
 from skalds.system_controller.policy import placement, retries
 from skalds.system_controller.task_service import TaskService
-from skalds.tasks import queries
 from skalds.utils.logging import logger
 
 
 class ClusterView(Protocol):
-    """What the dispatcher knows about the cluster: today the monitor's last cycle."""
+    """What the dispatcher knows about the cluster: the monitor's nodes and the live view's tasks."""
 
     def nodes(self) -> dict[str, NodeRecord]: ...
 
     def active_tasks(self) -> dict[str, dict[str, Any]]: ...
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def failed_with_retries(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def stale(self, task_ids: list[str]) -> None:
+        """A change made from this view was refused by the store: the view should re-read these tasks."""
 
 
 class Dispatcher:
@@ -81,7 +87,7 @@ class Dispatcher:
             due_in = self._retry_failed()
             if due_in is not None:
                 self._next_retry_scan = min(self._next_retry_scan, time.monotonic() + due_in)
-        waiting = queries.waiting(self.store, self.window)
+        waiting = self.view.waiting(self.window)
         self.inbox.maybe_waiting = bool(waiting)
         if not waiting:
             return 0
@@ -104,6 +110,9 @@ class Dispatcher:
         finally:
             self.service.flush_events()
         read = {document["id"]: document for document, _node in plan}
+        skipped = set(read) - {result["id"] for result in applied}
+        if skipped:
+            self.view.stale(sorted(skipped))  # the view read them before someone changed them
         for result in applied:
             self.inbox.recent.record(result["id"], result["executor"])
             self.metrics.assignment_latency.observe(
@@ -122,10 +131,12 @@ class Dispatcher:
         """Failed tasks with retries left go back to Created after the backoff (doubling per retry).
 
         Returns the seconds until the next retry that is not due yet, if any."""
-        documents = queries.failed_with_retries(self.store, self.batch)
+        documents = self.view.failed_with_retries(self.batch)
         plan = retries.plan_retries(documents, int(time.time() * 1000), self.retry_backoff_ms)
         for document in plan.due:
-            if self.service.retry_failed(document) is not None:
+            if self.service.retry_failed(document) is None:
+                self.view.stale([document["id"]])
+            else:
                 logger.info(f"retrying failed task {document['id']} "
                             f"({int(document.get('retryCount') or 0) + 1}/{int(document.get('maxRetries') or 0)})")
         return plan.next_due_in

@@ -14,8 +14,8 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -23,22 +23,29 @@ import uvicorn
 from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.system_controller.api.app import create_app
 from skalds.system_controller.api.context import ApiContext
+from skalds.system_controller.dashboard.timeline import StatusTimeline
 from skalds.system_controller.dispatcher import Dispatcher
+from skalds.system_controller.feed_follower import FeedFollower
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.leader import LeaderLease
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchInbox, DispatchListener
+from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.verdicts import LostLimits
+from skalds.system_controller.retention_job import RetentionJob
+from skalds.system_controller.store_metrics import CountingStore
 from skalds.system_controller.task_service import TaskService
 from skalds.system_controller.worker_updates import WORKER_UPDATES_GROUP, WorkerUpdates
-from skalds.tasks import retention
+from skalds.tasks.feeding_store import FeedingStore, gap_marker
 from skalds.transport import factory
-from skalds.transport.ports import LiveState, MisconfiguredError, TaskStore
+from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
+
+FEED_GROUP = "skalds-controller-feed"
 
 
 class UnsafeConfigurationError(RuntimeError):
@@ -66,6 +73,8 @@ class SystemController:
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None
         self.context: ApiContext | None = None
+        self.follower: FeedFollower | None = None
+        self.retention: RetentionJob | None = None
         SystemController._instance = self
 
     # --- wiring ----------------------------------------------------------------------------------
@@ -85,13 +94,23 @@ class SystemController:
         get NO_DISPATCH. The dispatcher reads the monitor's view of nodes and live tasks."""
         config = self.config
         self.check_security()
-        store, live = self._connect()
         metrics = ControllerMetrics()
+        raw_store, live = self._connect()
+        raw_store = CountingStore(raw_store, metrics.store_operations)
         hub = EventHub()
         inbox = DispatchInbox() if config.runs_dispatcher else None
         listener: DispatchListener = inbox or NO_DISPATCH
-        service = TaskService(store, factory.build_publisher(config), config.kafka_topic_prefix, listener=listener)
-        monitor = Monitor(service, live, hub, metrics, listener=listener,
+        publisher = factory.build_publisher(config)
+        changes = factory.topic_name(config, KafkaTopic.TASK_CHANGES)
+        store = FeedingStore(raw_store, publisher, changes, self.controller_id, on_gap=gap_marker(live))
+        view = LiveView()
+        timeline = StatusTimeline(view.checked_counts)
+        self.retention = RetentionJob(store, config.task_retention_days) if config.task_retention_days > 0 else None
+        observers = [timeline.observe] + ([self.retention.observe] if self.retention is not None else [])
+        self.follower = FeedFollower(store, view, hub, listener, self._feed_consumer, live, self._stop,
+                                     observers=observers, on_rebuild=metrics.feed_rebuilds.inc)
+        service = TaskService(store, publisher, config.kafka_topic_prefix, listener=listener)
+        monitor = Monitor(service, live, hub, metrics, view=view, refresher=self.follower, listener=listener,
                           limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,
                                             config.fence_margin_seconds),
                           cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval))
@@ -102,9 +121,17 @@ class SystemController:
                                     default_capacity=config.max_tasks_per_node,
                                     retry_backoff_seconds=config.retry_backoff_seconds,
                                     view_period=config.monitor_task_interval, should_stop=self._stop.is_set)
-        self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics,
-                                  monitor=monitor, dispatcher=dispatcher, lease=lease)
+        self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics, view=view,
+                                  timeline=timeline, monitor=monitor, dispatcher=dispatcher, lease=lease)
         return self.context
+
+    def _feed_consumer(self, on_assigned: Callable[[list[str]], None]) -> EventConsumer:
+        """A consumer of the change feed of its own (every controller reads every change), from the end."""
+        config = self.config
+        topic = factory.topic_name(config, KafkaTopic.TASK_CHANGES)
+        factory.prepare_topics(config, [topic])
+        group = factory.topic_name(config, f"{FEED_GROUP}-{self.controller_id}")
+        return factory.build_consumer(config, group, [topic], on_assigned=on_assigned)
 
     def _connect(self) -> tuple[TaskStore, LiveState]:
         """The task store and live state, once they and the events port answer (waits, as nodes do)."""
@@ -141,6 +168,10 @@ class SystemController:
         context = self.context
         assert context is not None and context.monitor is not None
         monitor, lease, dispatcher = context.monitor, context.lease, context.dispatcher
+        assert self.follower is not None
+        follower = threading.Thread(target=self.follower.run, name="skalds-change-feed", daemon=True)
+        follower.start()
+        self._threads.append(follower)
 
         def monitor_step() -> None:
             was_leader = lease.is_leader if lease is not None else False
@@ -160,20 +191,9 @@ class SystemController:
             self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup,
                        dispatcher.seconds_until_due)
 
-        if self.config.task_retention_days > 0 and lease is not None:
-            self._loop("skalds-retention", self.config.retention_interval,
-                       lambda: self._retention_step(lease.is_leader))
-
-    def _retention_step(self, leader: bool) -> None:
-        """On the leader only: remove what has been terminal longer than the retention time (bounded)."""
-        context = self.context
-        if not leader or context is None:
-            return
-        cutoff = int((time.time() - self.config.task_retention_days * 86400) * 1000)
-        removed = retention.remove_expired(context.service.store, cutoff)
-        if removed:
-            logger.info(f"retention: removed {removed} task(s) terminal for more than "
-                        f"{self.config.task_retention_days:g} day(s), with their history")
+        if self.retention is not None and lease is not None:
+            job = self.retention
+            self._loop("skalds-retention", self.config.retention_interval, lambda: job.step(lease.is_leader))
 
     def start_worker_updates(self) -> None:
         """0.3.8 scripts' `taskworker.update` events become attachment updates (see worker_updates.py)."""

@@ -28,6 +28,10 @@ class ControllerMetrics:
                                        "listed at /api/system/problems", registry=self.registry)
         self.invalid_document_skips = Counter("skalds_invalid_task_document_skips", "Reads that skipped an "
                                               "unusable task document", registry=self.registry)
+        self.store_operations = Counter("skalds_controller_store_operations", "Task-store operations this "
+                                        "controller made, by operation", ["operation"], registry=self.registry)
+        self.feed_rebuilds = Counter("skalds_controller_view_rebuilds", "Times the live view was read from the "
+                                     "store (start, leadership, a gap in the change feed)", registry=self.registry)
         self._skips_seen = 0
 
     def observe_problems(self, problems: ProblemLog) -> None:

@@ -1,60 +1,61 @@
-"""Watches nodes and tasks: online/offline nodes, lost tasks, and the live change feed.
+"""Watches nodes and tasks: online/offline nodes and lost tasks, over the controller's live view.
 
-Every controller refreshes the node view and the change feed (so its API and SSE are
-live); only the leader declares tasks lost. The node check runs every MONITOR_SKALD_INTERVAL,
-the task check and the feed every MONITOR_TASK_INTERVAL (`policy.cadence`). Whether a task is
-lost is `policy.verdicts`' decision; what a history entry means for the dispatcher is
-`policy.feed`'s. This module reads the facts, publishes changes and tells the listener.
+Every controller refreshes the node view (so its API and SSE are live); only the leader declares
+tasks lost. The node check runs every MONITOR_SKALD_INTERVAL, the task check every
+MONITOR_TASK_INTERVAL (`policy.cadence`). The tasks come from the live view (fed by the change
+feed, `feed_follower`), their heartbeats from the live state: the store is not read. Whether a task
+is lost is `policy.verdicts`' decision; a verdict the store refuses (the view was behind) and a
+task a node reports that the view does not hold are re-read by the follower.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-from skalds.model.task import HistoryType, TaskLifecycleStatus
-from skalds.system_controller.history_feed import HistoryFeed
+from skalds.model.task import TaskLifecycleStatus
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
+from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.evidence import LivenessEvidence
-from skalds.system_controller.policy.feed import Signal, ended_tasks, signal_of
 from skalds.system_controller.policy.verdicts import LostLimits, TaskBeat, lost_reason
 from skalds.system_controller.task_service import TaskService
-from skalds.tasks import queries
 from skalds.transport.ports import LiveState, ServiceUnavailableError
 from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
 S = TaskLifecycleStatus
-H = HistoryType
-HISTORY_TO_EVENT = {kind.value: name for kind, name in {
-    H.STATUS: "task_status", H.CREATED: "task_created", H.ASSIGNED: "task_assigned",
-    H.ATTACHMENTS_UPDATED: "task_attachments", H.ATTACHMENTS_APPLIED: "task_attachments",
-    H.ATTACHMENTS_REJECTED: "task_attachments", H.LOST: "task_lost", H.RELEASED: "task_status",
-    H.RETRY: "task_status"}.items()}
+REPORT_RECHECK_SECONDS = 10.0  # a task a node reports that the view lacks is re-read at most this often
+MAX_RECHECKS_PER_CYCLE = 500
+
+
+class Refresher(Protocol):
+    def refresh(self, task_ids: Iterable[str]) -> None: ...
 
 
 class Monitor:
     def __init__(self, service: TaskService, live: LiveState, hub: EventHub, metrics: ControllerMetrics, *,
-                 limits: LostLimits, cadence: Cadence, listener: DispatchListener = NO_DISPATCH) -> None:
+                 view: LiveView, refresher: Refresher, limits: LostLimits, cadence: Cadence,
+                 listener: DispatchListener = NO_DISPATCH) -> None:
         self.service = service
-        self.store = service.store
         self.live = live
         self.hub = hub
         self.metrics = metrics
         self.limits = limits
         self.cadence = cadence
         self.listener = listener
+        self.view = view
+        self.refresher = refresher
         self.registry = NodeRegistry(live, limits.heartbeat_timeout)
         self.evidence = LivenessEvidence(limits.heartbeat_timeout)
         self._epoch = uuid.uuid4().hex
         self.beats: dict[str, TaskBeat] = {}
-        self.live_tasks: dict[str, dict[str, Any]] = {}
-        self._history = HistoryFeed(self.store, int(time.time() * 1000), max_pages=5)
+        self._rechecked: dict[str, float] = {}  # reported task -> when it was last re-read
         self.lost_total = 0
         self.last_cycle_seconds = 0.0
         self._last_counts = 0.0
@@ -63,8 +64,18 @@ class Monitor:
         return self.registry.nodes
 
     def active_tasks(self) -> dict[str, dict[str, Any]]:
-        """The active tasks of the last task check (replaced, never mutated: other threads iterate it)."""
-        return self.live_tasks
+        """The tasks that hold a node, from the live view (a fresh dict each call)."""
+        return self.view.active()
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        return self.view.waiting(limit)
+
+    def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
+        return self.view.failed_with_retries()[:limit]
+
+    def stale(self, task_ids: Iterable[str]) -> None:
+        """The store refused a change made from the view: re-read these tasks."""
+        self.refresher.refresh(task_ids)
 
     # --- one cycle -------------------------------------------------------------------------------
     def cycle(self, leader: bool, now: float | None = None) -> None:
@@ -81,9 +92,7 @@ class Monitor:
         except ServiceUnavailableError:
             self.evidence.begin("live state or the task store did not answer")
             raise
-        self._feed()
-        # Counts by status only feed metrics: every 5 s, or less often when queries are slow (large stores).
-        if time.monotonic() - self._last_counts > max(5.0, 10 * self.last_cycle_seconds):
+        if time.monotonic() - self._last_counts > 5.0:
             self._count_tasks()
         self.last_cycle_seconds = time.perf_counter() - started  # a cycle with the task check: the slow part
 
@@ -105,9 +114,27 @@ class Monitor:
                                  {"heartbeat": node.heartbeat, "status": "online", "tasks": current[1]})
         self.metrics.nodes_online.set(sum(node.online for node in nodes.values()))
         self.metrics.nodes_total.set(len(nodes))
+        self._recheck_reported(nodes)
+
+    def _recheck_reported(self, nodes: dict[str, NodeRecord]) -> None:
+        """Tasks a node says it runs that the view does not have on that node: the view may have missed a
+        change (a message lost on the way). Each is re-read, at most every REPORT_RECHECK_SECONDS."""
+        if not self.view.ready:
+            return
+        active, now = self.view.active(), time.monotonic()
+        doubtful = [task["id"] for node_id, node in nodes.items() if node.online for task in node.current_tasks
+                    if (active.get(task["id"]) or {}).get("executor") != node_id
+                    and now - self._rechecked.get(task["id"], -REPORT_RECHECK_SECONDS) >= REPORT_RECHECK_SECONDS]
+        doubtful = doubtful[:MAX_RECHECKS_PER_CYCLE]
+        for task_id in doubtful:
+            self._rechecked[task_id] = now
+        self._rechecked = {task_id: at for task_id, at in self._rechecked.items()
+                           if now - at < REPORT_RECHECK_SECONDS}
+        if doubtful:
+            self.refresher.refresh(doubtful)
 
     def _refresh_tasks(self, leader: bool) -> None:
-        documents = queries.active(self.store)
+        documents = list(self.view.active().values())
         ids = [document["id"] for document in documents]
         values = self._heartbeats(ids)
         now = time.monotonic()
@@ -133,7 +160,6 @@ class Monitor:
             self.service.flush_events()  # one wait for the broker's acks for the whole batch
         for gone in set(self.beats) - set(live):
             del self.beats[gone]
-        self.live_tasks = live
 
     def took_the_lead(self) -> None:
         """A new leader judges only what it has seen itself: one timeout of fresh evidence first."""
@@ -156,53 +182,16 @@ class Monitor:
 
     def _declare_lost(self, document: dict[str, Any], reason: str) -> int:
         if self.service.mark_lost(document, reason, flush=False) is None:
+            self.refresher.refresh([document["id"]])  # the store says otherwise: the view was behind
             return 0
         self.lost_total += 1
         self.metrics.reassignments.inc()
         logger.warning(f"task {document['id']} lost ({reason}); it will be assigned again")
         return 1
 
-    def _feed(self) -> None:
-        """Publish history entries written since the last cycle (by nodes, the API or the dispatcher)."""
-        entries = self._history.read()
-        self._forget_ended(entries)
-        for entry in entries:
-            name = HISTORY_TO_EVENT.get(entry.get("type", ""))
-            if name is None:
-                continue
-            data = {k: v for k, v in entry.items() if k not in ("_id", "taskId")}
-            if "status" in entry:
-                data["lifecycleStatus"] = entry["status"]
-            self.hub.publish("tasks", name, entry["taskId"], data)
-            self._notify_dispatcher(entry)
-            if entry.get("error") and entry.get("status") == S.Failed.value:
-                self.hub.publish("tasks", "task_exception", entry["taskId"],
-                                 {"exception": entry["error"], "lifecycleStatus": S.Failed.value})
-
-    def _forget_ended(self, entries: list[dict[str, Any]]) -> None:
-        """Tasks that ended or went back to Created since this cycle's scan no longer load their node: the
-        dispatcher woken by these entries must not count them (the scan ran before the entries were written)."""
-        ended = ended_tasks(entries)
-        if ended:
-            self.listener.tasks_ended(ended)
-        ended &= set(self.live_tasks)
-        if ended:  # replaced, not mutated: the dispatcher thread iterates over it
-            self.live_tasks = {task_id: document for task_id, document in self.live_tasks.items()
-                               if task_id not in ended}
-
-    def _notify_dispatcher(self, entry: dict[str, Any]) -> None:
-        """Work done anywhere (another controller's API, a node's release) reaches the dispatcher at once."""
-        signal = signal_of(entry)
-        if signal is Signal.WORK_WAITING:
-            self.listener.work_waiting()
-        elif signal is Signal.TASK_FAILED:
-            self.listener.task_failed()
-        elif signal is Signal.CAPACITY_FREED:
-            self.listener.capacity_freed()
-
     def _count_tasks(self) -> None:
         self._last_counts = time.monotonic()
-        counts = queries.counts_by_status(self.store)
+        counts = self.view.counts()
         for status in S:
             self.metrics.tasks_by_status.labels(status.value).set(counts.get(status.value, 0))
 

@@ -39,6 +39,17 @@ def expired(store: TaskStore, before_ms: int, limit: int = BATCH) -> list[str]:
     return [document["id"] for document in found if isinstance(document.get("id"), str) and document["id"]]
 
 
+def oldest_ended_ms(store: TaskStore) -> int | None:
+    """When the task that ended longest ago last changed (one indexed read per terminal status), or None."""
+    stamps = []
+    for status in sorted(TERMINAL_STATUSES):
+        found = store.find({"lifecycleStatus": status}, sort=[("updateDateTime", 1)], limit=1,
+                           fields=("updateDateTime",))
+        stamps += [document["updateDateTime"] for document in found
+                   if isinstance(document.get("updateDateTime"), (int, float))]
+    return int(min(stamps)) if stamps else None
+
+
 def remove_expired(store: TaskStore, before_ms: int, batch: int = BATCH, max_batches: int = 10) -> int:
     """One cycle of the retention job; returns how many tasks it removed."""
     removed = 0

@@ -101,6 +101,9 @@ def _wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> 
         time.sleep(0.1)
 
 
+MAX_KEPT_ERRORS = 100
+
+
 @translating(_translate)
 class KafkaEventPublisher:
     """Publishes events; `publish` queues, `flush` waits until the broker acknowledged them."""
@@ -108,6 +111,8 @@ class KafkaEventPublisher:
     def __init__(self, settings: KafkaSettings, extra: dict[str, Any] | None = None) -> None:
         self._settings = settings
         self._errors: list[str] = []
+        self._undelivered = 0
+        self._last_logged = 0.0
         self._lock = threading.Lock()
         self._producer = Producer({
             **settings.client_config(),
@@ -122,9 +127,13 @@ class KafkaEventPublisher:
     def _on_delivery(self, error: KafkaError | None, message: Any) -> None:
         if error is not None:
             text = f"event to {message.topic()} (key {message.key()!r}) was not delivered: {error}"
-            logger.error(text)
+            self._undelivered += 1
+            if time.monotonic() - self._last_logged >= 10.0:  # a long outage fails thousands: say it every 10 s
+                self._last_logged = time.monotonic()
+                logger.error(f"{text} ({self._undelivered} undelivered so far)")
             with self._lock:
-                self._errors.append(text)
+                if len(self._errors) < MAX_KEPT_ERRORS:  # a producer nobody flushes must not grow
+                    self._errors.append(text)
 
     def publish(self, topic: str, key: str, value: bytes | str) -> None:
         if key is None or key == "":
@@ -137,6 +146,17 @@ class KafkaEventPublisher:
             except BufferError:
                 self._producer.poll(0.1)
         self._producer.poll(0)
+
+    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+        """`publish` for writers that must never wait (a node's store writer): False when the client's queue is
+        full, which happens only after the broker has been away for a long while."""
+        try:
+            self._producer.produce(topic, key=key.encode(), value=value.encode() if isinstance(value, str) else value,
+                                   on_delivery=self._on_delivery)
+        except BufferError:
+            return False
+        self._producer.poll(0)
+        return True
 
     def flush(self, timeout: float = 10.0) -> int:
         """Wait for delivery; raises if anything queued was refused or could not be sent in time."""
@@ -170,6 +190,8 @@ def _end_offset(consumer: Consumer, partition: TopicPartition, timeout: float = 
 
 
 COMMIT_INTERVAL_MS = 200
+OUTAGE_CODES = frozenset({KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE,
+                          KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART})
 
 
 @translating(_translate)
@@ -193,7 +215,10 @@ class KafkaEventConsumer:
         offset_reset: str = "earliest",
     ) -> None:
         self._on_assigned = on_assigned
+        self.outages = 0  # times the client reported the brokers unreachable (readers may have missed events)
+        self._last_error_logged = 0.0
         self._consumer = Consumer({
+            "error_cb": self._on_error,
             **settings.client_config(),
             "group.id": group_id,
             "enable.auto.commit": True,  # commits only what `commit` stored
@@ -207,6 +232,14 @@ class KafkaEventConsumer:
             "max.partition.fetch.bytes": 10 * 1024 * 1024,
         })
         self._consumer.subscribe(topics, on_assign=self._assigned)
+
+    def _on_error(self, error: KafkaError) -> None:
+        """Client-wide errors (served inside `poll`); an outage is said at most every 10 s."""
+        if error.code() in OUTAGE_CODES:
+            self.outages += 1
+        if time.monotonic() - self._last_error_logged >= 10.0:
+            self._last_error_logged = time.monotonic()
+            logger.warning(f"Kafka consumer: {error}")
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Start a brand-new group at the current end, then fix that position by committing it.
@@ -239,7 +272,7 @@ class KafkaEventConsumer:
                 return None
             if error.fatal():
                 raise KafkaException(error)
-            logger.warning(f"Kafka consumer: {error}")
+            self._on_error(error)
             return None
         key = message.key()
         return Event(

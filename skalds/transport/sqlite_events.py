@@ -48,6 +48,11 @@ class SqliteEventPublisher:
         if time.monotonic() >= self._next_purge:
             self._purge(now)
 
+    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+        """There is no queue to fill: the same as `publish`."""
+        self.publish(topic, key, value)
+        return True
+
     def _purge(self, now: float) -> None:
         self._next_purge = time.monotonic() + _PURGE_EVERY
         deleted = self._db.transaction(lambda connection: connection.execute(

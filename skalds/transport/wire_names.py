@@ -17,6 +17,7 @@ class KafkaTopic:
     TASK_PAUSE = "task.pause"  # additive: suspend a running task (SIGSTOP), no CPU used
     TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
     DEAD_LETTER = "skalds.dead-letter"  # additive: events a node could not handle after its tries (JSON)
+    TASK_CHANGES = "skalds.task.changes"  # additive: every stored history entry, as a wake-up (tasks/change_feed)
 
     @staticmethod
     def task_notify_process_update(task_id: str) -> str:
@@ -29,6 +30,7 @@ class RedisKey:
     SKALD_LIST_HASH = "skalds:hash"
     SKALD_MODE_LIST_HASH = "skalds:mode:hash"
     LIVE_EPOCH = "skalds:live-epoch"  # additive: written by controllers; missing = live state came back empty
+    FEED_GAP = "skalds:feed-gap"  # additive: ms time a writer last failed to publish a change (controllers re-read)
 
     @staticmethod
     def skald_heartbeat(skald_id: str) -> str:

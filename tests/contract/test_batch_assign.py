@@ -20,6 +20,7 @@ from skalds.tasks import batch_assign, queries
 from skalds.transport.ports import Change, TaskStore
 from skalds.transport.wire_names import KafkaTopic
 from support.families import Family, drain, quiet, unique
+from support.live_views import view_of
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +34,29 @@ def document(task_id: str, **fields: Any) -> dict[str, Any]:
 @pytest.fixture
 def store(family: Family) -> TaskStore:
     return family.store()
+
+
+class View:
+    """Fixed nodes; the tasks are a live view read from the store at each look (the feed caught up)."""
+
+    def __init__(self, nodes: dict[str, NodeRecord], store: TaskStore) -> None:
+        self._nodes, self.store = nodes, store
+        self.stale_ids: list[str] = []
+
+    def nodes(self) -> dict[str, NodeRecord]:
+        return self._nodes
+
+    def active_tasks(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        return view_of(self.store).view.waiting(limit)
+
+    def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
+        return view_of(self.store).view.failed_with_retries()[:limit]
+
+    def stale(self, task_ids: list[str]) -> None:
+        self.stale_ids += task_ids
 
 
 def test_update_each_applies_only_the_changes_whose_expectations_hold(store: TaskStore) -> None:
@@ -102,7 +126,7 @@ def test_the_dispatcher_sends_one_assign_event_per_node(family: Family, store: T
     for index, task_id in enumerate(ids):
         store.insert(document(task_id, attempt=2 if index == 0 else 0, createDateTime=1000 + index))
     nodes = {node_id: NodeRecord(id=node_id, online=True, supported_tasks=["Work"]) for node_id in ("n1", "n2")}
-    view = type("View", (), {"nodes": lambda self: nodes, "active_tasks": lambda self: {}})()
+    view = View(nodes, store)
     dispatcher = Dispatcher(service, view, inbox, ControllerMetrics(), strategy="ROUND_ROBIN", default_capacity=0,
                             retry_backoff_seconds=1.0, batch=25)
     assert dispatcher.dispatch_once() == 40

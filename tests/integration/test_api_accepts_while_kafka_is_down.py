@@ -8,25 +8,19 @@ stored; five such 503s took effect later, and a retried cancel then got 409.
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from support.cluster import read_records, wait_for
-from support.controller import ControllerFactory
-from support.nodes import NodeFactory
+from support.private_cluster import private_factories
 from support.private_services import PrivateServices
 
 pytestmark = pytest.mark.integration
 
 
 def test_cancel_and_update_with_kafka_frozen_are_accepted_and_land(private: PrivateServices, tmp_path: Path) -> None:
-    token = uuid.uuid4().hex[:8]
-    names = {"token": token, "topic_prefix": f"k{token}.", "db_name": f"kafka_down_{token}",
-             "redis_prefix": f"k{token}:"}
-    controllers = ControllerFactory(private.endpoints, names, tmp_path)
-    nodes = NodeFactory(private.endpoints, names, tmp_path)
+    controllers, nodes = private_factories(private, tmp_path, "kafka_down")
     records = str(tmp_path / "records.jsonl")
     try:
         controller = controllers.start()

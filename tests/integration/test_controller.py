@@ -143,7 +143,8 @@ def test_strategies_spread_tasks(controllers, nodes, cluster, strategy):
     controller = controllers.start(DISPATCHER_STRATEGY=strategy.lower())
     nodes.start("node-x")
     nodes.start("node-y")
-    time.sleep(1.5)  # both nodes online before tasks arrive
+    wait_for(lambda: controller.http.get("/api/skalds", params={"status": "online"}).json()["total"] == 2, 30,
+             "both nodes online before tasks arrive")  # a loaded machine starts a node slowly
     ids = [create(controller, attachments={"seconds": 30})["id"] for _ in range(6)]
     executors = [wait_for(lambda tid=tid: controller.http.get(f"/api/tasks/{tid}").json()["executor"], 15, "assign")
                  for tid in ids]

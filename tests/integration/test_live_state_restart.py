@@ -7,14 +7,12 @@ was declared lost 0.7 s after Redis came back, before its node had written its k
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from support.cluster import wait_for
-from support.controller import ControllerFactory
-from support.nodes import NodeFactory
+from support.private_cluster import private_factories
 from support.private_services import PrivateServices
 
 pytestmark = pytest.mark.integration
@@ -24,10 +22,7 @@ RESTARTS = 20
 
 
 def test_twenty_redis_restarts_declare_no_healthy_task_lost(private: PrivateServices, tmp_path: Path) -> None:
-    token = uuid.uuid4().hex[:8]
-    names = {"token": token, "topic_prefix": f"r{token}.", "db_name": f"restart_{token}", "redis_prefix": f"r{token}:"}
-    controllers = ControllerFactory(private.endpoints, names, tmp_path)
-    nodes = NodeFactory(private.endpoints, names, tmp_path)
+    controllers, nodes = private_factories(private, tmp_path, "restart")
     try:
         controller = controllers.start(MONITOR_HEARTBEAT_TIMEOUT="3", MONITOR_TASK_INTERVAL="0.2",
                                        MONITOR_SKALD_INTERVAL="0.2")

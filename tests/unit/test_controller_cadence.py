@@ -13,6 +13,7 @@ from skalds.system_controller.task_service import TaskService
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_state import SqliteLiveState
 from skalds.transport.sqlite_tasks import SqliteTaskStore
+from support.live_views import view_of
 
 pytestmark = pytest.mark.unit
 
@@ -54,7 +55,9 @@ def test_the_schedule_keeps_its_phase_and_skips_what_it_missed():
 def test_monitor_checks_nodes_and_tasks_on_their_own_intervals(tmp_path: Path):
     database = SqliteDatabase(tmp_path / "skalds.db")
     store = SqliteTaskStore(database)
+    rereader = view_of(store)
     monitor = Monitor(TaskService(store, None), SqliteLiveState(database), EventHub(), ControllerMetrics(),
+                      view=rereader.view, refresher=rereader,
                       limits=LostLimits(heartbeat_timeout=6.0, assign_timeout=15.0),
                       cadence=Cadence(node_interval=0.5, task_interval=2.0))
     calls = {"nodes": 0, "tasks": 0}

@@ -12,24 +12,39 @@ from skalds.system_controller.main import SystemController
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.nodes import NodeRecord
 from skalds.system_controller.task_service import TaskService
+from skalds.transport.ports import TaskStore
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_tasks import SqliteTaskStore
+from support.live_views import view_of
 
 pytestmark = pytest.mark.unit
 
 
 class View:
-    """A fixed cluster in place of the monitor."""
+    """A fixed cluster in place of the monitor; its tasks are a live view read from the store at each look
+    (as if the change feed had caught up)."""
 
     def __init__(self, nodes: list[NodeRecord], live: dict[str, dict[str, Any]] | None = None) -> None:
         self._nodes = {node.id: node for node in nodes}
         self.live = live or {}
+        self.store: TaskStore | None = None
 
     def nodes(self) -> dict[str, NodeRecord]:
         return self._nodes
 
     def active_tasks(self) -> dict[str, dict[str, Any]]:
         return self.live
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        assert self.store is not None
+        return view_of(self.store).view.waiting(limit)
+
+    def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
+        assert self.store is not None
+        return view_of(self.store).view.failed_with_retries()[:limit]
+
+    def stale(self, task_ids: list[str]) -> None:
+        pass  # read afresh at each look
 
 
 def worker(node_id: str, capacity: int = 0) -> NodeRecord:
@@ -43,6 +58,7 @@ def service(tmp_path: Path) -> TaskService:
 
 def dispatcher_for(service: TaskService, view: View, strategy: str = "LEAST_TASKS", capacity: int = 0) -> Dispatcher:
     assert isinstance(service.listener, DispatchInbox)
+    view.store = service.store
     return Dispatcher(service, view, service.listener, ControllerMetrics(), strategy=strategy,
                       default_capacity=capacity, retry_backoff_seconds=5.0)
 

@@ -12,6 +12,7 @@ import pytest
 from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.api.events import _opening
+from skalds.system_controller.dashboard.timeline import StatusTimeline
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
@@ -23,6 +24,7 @@ from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_state import SqliteLiveState
 from skalds.transport.sqlite_tasks import SqliteTaskStore
 from skalds.transport.wire_names import RedisKey
+from support.live_views import view_of
 
 pytestmark = pytest.mark.unit
 
@@ -42,18 +44,20 @@ def context(tmp_path: Path) -> ApiContext:
     database = SqliteDatabase(tmp_path / "skalds.db")
     store, live = SqliteTaskStore(database), SqliteLiveState(database)
     service, hub = TaskService(store, None), EventHub()
-    monitor = Monitor(service, live, hub, ControllerMetrics(),
-                      limits=LostLimits(heartbeat_timeout=6.0, assign_timeout=15.0), cadence=Cadence(1.0, 1.0))
     node = NodeRegistration(skald_id="node-1", mode="node", capacity=4, pid=1, started_ms=0)
     task = service.create(task_id="t-1", class_name="SleepWorker", attachments={})
     service.assign(task, "node-1")
+    rereader = view_of(store)
+    monitor = Monitor(service, live, hub, ControllerMetrics(), view=rereader.view, refresher=rereader,
+                      limits=LostLimits(heartbeat_timeout=6.0, assign_timeout=15.0), cadence=Cadence(1.0, 1.0))
     live.write(lambda batch: write_registration(batch, node, [("t-1", "SleepWorker")], ["SleepWorker"],
                                                 now=1_000_000, heartbeat_ttl=30, key_ttl=60))
     live.write(lambda batch: (batch.set(RedisKey.task_heartbeat("t-1"), "42"),
                               batch.set(RedisKey.task_exception("t-1"), "ValueError: bad frame")))
     monitor.cycle(leader=False, now=100.0)
     return ApiContext(config=SystemControllerConfig(), service=service, live=live, hub=hub,
-                      metrics=ControllerMetrics(), monitor=monitor)
+                      metrics=ControllerMetrics(), view=rereader.view,
+                      timeline=StatusTimeline(rereader.view.checked_counts), monitor=monitor)
 
 
 def opening(context: ApiContext, stream: str, last_seq: int, subject: str | None = None) -> str:

@@ -22,7 +22,6 @@ from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read, role_of
 from skalds.system_controller.dashboard import ASSETS_DIR, INDEX_HTML
-from skalds.system_controller.dashboard.timeline import StatusTimeline
 
 router = APIRouter(prefix="/api/dashboard", tags=["dashboard"])
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -67,7 +66,7 @@ def timeline(request: Request, since: Annotated[int, Query(ge=0, description="on
 def install_dashboard(app: FastAPI, context: ApiContext) -> None:
     """Routes, static assets, and the timeline sampler tied to the application's lifespan."""
     app.include_router(router)
-    app.state.dashboard_timeline = StatusTimeline(context.service.store)
+    app.state.dashboard_timeline = context.timeline
     app.mount("/dashboard/assets", RevalidatedStaticFiles(directory=ASSETS_DIR), name="dashboard-assets")
 
     @app.get("/dashboard/", include_in_schema=False)

@@ -23,7 +23,7 @@ S = TaskLifecycleStatus
 
 
 def _counts(context: ApiContext) -> dict[str, int]:
-    return queries.counts_by_status(context.service.store)
+    return context.counts()
 
 
 def _check(action: Any) -> str:

@@ -1,9 +1,8 @@
 """Counts of tasks by status over time, and recent activity, sampled by the controller itself.
 
 The overview chart needs history from before the page was opened, so the controller keeps a ring
-of samples (one aggregation per interval, like the monitor's own count). Activity (assignments,
-finishes, failures) is read from the task history feed since the previous sample, so rates cost
-only the new history entries.
+of samples: the live view's counts every interval (memory, no store query), and the activity
+(assignments, finishes, failures) the change feed delivered since the previous sample (`observe`).
 """
 
 from __future__ import annotations
@@ -11,20 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from skalds.model.task import HistoryType, TaskLifecycleStatus
-from skalds.system_controller.history_feed import HistoryFeed
-from skalds.tasks import queries
-from skalds.transport.ports import TaskStore
 from skalds.utils.logging import logger
 
 SAMPLE_SECONDS = 5.0
 CAPACITY = 720  # one hour at 5 s
 RATE_WINDOW_SECONDS = 300
-HISTORY_PAGE = 1000
-MAX_PAGES_PER_SAMPLE = 20
 
 
 @dataclass
@@ -39,36 +34,43 @@ class Sample:
 class StatusTimeline:
     """A ring of samples, filled by a thread between `start()` and `stop()`."""
 
-    def __init__(self, store: TaskStore, interval: float = SAMPLE_SECONDS, capacity: int = CAPACITY) -> None:
-        self.store = store
+    def __init__(self, counts: Callable[[], dict[str, int]], interval: float = SAMPLE_SECONDS,
+                 capacity: int = CAPACITY) -> None:
+        self.counts = counts
         self.interval = interval
         self.samples: deque[Sample] = deque(maxlen=capacity)
         self.started_ms = int(time.time() * 1000)
-        self._history = HistoryFeed(store, self.started_ms, page=HISTORY_PAGE, max_pages=MAX_PAGES_PER_SAMPLE)
+        self._activity = Sample(ts=0, counts={})  # what the feed delivered since the last sample
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
 
     # --- sampling ------------------------------------------------------------------------------------
-    def sample_once(self) -> Sample:
-        counts = queries.counts_by_status(self.store)
-        sample = Sample(ts=int(time.time() * 1000), counts=counts)
-        for entry in self._new_history():
+    def observe(self, entries: list[dict[str, Any]]) -> None:
+        """History entries from the change feed (the follower's thread)."""
+        assigned = finished = failed = 0
+        for entry in entries:
             kind, status = entry.get("type"), entry.get("status")
             if kind == HistoryType.ASSIGNED.value:
-                sample.assigned += 1
+                assigned += 1
             elif kind == HistoryType.STATUS.value and status == TaskLifecycleStatus.Finished.value:
-                sample.finished += 1
+                finished += 1
             elif kind == HistoryType.STATUS.value and status == TaskLifecycleStatus.Failed.value:
-                sample.failed += 1
+                failed += 1
         with self._lock:
+            self._activity.assigned += assigned
+            self._activity.finished += finished
+            self._activity.failed += failed
+
+    def sample_once(self) -> Sample:
+        counts = self.counts()
+        with self._lock:
+            activity, self._activity = self._activity, Sample(ts=0, counts={})
+            sample = Sample(ts=int(time.time() * 1000), counts=counts, assigned=activity.assigned,
+                            finished=activity.finished, failed=activity.failed)
             self.samples.append(sample)
         return sample
-
-    def _new_history(self) -> list[dict[str, Any]]:
-        """History entries written since the last sample, each once."""
-        return self._history.read()
 
     # --- reading -------------------------------------------------------------------------------------
     def snapshot(self, since_ms: int = 0) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""A controller's picture of every task that is not over, and counts of the rest, held in memory.
+
+Filled once from the store (`rebuild`), then kept current by the change feed (`apply`, with the
+tasks a message names re-read from the store). The dispatcher, the monitor, active-task lists,
+counts and the dashboard summary read it, so their cost follows the live tasks, not history.
+
+Tasks that are over (Finished, Failed without retries, Cancelled) are only counted: a transition
+the view saw moves a task between the map and the counters; one it cannot place (a task written
+by another program, a gap) marks the counts stale, and the follower recounts once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
+from skalds.tasks.live_reads import in_view
+from skalds.transport.errors import StoreUnavailableError
+
+S = TaskLifecycleStatus
+
+
+@dataclass
+class Applied:
+    """What one `apply` changed: tasks that left the view (ended, or deleted) and tasks now in it."""
+
+    left: set[str] = field(default_factory=set)
+    present: set[str] = field(default_factory=set)
+
+
+def _came_from(entries: list[dict[str, Any]]) -> str | None:
+    """The status a user's transition started from (lifecycle's status entries carry `from`)."""
+    return next((entry["from"] for entry in entries if entry.get("type") == HistoryType.STATUS.value
+                 and isinstance(entry.get("from"), str)), None)
+
+
+class LiveView:
+    def __init__(self) -> None:
+        self._tasks: dict[str, dict[str, Any]] = {}
+        self._ended: Counter[str] = Counter()  # tasks over, outside the map, by status
+        self._lock = threading.Lock()
+        self.ready = False  # built from the store at least once
+        self.counts_stale = False
+        self.generation = 0  # rebuilds so far
+
+    # --- writing (the follower's thread) -------------------------------------------------------------
+    def rebuild(self, documents: Iterable[dict[str, Any]], counts_by_status: dict[str, int]) -> None:
+        tasks = {document["id"]: document for document in documents if in_view(document)}
+        held = Counter(str(document.get("lifecycleStatus")) for document in tasks.values())
+        ended = Counter({status: max(0, count - held.get(status, 0)) for status, count in counts_by_status.items()
+                         if status in TERMINAL_STATUSES})
+        with self._lock:
+            self._tasks, self._ended = tasks, ended
+            self.ready, self.counts_stale = True, False
+            self.generation += 1
+
+    def recount(self, counts_by_status: dict[str, int]) -> None:
+        """Counters of the tasks that are over, from a fresh count (the map is kept)."""
+        with self._lock:
+            held = Counter(str(document.get("lifecycleStatus")) for document in self._tasks.values())
+            self._ended = Counter({status: max(0, count - held.get(status, 0))
+                                   for status, count in counts_by_status.items() if status in TERMINAL_STATUSES})
+            self.counts_stale = False
+
+    def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
+              deleted: dict[str, str]) -> Applied:
+        """The re-read state of the tasks a batch named (None: not in the store), with the batch's entries."""
+        by_task: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            by_task.setdefault(entry["taskId"], []).append(entry)
+        applied = Applied()
+        with self._lock:
+            for task_id, document in documents.items():
+                self._apply_one(task_id, document, by_task.get(task_id, []), deleted.get(task_id), applied)
+        return applied
+
+    def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
+                   deleted_status: str | None, applied: Applied) -> None:
+        old = self._tasks.pop(task_id, None)
+        created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
+        came_from = _came_from(entries)
+        if document is None:
+            applied.left.add(task_id)
+            if old is None and deleted_status in TERMINAL_STATUSES:
+                self._ended[deleted_status] = max(0, self._ended[deleted_status] - 1)
+            return
+        outside_before = old is None and not created  # the view did not hold it before this batch
+        if outside_before and came_from in TERMINAL_STATUSES:
+            self._ended[came_from] = max(0, self._ended[came_from] - 1)  # it left the counters
+        if in_view(document):
+            self._tasks[task_id] = document
+            applied.present.add(task_id)
+            if outside_before and came_from not in TERMINAL_STATUSES:
+                self.counts_stale = True  # from a state this view never saw: recount
+            return
+        applied.left.add(task_id)
+        if not outside_before or came_from in TERMINAL_STATUSES:
+            self._ended[str(document.get("lifecycleStatus"))] += 1
+        elif any(entry.get("status") in TERMINAL_STATUSES for entry in entries):
+            self.counts_stale = True  # it ended, but from where?
+
+    # --- reading (any thread) ------------------------------------------------------------------------
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._tasks.get(task_id)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._tasks.values())
+
+    def active(self) -> dict[str, dict[str, Any]]:
+        """Tasks that hold a node (Assigning, Running, Paused)."""
+        with self._lock:
+            return {task_id: document for task_id, document in self._tasks.items()
+                    if document.get("lifecycleStatus") in ACTIVE_STATUSES}
+
+    def waiting(self, limit: int) -> list[dict[str, Any]]:
+        """Created dispatchable tasks, highest priority first, oldest first."""
+        with self._lock:
+            created = [document for document in self._tasks.values()
+                       if document.get("lifecycleStatus") == S.Created.value
+                       and document.get("mode") == ModeEnum.Passive.value]
+        created.sort(key=lambda document: (-(document.get("priority") or 0), document.get("createDateTime") or 0))
+        return created[:limit]
+
+    def failed_with_retries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [document for document in self._tasks.values()
+                    if document.get("lifecycleStatus") == S.Failed.value]
+
+    def counts(self) -> dict[str, int]:
+        """Tasks by status, over everything stored."""
+        with self._lock:
+            counts = Counter(str(document.get("lifecycleStatus")) for document in self._tasks.values())
+            counts.update(self._ended)
+        return {status.value: counts.get(status.value, 0) for status in S}
+
+    def checked_counts(self) -> dict[str, int]:
+        """`counts`, or StoreUnavailableError before the view was read from the store (its counts would lie)."""
+        if not self.ready:
+            raise StoreUnavailableError("the controller has not read its starting state from the task store yet")
+        return self.counts()
+
+    def count_by(self, field_name: str) -> dict[str, int]:
+        """Tasks in the view by a field's value (className, executor)."""
+        with self._lock:
+            return dict(Counter(str(document.get(field_name)) for document in self._tasks.values()
+                                if document.get(field_name) is not None))
