@@ -87,7 +87,10 @@ class Dispatcher:
             due_in = self._retry_failed()
             if due_in is not None:
                 self._next_retry_scan = min(self._next_retry_scan, time.monotonic() + due_in)
-        waiting = self.view.waiting(self.window)
+        recent = self.inbox.recent.since(time.monotonic() - max(3.0, 3 * self.view_period))
+        # the view can still show a task this dispatcher has just assigned as waiting: planning it again would
+        # only fail its compare-and-set and spend a round-robin turn
+        waiting = [document for document in self.view.waiting(self.window) if document["id"] not in recent]
         self.inbox.maybe_waiting = bool(waiting)
         if not waiting:
             return 0
