@@ -143,7 +143,10 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
 
 @router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)], responses=READ)
 def class_names(context: Context) -> list[str]:
-    return queries.class_names(context.service.store)
+    """Every class name a task was stored with (from the live view: its start read them once)."""
+    if not context.view.ready:
+        return queries.class_names(context.service.store)
+    return context.view.class_names()
 
 
 @router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)], responses=ONE)
