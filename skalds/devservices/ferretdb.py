@@ -52,6 +52,15 @@ BINARY = "skalds-ferretdb"
 GO_DIRS = ("/usr/local/go/bin", "/usr/lib/go/bin")
 
 
+_LIMIT_RULE = """	if !h.DisablePushdown && params.Filter.Len() == 0 && params.Sort.Len() == 0 && params.Skip == 0 {
+		qp.Limit = params.Limit
+	}
+"""
+_FIELD_SORT = """
+	qp.FieldSort, qp.FieldLimit = skaldsSortLimit(params.Sort, params.Skip, params.Limit,
+		h.DisablePushdown || cInfo.Capped())
+"""
+
 # file in the module -> [(text as released, text we build, occurrences)]
 SOURCE_PATCHES: dict[str, list[tuple[str, str, int]]] = {
     # the expression of the `_id_` index, so that SQLite uses that index
@@ -68,7 +77,7 @@ SOURCE_PATCHES: dict[str, list[tuple[str, str, int]]] = {
 			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
 		}
 	}
-""", """	whereClause, args = idWhereClause(params.Filter)
+""", """	whereClause, args, _, _ = skaldsPushdown(params.Filter, params.FieldSort, params.FieldLimit)
 """, 1),
         ("""	if params.Filter.Len() == 1 {
 		v, _ := params.Filter.Get("_id")
@@ -79,12 +88,38 @@ SOURCE_PATCHES: dict[str, list[tuple[str, str, int]]] = {
 			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
 		}
 	}
-""", """	whereClause, args = idWhereClause(params.Filter)
-	filterPushdown = whereClause != ""
+""", """	var skaldsSorted bool
+	whereClause, args, filterPushdown, skaldsSorted = skaldsPushdown(params.Filter, params.FieldSort, params.FieldLimit)
 """, 1),
+        ('sortPushdown := orderByClause != ""', 'sortPushdown := orderByClause != "" || skaldsSorted', 1),
+        ("var limitPushdown bool\n", "limitPushdown := skaldsSorted\n", 1),
+    ],
+    # the find's sort on fields and skip+limit reach the backend (assets/ferretdb/skalds_sort.go)
+    "internal/backends/collection.go": [
+        ("""	Filter *types.Document
+	Sort   *types.Document
+	Limit  int64
+""", """	Filter *types.Document
+	Sort   *types.Document
+	Limit  int64
+
+	FieldSort  *types.Document // added by Skalds: a sort on fields, used only with an exact pushdown
+	FieldLimit int64           // added by Skalds: skip+limit of that find (0: none)
+""", 2),
+    ],
+    "internal/handler/msg_find.go": [(_LIMIT_RULE, _LIMIT_RULE + _FIELD_SORT, 1)],
+    "internal/handler/msg_explain.go": [(_LIMIT_RULE, _LIMIT_RULE + _FIELD_SORT, 1)],
+    # indexes on top-level fields by their SQL value (assets/ferretdb/skalds_index.go)
+    "internal/backends/sqlite/metadata/registry.go": [
+        ('columns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))',
+         "columns[i] = skaldsIndexColumn(key.Field, fields)", 1),
     ],
 }
-ADDED_SOURCES = {"skalds_pushdown.go": "internal/backends/sqlite/skalds_pushdown.go"}  # asset -> path in module
+ADDED_SOURCES = {  # asset -> path in module
+    "skalds_pushdown.go": "internal/backends/sqlite/skalds_pushdown.go",
+    "skalds_index.go": "internal/backends/sqlite/metadata/skalds_index.go",
+    "skalds_sort.go": "internal/handler/skalds_sort.go",
+}
 
 
 def _main_go() -> bytes:
