@@ -115,17 +115,6 @@ class TaskFilter:
         return where
 
 
-def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending: bool, page_number: int,
-         page_size: int) -> tuple[int, list[dict[str, Any]]]:
-    """One page of tasks and the total that match."""
-    where = task_filter.where()
-    total = store.count(where)
-    order = [(sort_by, -1 if descending else 1)] + ([("id", 1)] if sort_by != "id" else [])  # ties by id, once
-    documents = store.find(where, sort=order,
-                           skip=(page_number - 1) * page_size, limit=page_size)
-    return total, usable(documents)
-
-
 @dataclass(frozen=True)
 class RecentActivity:
     created: int
