@@ -58,7 +58,7 @@ _LIMIT_RULE = """	if !h.DisablePushdown && params.Filter.Len() == 0 && params.So
 """
 _FIELD_SORT = """
 	qp.FieldSort, qp.FieldLimit = skaldsSortLimit(params.Sort, params.Skip, params.Limit,
-		h.DisablePushdown || cInfo.Capped())
+		h.DisablePushdown || cInfo.Capped() || qp.Limit != 0)
 """
 
 # file in the module -> [(text as released, text we build, occurrences)]

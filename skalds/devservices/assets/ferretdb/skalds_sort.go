@@ -9,7 +9,8 @@ package handler
 
 import "github.com/FerretDB/FerretDB/internal/types"
 
-// skaldsSortLimit returns the sort and the number of rows (skip+limit) the backend may cut to.
+// skaldsSortLimit returns the sort and the number of rows (skip+limit) the backend may cut to;
+// nothing when `off` (pushdown disabled, a capped collection, or the released limit pushdown applies).
 func skaldsSortLimit(sort *types.Document, skip, limit int64, off bool) (*types.Document, int64) {
 	if off || limit <= 0 || skip < 0 {
 		return nil, 0
