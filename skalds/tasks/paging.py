@@ -29,7 +29,7 @@ SORT_KINDS = {"createDateTime": "number", "updateDateTime": "number", "priority"
               "className": "text", "lifecycleStatus": "text", "executor": "text"}
 LOWEST = {"number": -(2 ** 63), "text": ""}  # below every number / every text: "any value of that kind"
 SKIP_LIMIT = 10_000  # page * pageSize beyond this is refused without a cursor
-COUNT_CAP = 1_000  # a store count stops here: `total` is then a lower bound
+COUNT_CAP = 500  # a store count stops here: `total` is then a lower bound (FerretDB decodes each counted match)
 MAX_CURSOR = 600  # characters
 LiveTotal = Callable[[TaskFilter], "int | None"]
 
@@ -40,16 +40,19 @@ class PagingError(ValueError):
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ended: the sort it was read in and its last item's sort key and id."""
+    """Where a page ended: the sort it was read in, its last item's sort key and id, and the total the
+    first page counted (the next pages answer it again rather than count again)."""
 
     sort_by: str
     descending: bool
     value: Any
     last_id: str
+    total: int = 0
+    total_is_lower_bound: bool = False
 
     def encode(self) -> str:
-        raw = json.dumps([self.sort_by, "desc" if self.descending else "asc", self.value, self.last_id],
-                         separators=(",", ":"))
+        raw = json.dumps([self.sort_by, "desc" if self.descending else "asc", self.value, self.last_id,
+                          self.total, self.total_is_lower_bound], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
@@ -58,13 +61,15 @@ class Cursor:
         try:
             if len(text) > MAX_CURSOR:
                 raise ValueError("too long")
-            sort_by, order, value, last_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            sort_by, order, value, last_id, total, lower = json.loads(
+                base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         except (ValueError, TypeError, binascii.Error) as error:
             raise PagingError(f"cursor is not one this API gave: {error}") from error
         kind = SORT_KINDS.get(sort_by)
-        if kind is None or order not in ("asc", "desc") or not isinstance(last_id, str) or not _of_kind(value, kind):
+        if (kind is None or order not in ("asc", "desc") or not isinstance(last_id, str) or not _of_kind(value, kind)
+                or not _of_kind(total, "number") or total < 0 or not isinstance(lower, bool)):
             raise PagingError("cursor is not one this API gave")
-        return cls(sort_by, order == "desc", value, last_id)
+        return cls(sort_by, order == "desc", value, last_id, total, lower)
 
 
 def _of_kind(value: Any, kind: str) -> bool:
@@ -144,7 +149,8 @@ def total(store: TaskStore, task_filter: TaskFilter, live: LiveTotal | None = No
 
 def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending: bool, page_number: int = 1,
          page_size: int = 20, cursor: str | None = None, live: LiveTotal | None = None) -> Page:
-    """One page: after `cursor` when given, else page `page_number` (bounded by `SKIP_LIMIT`)."""
+    """One page: after `cursor` when given, else page `page_number` (bounded by `SKIP_LIMIT`). The total is
+    the live set's when it knows it, else counted on the first page and carried by the cursors."""
     if sort_by not in SORT_KINDS:
         raise PagingError(f"sortBy must be one of {sorted(SORT_KINDS)}")
     after = Cursor.decode(cursor) if cursor else None
@@ -156,13 +162,18 @@ def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending:
                           "(each page's `nextCursor`) to read further")
     raw = _read(store, task_filter.where(), after, sort_by, descending, skip, page_size + 1)
     shown = raw[:page_size]
+    known = live(task_filter) if live is not None else None
+    if known is not None:
+        count, lower_bound = known, False
+    elif after is not None:  # counted by the first page
+        count, lower_bound = after.total, after.total_is_lower_bound
+    else:
+        count, lower_bound = total(store, task_filter)
+        if lower_bound:
+            count = max(count, skip + len(shown))
     next_cursor = None
     if len(raw) > page_size and shown:
-        last = shown[-1]
-        value = last.get(sort_by)
+        value = shown[-1].get(sort_by)
         next_cursor = Cursor(sort_by, descending, value if _of_kind(value, SORT_KINDS[sort_by]) else None,
-                             str(last.get("id"))).encode()
-    count, lower_bound = total(store, task_filter, live)
-    if lower_bound:
-        count = max(count, skip + len(shown))
+                             str(shown[-1].get("id")), count, lower_bound).encode()
     return Page(usable(shown), count, lower_bound, next_cursor)

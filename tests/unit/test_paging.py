@@ -91,3 +91,13 @@ def test_total_stops_at_the_cap_and_says_so(store: SqliteTaskStore, monkeypatch:
     assert (deep.total, deep.total_is_lower_bound) == (20, True)  # at least what was skipped and shown
     live = paging.page(store, TaskFilter(), sort_by="id", descending=False, page_size=5, live=lambda _f: 30)
     assert (live.total, live.total_is_lower_bound) == (30, False)  # the live set's count, when it knows it
+
+
+def test_cursor_pages_carry_the_first_pages_total_without_counting(store: SqliteTaskStore) -> None:
+    checks.seed(store, 30)
+    first = paging.page(store, TaskFilter(), sort_by="id", descending=False, page_size=5)
+    recording = checks.Recording(store)
+    second = paging.page(recording, TaskFilter(), sort_by="id", descending=False,  # type: ignore[arg-type]
+                         page_size=5, cursor=first.next_cursor)
+    assert recording.counts == [] and (second.total, second.total_is_lower_bound) == (30, False)
+    assert len(recording.finds) == 1  # one index range: the ids after the cursor

@@ -111,7 +111,8 @@ def list_tasks(
 ) -> TaskPage:
     """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern). Page on with
     `cursor` = the previous page's `nextCursor` (same filters and sort); `page` reads by skip, up to
-    page * pageSize = 10,000 (422 beyond). `total` stops at 1,000 (`totalIsLowerBound` then)."""
+    page * pageSize = 10,000 (422 beyond). `total` stops at 500 (`totalIsLowerBound` then); it is counted
+    by the first page and carried by its cursors."""
     if sort_by not in SORTABLE:
         raise HTTPException(400, f"sortBy must be one of {sorted(SORTABLE)}")
     task_filter = queries.TaskFilter(lifecycle_status=lifecycle_status.value if lifecycle_status else None,
