@@ -22,15 +22,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(services: Endpoints, names: dict[str, str]) -> Iterator[MongoTaskStore]:
+def store(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str]) -> MongoTaskStore:
+    """A store in a database of its own, with its indexes and a history cap of 30 entries."""
     client = mongo_client(services.mongo_uri)
-    store = MongoTaskStore(client, names["db_name"], history_limit=30)
-    store.ensure_indexes()
-    try:
-        yield store
-    finally:
-        client.drop_database(names["db_name"])
-        client.close()
+    request.addfinalizer(client.close)
+    request.addfinalizer(lambda: client.drop_database(names["db_name"]))
+    created = MongoTaskStore(client, names["db_name"], history_limit=30)
+    created.ensure_indexes()
+    return created
 
 
 def _stages(plan: Any) -> Iterator[str]:

@@ -3,9 +3,9 @@ task once, 0.3.8's `page`/`pageSize`/`total` still answer, and what the list can
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from skalds.transport.sqlite_db import SqliteDatabase
@@ -19,23 +19,24 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def controllers(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
-                tmp_path: Path) -> Iterator[ControllerFactory]:
+def http(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path) -> httpx.Client:
+    """A controller on an embedded file holding 45 seeded tasks (ended long ago: retention is off)."""
     database = tmp_path / "embedded" / "skalds.db"
     database.parent.mkdir()
     store = SqliteTaskStore(SqliteDatabase(database))
     checks.seed(store, 45)
     store.close()
     factory = ControllerFactory(services, names, tmp_path, embedded=database)
-    try:
-        yield factory
-    finally:
+
+    def stop() -> None:
         factory.stop_all()
         print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
 
+    request.addfinalizer(stop)
+    return factory.start(TASK_RETENTION_DAYS="0").http
 
-def test_the_list_pages_by_cursor_and_keeps_0_3_8_fields(controllers: ControllerFactory) -> None:
-    http = controllers.start().http
+
+def test_the_list_pages_by_cursor_and_keeps_0_3_8_fields(http: httpx.Client) -> None:
     first = http.get("/api/tasks", params={"pageSize": 10, "sortBy": "priority"}).json()
     assert (first["total"], first["page"], first["pageSize"], first["totalIsLowerBound"]) == (45, 1, 10, False)
     seen = [task["id"] for task in first["items"]]
@@ -49,8 +50,7 @@ def test_the_list_pages_by_cursor_and_keeps_0_3_8_fields(controllers: Controller
     assert [task["id"] for task in by_skip["items"]] == seen[10:20]
 
 
-def test_what_the_list_cannot_answer_fast_is_refused_clearly(controllers: ControllerFactory) -> None:
-    http = controllers.start().http
+def test_what_the_list_cannot_answer_fast_is_refused_clearly(http: httpx.Client) -> None:
     deep = http.get("/api/tasks", params={"page": 600, "pageSize": 20})
     assert deep.status_code == 422 and "cursor" in deep.text
     assert http.get("/api/tasks", params={"page": 500, "pageSize": 20}).status_code == 200
