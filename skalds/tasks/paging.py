@@ -77,7 +77,7 @@ def _of_kind(value: Any, kind: str) -> bool:
         return True
     if kind == "text":
         return isinstance(value, str)
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and LOWEST["number"] <= value < 2 ** 63
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,8 @@ def test_a_cursor_of_another_sort_or_a_forged_one_is_refused(store: SqliteTaskSt
     assert first.next_cursor
     with pytest.raises(paging.PagingError, match="another sortBy"):
         paging.page(store, TaskFilter(), sort_by="priority", descending=False, cursor=first.next_cursor)
-    for forged in ("not-base64!", "W10", paging.Cursor("priority", True, "text", "x").encode(), "A" * 700):
+    for forged in ("not-base64!", "W10", paging.Cursor("priority", True, "text", "x").encode(), "A" * 700,
+                   paging.Cursor("priority", True, 2 ** 70, "x").encode()):
         with pytest.raises(paging.PagingError):
             paging.page(store, TaskFilter(), sort_by="priority", descending=True, cursor=forged)
 
