@@ -101,12 +101,12 @@ def build_store(config: ServiceConfig) -> TaskStore:
     if is_embedded(config):
         from skalds.transport.sqlite_tasks import SqliteTaskStore
 
-        return SqliteTaskStore(open_database(config))
+        return SqliteTaskStore(open_database(config), history_limit=config.task_history_limit)
     from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
 
     return MongoTaskStore(mongo_client(config.mongo_host,
                                        operation_timeout_ms=int(config.mongo_timeout_seconds * 1000)),
-                          config.db_name)
+                          config.db_name, history_limit=config.task_history_limit)
 
 
 def build_live(config: ServiceConfig) -> LiveState:
