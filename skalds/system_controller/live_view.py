@@ -19,6 +19,7 @@ from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
 from skalds.tasks.live_reads import in_view
+from skalds.tasks.queries import TaskFilter
 from skalds.transport.errors import StoreUnavailableError
 
 S = TaskLifecycleStatus
@@ -149,6 +150,26 @@ class LiveView:
         if not self.ready:
             raise StoreUnavailableError("the controller has not read its starting state from the task store yet")
         return self.counts()
+
+    def total(self, task_filter: TaskFilter) -> int | None:
+        """How many tasks match, when the view knows exactly (the list's `total`); None: ask the store.
+
+        Known: any filter on a status the view holds (it holds every such task), and a status alone or no
+        filter at all (the counters). Not known: a class, node or id filter over tasks that are over."""
+        if not self.ready:
+            return None
+        status = task_filter.lifecycle_status
+        if status is not None and status not in TERMINAL_STATUSES and status != S.Failed.value:
+            needle = (task_filter.id_contains or "").lower()
+            with self._lock:
+                return sum(1 for task in self._tasks.values() if task.get("lifecycleStatus") == status
+                           and (task_filter.class_name is None or task.get("className") == task_filter.class_name)
+                           and (task_filter.executor is None or task.get("executor") == task_filter.executor)
+                           and needle in str(task.get("id", "")).lower())
+        if task_filter.class_name or task_filter.executor or task_filter.id_contains or self.counts_stale:
+            return None
+        counts = self.counts()
+        return counts.get(status, 0) if status is not None else sum(counts.values())
 
     def class_names(self) -> list[str]:
         with self._lock:

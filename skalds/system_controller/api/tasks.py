@@ -111,15 +111,16 @@ def list_tasks(
 ) -> TaskPage:
     """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern). Page on with
     `cursor` = the previous page's `nextCursor` (same filters and sort); `page` reads by skip, up to
-    page * pageSize = 10,000 (422 beyond). `total` stops at 500 (`totalIsLowerBound` then); it is counted
+    page * pageSize = 10,000 (422 beyond). `total` is exact when the live view knows it (live statuses, a
+    status alone); else the store counts up to 500 (`totalIsLowerBound` then); it is counted
     by the first page and carried by its cursors."""
     if sort_by not in SORTABLE:
         raise HTTPException(400, f"sortBy must be one of {sorted(SORTABLE)}")
     task_filter = queries.TaskFilter(lifecycle_status=lifecycle_status.value if lifecycle_status else None,
                                      class_name=class_name, executor=executor, id_contains=task_id)
-    try:  # live=None: the seam for the controller's live set (counts of active tasks), see paging.total
+    try:  # the total comes from the live view when it knows it exactly (paging.total)
         found = paging.page(context.service.store, task_filter, sort_by=sort_by, descending=sort_order == "desc",
-                            page_number=page, page_size=page_size, cursor=cursor, live=None)
+                            page_number=page, page_size=page_size, cursor=cursor, live=context.view.total)
     except paging.PagingError as error:
         raise HTTPException(422, str(error)) from error
     documents = found.documents
