@@ -103,7 +103,8 @@ class SystemController:
                                     retry_backoff_seconds=config.retry_backoff_seconds,
                                     view_period=config.monitor_task_interval, should_stop=self._stop.is_set)
         self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics,
-                                  monitor=monitor, dispatcher=dispatcher, lease=lease)
+                                  monitor=monitor, dispatcher=dispatcher, lease=lease,
+                                  logs=factory.build_logs(config))
         return self.context
 
     def _connect(self) -> tuple[TaskStore, LiveState]:
