@@ -27,7 +27,8 @@ from skalds.transport.ports import LogLine
 from skalds.utils.logging import RECORD_PREFIX
 
 READ_BYTES = 65536
-MAX_LINE_BYTES = 16_384  # a longer line (or one without an end) is cut here
+MAX_LINE_BYTES = 16_384  # a longer line (or one without an end) is cut here; the rest of it is discarded
+CUT_NOTE = f" ... (cut at {MAX_LINE_BYTES} bytes)"
 _PREFIX = RECORD_PREFIX.encode()
 
 
@@ -43,6 +44,7 @@ class _Output:
     tokens: float = 0.0
     refilled_at: float = field(default_factory=time.monotonic)
     dropped: int = 0
+    skipping: bool = False  # the rest of a line cut at MAX_LINE_BYTES is being discarded
 
     def allow(self, now: float) -> bool:
         self.tokens = min(self.rate, self.tokens + (now - self.refilled_at) * self.rate)
@@ -129,22 +131,35 @@ class LogCapture:
             return
         pieces = (output.partial + data).split(b"\n")
         output.partial = pieces.pop()
+        if output.skipping:  # the first piece (or all of it, if no line ended) ends a line already cut
+            if pieces:
+                pieces.pop(0)
+                output.skipping = False
+            else:
+                output.partial = b""
         if len(output.partial) > MAX_LINE_BYTES:
             pieces.append(output.partial)
-            output.partial = b""
+            output.partial, output.skipping = b"", True
         now = time.monotonic()
         for raw in pieces:
             if output.allow(now):
                 self._flush_dropped(output)
-                self._emit(parse(raw[:MAX_LINE_BYTES], output.task_id, output.attempt))
+                self._emit(self._line(raw, output))
 
     def _end(self, output: _Output) -> None:
         if output.partial:
-            self._emit(parse(output.partial[:MAX_LINE_BYTES], output.task_id, output.attempt))
+            self._emit(self._line(output.partial, output))
         self._flush_dropped(output)
         self._selector.unregister(output.fd)
         os.close(output.fd)
         self._open -= 1
+
+    @staticmethod
+    def _line(raw: bytes, output: _Output) -> LogLine:
+        if len(raw) <= MAX_LINE_BYTES:
+            return parse(raw, output.task_id, output.attempt)
+        line = parse(raw[:MAX_LINE_BYTES], output.task_id, output.attempt)
+        return LogLine(line.task_id, line.attempt, line.level, line.ts, line.text + CUT_NOTE, line.source)
 
     def _flush_dropped(self, output: _Output) -> None:
         if output.dropped:

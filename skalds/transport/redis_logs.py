@@ -90,24 +90,18 @@ class RedisTaskLogs:
         pipeline.execute()
 
     def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
-        key, found = self._key(task_id), []
-        if query.after is not None:
-            start = f"({query.after}"
-            while len(found) < query.limit:
-                entries = self.client.xrange(key, min=start, count=CHUNK)
-                found += [line for line in (_line(task_id, i, f) for i, f in entries) if matches(line, query)]
-                if len(entries) < CHUNK:
-                    break
-                start = f"({entries[-1][0]}"
-            return found[:query.limit]
-        end = "+"
+        """Forward from `after`, or backward from the newest line; filtered here, CHUNK entries a round trip."""
+        key, forward, found = self._key(task_id), query.after is not None, []
+        bound = f"({query.after}" if forward else "+"
         while len(found) < query.limit:
-            entries = self.client.xrevrange(key, max=end, count=CHUNK)
+            entries = (self.client.xrange(key, min=bound, count=CHUNK) if forward
+                       else self.client.xrevrange(key, max=bound, count=CHUNK))
             found += [line for line in (_line(task_id, i, f) for i, f in entries) if matches(line, query)]
             if len(entries) < CHUNK:
                 break
-            end = f"({entries[-1][0]}"
-        return list(reversed(found[:query.limit]))
+            bound = f"({entries[-1][0]}"
+        found = found[:query.limit]
+        return found if forward else found[::-1]
 
     def close(self) -> None:
         self.client.close()

@@ -28,25 +28,27 @@ def family(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
 
 
 @pytest.fixture
-def nodes(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path,
-          family: Path | None) -> Iterator[NodeFactory]:
-    factory = NodeFactory(services, names, tmp_path, embedded=family)
+def system(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path,
+           family: Path | None) -> Iterator[tuple[ControllerProcess, NodeFactory]]:
+    """A controller, and a factory of nodes, on the family's backend (the controller stops first)."""
+    started = {kind: make(services, names, tmp_path, embedded=family)
+               for kind, make in (("controller", ControllerFactory), ("node", NodeFactory))}
     try:
-        yield factory
+        yield started["controller"].start(), started["node"]
     finally:
-        factory.stop_all()
-        print_logs_on_failure(request, {f"node {node.skald_id}": node.log for node in factory.started})
+        for kind, factory in started.items():
+            factory.stop_all()
+            print_logs_on_failure(request, {f"{kind} {n}": p.log for n, p in enumerate(factory.started)})
 
 
 @pytest.fixture
-def controller(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path,
-               family: Path | None, nodes: NodeFactory) -> Iterator[ControllerProcess]:
-    factory = ControllerFactory(services, names, tmp_path, embedded=family)
-    try:
-        yield factory.start()
-    finally:
-        factory.stop_all()
-        print_logs_on_failure(request, {f"controller :{c.port}": c.log for c in factory.started})
+def controller(system: tuple[ControllerProcess, NodeFactory]) -> ControllerProcess:
+    return system[0]
+
+
+@pytest.fixture
+def nodes(system: tuple[ControllerProcess, NodeFactory]) -> NodeFactory:
+    return system[1]
 
 
 def create(controller: ControllerProcess, **attachments: object) -> str:

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from skalds.model.log_levels import known_level, severity
+from skalds.model.log_levels import LEVEL_NAMES, known_level, severity
 from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
@@ -33,6 +33,12 @@ LINE_ID = r"^\d{1,19}(-\d{1,19})?$"
 POLL_SECONDS = 0.1
 KEEPALIVE_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+class EventStream(StreamingResponse):
+    """Server-Sent Events (so the OpenAPI document says text/event-stream, not JSON)."""
+
+    media_type = "text/event-stream"
 
 
 class LogLineModel(BaseModel):
@@ -53,7 +59,8 @@ class LogPage(BaseModel):
 
 
 Attempt = Annotated[int | None, Query(ge=0, le=2**31, description="only this attempt")]
-Level = Annotated[str | None, Query(max_length=10, description="this level and above: debug, info, warning...")]
+LEVEL_PATTERN = "^(" + "|".join(name for level in (*LEVEL_NAMES, "WARN") for name in (level, level.lower())) + ")$"
+Level = Annotated[str | None, Query(pattern=LEVEL_PATTERN, description="this level and above: debug, info, warning...")]
 Since = Annotated[int | None, Query(ge=0, le=2**53, description="lines written at or after this ms timestamp")]
 Text = Annotated[str | None, Query(max_length=200, description="lines containing this text (any case)")]
 
@@ -122,18 +129,17 @@ async def _follow(request: Request, context: ApiContext, task_id: str, query: Lo
         await asyncio.sleep(POLL_SECONDS)
 
 
-@router.get("/{task_id}/logs/stream", responses=errors(404, 422))
+@router.get("/{task_id}/logs/stream", response_class=EventStream, responses=errors(404, 422))
 async def task_log_stream(request: Request, task_id: str, context: Context, attempt: Attempt = None,
                           level: Level = None, since: Since = None, q: Text = None,
                           limit: Annotated[int, Query(ge=1, le=5000, description="lines sent first")] = 200,
                           last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
                           resume_after: Annotated[str | None, Query(alias="lastEventId", max_length=40)] = None,
-                          ) -> StreamingResponse:
+                          ) -> EventStream:
     """Server-Sent Events: the last `limit` matching lines, then every new one. `Last-Event-ID` (or
     `?lastEventId=`) resumes after that line instead; an id of another shape starts with the last lines."""
     resume = last_event_id or resume_after
     after = resume if resume and len(resume) <= 40 and re.match(LINE_ID, resume) else None
     query = _query(attempt, level, since, q, after, limit)
     await asyncio.to_thread(_known_task, context, task_id)
-    return StreamingResponse(_follow(request, context, task_id, query), media_type="text/event-stream",
-                             headers=SSE_HEADERS)
+    return EventStream(_follow(request, context, task_id, query), headers=SSE_HEADERS)
