@@ -24,9 +24,10 @@ from loguru import logger as _loguru
 from skalds.model.log_levels import known_level
 from skalds.node.log_shipper import LogShipper
 from skalds.transport.ports import LogLine
-from skalds.utils.logging import RECORD_PREFIX
+from skalds.utils.logging import RECORD_PREFIX, worker_line
 
 READ_BYTES = 65536
+COALESCE_SECONDS = 0.01  # after a read, let more output gather: a line-at-a-time writer costs fewer wake-ups
 MAX_LINE_BYTES = 16_384  # a longer line (or one without an end) is cut here; the rest of it is discarded
 CUT_NOTE = f" ... (cut at {MAX_LINE_BYTES} bytes)"
 _PREFIX = RECORD_PREFIX.encode()
@@ -81,6 +82,7 @@ class LogCapture:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._open = 0
+        self._for_node_log: list[LogLine] = []
 
     def watch(self, fd: int | None, task_id: str, attempt: int) -> None:
         """Read `fd` (a worker's output pipe, now ours to close) as the output of this attempt."""
@@ -98,11 +100,15 @@ class LogCapture:
                 stopped_at = stopped_at or time.monotonic()
                 if not self._open or time.monotonic() - stopped_at > 2.0:
                     break
-            for key, _ in self._selector.select(timeout=0.5):
+            ready = self._selector.select(timeout=0.5)
+            for key, _ in ready:
                 if key.data is None:
                     self._adopt()
                 else:
                     self._read(key.data)
+            self._write_node_log()
+            if ready:
+                time.sleep(COALESCE_SECONDS)
         for key in list(self._selector.get_map().values()):
             if key.data is not None:
                 self._end(key.data)
@@ -144,11 +150,11 @@ class LogCapture:
         for raw in pieces:
             if output.allow(now):
                 self._flush_dropped(output)
-                self._emit(self._line(raw, output))
+                self._emit(self._line(raw, output), output)
 
     def _end(self, output: _Output) -> None:
         if output.partial:
-            self._emit(self._line(output.partial, output))
+            self._emit(self._line(output.partial, output), output)
         self._flush_dropped(output)
         self._selector.unregister(output.fd)
         os.close(output.fd)
@@ -165,9 +171,21 @@ class LogCapture:
         if output.dropped:
             text = f"{output.dropped} lines dropped: over {self.rate:g} lines/s"
             output.dropped = 0
-            self._emit(LogLine(output.task_id, output.attempt, "WARNING", int(time.time() * 1000), text, "skalds"))
+            self._emit(LogLine(output.task_id, output.attempt, "WARNING", int(time.time() * 1000), text, "skalds"),
+                       output)
 
-    def _emit(self, line: LogLine) -> None:
-        _loguru.bind(task_id=line.task_id).log(line.level, line.text)  # the node's own log (console, file)
+    def _emit(self, line: LogLine, output: _Output) -> None:
+        self._for_node_log.append(line)
         if self.shipper is not None:
             self.shipper.put(line)
+
+    def _write_node_log(self) -> None:
+        """The lines read just now, into the node's own log (console, file): formatted here and written
+        as one raw record per run of lines of one level, since a record per line cost most of the capture."""
+        lines, self._for_node_log = self._for_node_log, []
+        start = 0
+        for end in range(1, len(lines) + 1):
+            if end == len(lines) or lines[end].level != lines[start].level:
+                text = "".join(worker_line(self.skald_id, line) for line in lines[start:end])
+                _loguru.opt(raw=True).log(lines[start].level, text)
+                start = end

@@ -15,7 +15,7 @@ from skalds.transport.errors import ServiceUnavailableError
 from skalds.transport.ports import LogLine, TaskLogs
 from skalds.utils.logging import logger
 
-BATCH_SECONDS = 0.03
+BATCH_SECONDS = 0.05
 MAX_BATCH = 2000
 MAX_QUEUED = 50_000
 RETRY_SECONDS = 1.0

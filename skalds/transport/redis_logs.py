@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import redis
 
@@ -21,16 +20,41 @@ from skalds.transport.translate import translating
 
 CHUNK = 1000  # entries read per round trip while filtering
 KEEP_AFTER_TRIM = 0.8  # a log over its byte cap is cut to this share of it, so trims are rare
+# One call per task and batch, atomic (a reader never sees a log past its caps): the XADDs, the byte count
+# and both TTLs; past the byte cap the oldest entries go until KEEP_AFTER_TRIM of it is left and the count
+# is set to what is left (MAXLEN trims do not lower it). A pipeline of one XADD per line cost the node
+# twice as much CPU. An entry's size is counted as `log_common.line_bytes` counts it.
+_APPEND = """
+local key, counter, maxlen, ttl, maxbytes = KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[4])
+for i = 6, #ARGV, 5 do
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'a', ARGV[i], 'l', ARGV[i + 1], 't', ARGV[i + 2],
+             's', ARGV[i + 3], 'm', ARGV[i + 4])
+end
+local total = redis.call('INCRBY', counter, ARGV[3])
+if total > maxbytes then
+  local budget, kept, first = maxbytes * tonumber(ARGV[5]), 0, nil
+  for _, entry in ipairs(redis.call('XREVRANGE', key, '+', '-', 'COUNT', tonumber(maxlen) + 1000)) do
+    local size, fields = 24, entry[2]
+    for j = 1, #fields, 2 do
+      if fields[j] == 'l' or fields[j] == 's' or fields[j] == 'm' then size = size + string.len(fields[j + 1]) end
+    end
+    if kept + size > budget then break end
+    kept, first = kept + size, entry[1]
+  end
+  if first then redis.call('XTRIM', key, 'MINID', first) else redis.call('DEL', key) end
+  redis.call('SET', counter, kept)
+  total = kept
+end
+redis.call('EXPIRE', key, ttl)
+redis.call('EXPIRE', counter, ttl)
+return total
+"""
 
 
 def _translate(error: Exception) -> Exception | None:
     if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
         return LiveStateUnavailableError(f"task logs (Redis) did not answer: {error}")
     return None
-
-
-def _fields(line: LogLine) -> dict[str, Any]:
-    return {"a": line.attempt, "l": line.level, "t": line.ts, "s": line.source, "m": line.text}
 
 
 def _line(task_id: str, entry_id: str, fields: dict[str, str]) -> LogLine:
@@ -46,6 +70,7 @@ class RedisTaskLogs:
         self.limits = limits or LogLimits()
         self.client = client or redis_client(settings)
         self._prefix = settings.key_prefix
+        self._append = self.client.register_script(_APPEND)
 
     def _key(self, task_id: str) -> str:
         return f"{self._prefix}task:{task_id}:logs"
@@ -54,40 +79,15 @@ class RedisTaskLogs:
         by_task: dict[str, list[LogLine]] = defaultdict(list)
         for line in lines:
             by_task[line.task_id].append(line)
-        limits, pipeline = self.limits, self.client.pipeline(transaction=False)
+        limits = self.limits
         for task_id, task_lines in by_task.items():
             key = self._key(task_id)
+            args: list[int | float | str] = [limits.max_lines, limits.ttl_seconds,
+                                             sum(line_bytes(line) for line in task_lines), limits.max_bytes,
+                                             KEEP_AFTER_TRIM]
             for line in task_lines:
-                pipeline.xadd(key, _fields(line), maxlen=limits.max_lines, approximate=True)
-            pipeline.incrby(key + "-bytes", sum(line_bytes(line) for line in task_lines))
-            pipeline.expire(key, limits.ttl_seconds)
-            pipeline.expire(key + "-bytes", limits.ttl_seconds)
-        results = pipeline.execute()
-        position = 0
-        for task_id, task_lines in by_task.items():
-            position += len(task_lines)
-            if int(results[position]) > limits.max_bytes:
-                self._trim_bytes(task_id)
-            position += 3
-
-    def _trim_bytes(self, task_id: str) -> None:
-        """Drop the oldest lines until the log holds at most KEEP_AFTER_TRIM of its byte cap; the byte
-        count becomes exact again (MAXLEN trims do not lower it)."""
-        key = self._key(task_id)
-        entries = self.client.xrevrange(key, count=self.limits.max_lines + CHUNK)
-        budget, kept, first_kept = int(self.limits.max_bytes * KEEP_AFTER_TRIM), 0, None
-        for entry_id, fields in entries:
-            size = line_bytes(_line(task_id, entry_id, fields))
-            if kept + size > budget:
-                break
-            kept, first_kept = kept + size, entry_id
-        pipeline = self.client.pipeline(transaction=False)
-        if first_kept is None:
-            pipeline.delete(key)
-        else:
-            pipeline.xtrim(key, minid=first_kept)
-        pipeline.set(key + "-bytes", kept, ex=self.limits.ttl_seconds)
-        pipeline.execute()
+                args += [line.attempt, line.level, line.ts, line.source, line.text]
+            self._append(keys=[key, key + "-bytes"], args=args)
 
     def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
         """Forward from `after`, or backward from the newest line; filtered here, CHUNK entries a round trip."""

@@ -2,6 +2,9 @@
 
 Mirrors `redis_logs.RedisTaskLogs`: ids are the table's sequence (as text), a task's log expires
 `ttl_seconds` after its last write (expired logs read as empty and are deleted by a later write).
+The writer keeps each task's line and byte count (read once, then added to), so it trims only when a
+cap is passed, and then to `KEEP_AFTER_TRIM` of it: counting the rows on every write cost more than
+the write itself.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from skalds.transport.ports import LogLine, LogQuery
 from skalds.transport.sqlite_db import SqliteDatabase
 
 PURGE_EVERY_SECONDS = 60.0
+KEEP_AFTER_TRIM = 0.9
+MAX_COUNTED_TASKS = 10_000  # counts kept for this many tasks; then they are read again
 _COLUMNS = "seq, task_id, attempt, level, ts, source, text"
 
 
@@ -35,6 +40,7 @@ class SqliteTaskLogs:
         self.database = database
         self.limits = limits or LogLimits()
         self._purged_at = 0.0
+        self._sizes: dict[str, tuple[int, int]] = {}  # task id -> (lines, bytes) stored, as this writer knows
 
     def append(self, lines: Sequence[LogLine]) -> None:
         by_task: dict[str, list[LogLine]] = defaultdict(list)
@@ -42,8 +48,10 @@ class SqliteTaskLogs:
             by_task[line.task_id].append(line)
         now = time.time()
         purge = now - self._purged_at >= PURGE_EVERY_SECONDS
+        sizes: dict[str, tuple[int, int]] = {}
 
         def write(connection: sqlite3.Connection) -> None:
+            sizes.clear()  # a retried transaction starts again
             for task_id, task_lines in by_task.items():
                 connection.executemany(
                     "INSERT INTO task_logs (task_id, attempt, severity, level, ts, source, text, bytes) "
@@ -53,24 +61,39 @@ class SqliteTaskLogs:
                 connection.execute("INSERT INTO task_log_expiry (task_id, expires_at) VALUES (?, ?) ON CONFLICT "
                                    "(task_id) DO UPDATE SET expires_at = excluded.expires_at",
                                    (task_id, now + self.limits.ttl_seconds))
-                self._cap(connection, task_id)
+                known = self._sizes.get(task_id)
+                count, size = (known[0] + len(task_lines), known[1] + sum(line_bytes(line) for line in task_lines)) \
+                    if known is not None else self._measure(connection, task_id)
+                if count > self.limits.max_lines or size > self.limits.max_bytes:
+                    self._cap(connection, task_id)
+                    count, size = self._measure(connection, task_id)
+                sizes[task_id] = (count, size)
             if purge:
                 self._purge(connection, now)
 
         self.database.transaction(write)
+        if len(self._sizes) + len(sizes) > MAX_COUNTED_TASKS:
+            self._sizes.clear()
+        self._sizes.update(sizes)
         if purge:
             self._purged_at = now
 
+    @staticmethod
+    def _measure(connection: sqlite3.Connection, task_id: str) -> tuple[int, int]:
+        count, size = connection.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM task_logs WHERE task_id = ?",
+                                         (task_id,)).fetchone()
+        return int(count), int(size)
+
     def _cap(self, connection: sqlite3.Connection, task_id: str) -> None:
-        """Delete the task's oldest rows beyond `max_lines`, then beyond `max_bytes` (newest kept)."""
-        limits = self.limits
+        """Delete the task's oldest rows beyond KEEP_AFTER_TRIM of `max_lines`, then of `max_bytes`."""
+        lines, size = (int(cap * KEEP_AFTER_TRIM) for cap in (self.limits.max_lines, self.limits.max_bytes))
         row = connection.execute("SELECT seq FROM task_logs WHERE task_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
-                                 (task_id, limits.max_lines)).fetchone()
+                                 (task_id, lines)).fetchone()
         if row is not None:
             connection.execute("DELETE FROM task_logs WHERE task_id = ? AND seq <= ?", (task_id, row[0]))
         row = connection.execute(
             "SELECT seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC) AS total FROM task_logs "
-            "WHERE task_id = ?) WHERE total > ? ORDER BY seq DESC LIMIT 1", (task_id, limits.max_bytes)).fetchone()
+            "WHERE task_id = ?) WHERE total > ? ORDER BY seq DESC LIMIT 1", (task_id, size)).fetchone()
         if row is not None:
             connection.execute("DELETE FROM task_logs WHERE task_id = ? AND seq <= ?", (task_id, row[0]))
 

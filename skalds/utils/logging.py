@@ -10,6 +10,7 @@ instead (level, time, text), so the node can tag, limit and store it (`node/log_
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json as _json
 import os
 import sys
@@ -51,6 +52,13 @@ def _record_line(record: Any) -> bytes:
         text = text[:MAX_RECORD_CHARS] + f" ... ({len(text) - MAX_RECORD_CHARS} characters cut)"
     payload = {"l": record["level"].name, "t": int(record["time"].timestamp() * 1000), "m": text}
     return (RECORD_PREFIX + _json.dumps(payload) + "\n").encode("utf-8", "replace")
+
+
+def worker_line(skald_id: str, line: Any) -> str:
+    """A worker's log line (`transport.ports.LogLine`) as the node's own log shows it (FILE_FORMAT's shape)."""
+    when = datetime.datetime.fromtimestamp(line.ts / 1000)
+    return (f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d} | {line.level: <8} | {skald_id} "
+            f"{line.task_id} #{line.attempt} | worker {line.source} - {line.text}\n")
 
 
 class _Console:
