@@ -170,7 +170,7 @@ def bench(backend: str, probes: int, seconds: float) -> dict[str, object]:
 
 def table(rows: list[dict[str, object]]) -> str:
     lines = ["| backend | probes seen | visible p50 | p95 | p99 (target <= 300 ms) | max | node CPU, silent worker "
-             "| node CPU, 1,000 lines/s (target <= 10 %) | last lines readable |",
+             "| node CPU, 1,000 lines/s (target <= 10 %) | lines read back (at most 5000) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['backend']} | {row['probes']} | {row['p50']:.0f} ms | {row['p95']:.0f} ms | "
