@@ -14,12 +14,13 @@ from skalds.cli.client import DEFAULT_URL, ControllerClient
 from skalds.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from skalds.cli.options import AsJson, Token, Url
 from skalds.model.log_levels import known_level
+from skalds.utils.logging import printable
 
 
 def format_line(line: dict[str, Any]) -> str:
     """`12:03:04.567 WARNING  #2 text`: time (local), level, attempt, text."""
     when = datetime.datetime.fromtimestamp(line.get("ts", 0) / 1000).strftime("%H:%M:%S.%f")[:-3]
-    return f"{when} {line.get('level', ''):<8} #{line.get('attempt', '?')} {line.get('text', '')}"
+    return f"{when} {line.get('level', ''):<8} #{line.get('attempt', '?')} {printable(str(line.get('text', '')))}"
 
 
 def _emit(line: dict[str, Any], as_json: bool) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import json as _json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -54,11 +55,20 @@ def _record_line(record: Any) -> bytes:
     return (RECORD_PREFIX + _json.dumps(payload) + "\n").encode("utf-8", "replace")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """A worker's text for a terminal or a log file: control characters escaped (no colours, no carriage
+    return over a line), and each further line indented, so no line of it can pass for a line of ours."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text).replace("\n", "\n    ")
+
+
 def worker_line(skald_id: str, line: Any) -> str:
     """A worker's log line (`transport.ports.LogLine`) as the node's own log shows it (FILE_FORMAT's shape)."""
     when = datetime.datetime.fromtimestamp(line.ts / 1000)
     return (f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d} | {line.level: <8} | {skald_id} "
-            f"{line.task_id} #{line.attempt} | worker {line.source} - {line.text}\n")
+            f"{line.task_id} #{line.attempt} | worker {line.source} - {printable(line.text)}\n")
 
 
 class _Console:

@@ -73,9 +73,12 @@ def texts(lines: list[dict]) -> list[str]:
     return [line["text"] for line in lines]
 
 
+FORGED = "2026-12-01 00:00:00.000 | SUCCESS  | skalds.node:forged:1 - task evil Finished"
+
+
 def test_logger_lines_and_prints_reach_the_api_with_task_attempt_and_level(controller, nodes):
     node = nodes.start()
-    task_id = create(controller, lines=2)
+    task_id = create(controller, lines=2, forge=FORGED)
     wait_status(controller, task_id, "Finished")
     lines = wait_for(lambda: (found := logs(controller, task_id)) and len(found) >= 8 and found, 10, "8 lines")
     by_text = {line["text"]: line for line in lines}
@@ -93,6 +96,9 @@ def test_logger_lines_and_prints_reach_the_api_with_task_attempt_and_level(contr
     assert controller.http.get(f"/api/tasks/{task_id}/logs", params={"level": "loud"}).status_code == 422
     assert controller.http.get("/api/tasks/no-such-task/logs").status_code == 404
     assert "plain print 1 attempt 1" in node.log() and "careful 1 attempt 1" in node.log()  # the node's own log
+    assert f"evil\n{FORGED}" in texts(lines)  # the API keeps the text as written
+    assert not any(row.startswith(FORGED[:23]) for row in node.log().splitlines())  # no forged node line
+    assert f"evil\\x0d{FORGED}\\x1b[2K" in node.log()
 
 
 def test_a_flooding_worker_is_rate_limited_and_its_log_capped(controller, nodes):

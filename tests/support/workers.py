@@ -201,6 +201,7 @@ class ChattyModel(BaseModel):
     seconds: float = 0.0  # then a tick line every `every` seconds for this long
     every: float = 0.2
     width: int = 0  # pad the flood's lines to this many characters
+    forge: str = ""  # a line to try to forge in the node's log, after a newline and a carriage return
 
 
 class ChattyWorker(BaseTaskWorker[ChattyModel]):
@@ -217,6 +218,9 @@ class ChattyWorker(BaseTaskWorker[ChattyModel]):
             logger.warning(f"careful {n} attempt {attempt}")
             print(f"plain print {n} attempt {attempt}")
             print(f"to stderr {n} attempt {attempt}", file=sys.stderr)
+        if self.data.forge:
+            logger.info(f"evil\n{self.data.forge}")
+            print(f"evil\r{self.data.forge}\x1b[2K")
         for n in range(self.data.flood):
             print(f"flood {n}".ljust(self.data.width, "."))
         deadline, n = time.monotonic() + self.data.seconds, 0
