@@ -16,12 +16,14 @@ from skalds.cli.client import DEFAULT_URL, ControllerClient
 from skalds.cli.errors import EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_USAGE, CliError
 from skalds.cli.options import AsJson, Token, Url
 from skalds.cli.render import TERMINAL, task_detail, tasks_table
+from skalds.cli.task_logs import logs
 from skalds.model.task import TaskLifecycleStatus
 
 app = typer.Typer(help="Create, list, watch and control tasks on a controller (--url / SKALDS_URL).",
                   no_args_is_help=True)
 console = Console(highlight=False)
 
+app.command()(logs)
 TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
 
 
