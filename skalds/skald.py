@@ -26,7 +26,8 @@ from skalds.node.recovery import recover_own_tasks
 from skalds.node.supervisor import Supervisor
 from skalds.tasks.feeding_store import FeedingStore, gap_marker
 from skalds.transport import factory
-from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, MisconfiguredError, TaskStore
+from skalds.transport.log_common import LogLimits
+from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, MisconfiguredError, TaskLogs, TaskStore
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
@@ -122,8 +123,16 @@ class Skald:
             logger.error(f"{name} unreachable, heartbeats are not written until it is back: {error}")
         self.live = live
 
+    def _task_logs(self) -> TaskLogs | None:
+        """Where workers' lines are kept: none for an edge node without Redis (its own log still has them)."""
+        config = self.config
+        if not factory.is_embedded(config) and not config.redis_host:
+            return None
+        return factory.build_logs(config, LogLimits(config.task_log_max_lines, config.task_log_max_bytes,
+                                                    config.task_log_ttl_seconds))
+
     def _make_supervisor(self) -> Supervisor:
-        self.supervisor = Supervisor(self.config, self.registry, self.store, self.live)
+        self.supervisor = Supervisor(self.config, self.registry, self.store, self.live, self._task_logs())
         return self.supervisor
 
     def _start_consumer(self, topics: tuple[str, ...], handler: CommandHandler, required: bool,

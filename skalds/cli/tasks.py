@@ -16,12 +16,14 @@ from skalds.cli.client import DEFAULT_URL, ControllerClient
 from skalds.cli.errors import EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_USAGE, CliError
 from skalds.cli.options import AsJson, Token, Url
 from skalds.cli.render import TERMINAL, task_detail, tasks_table
+from skalds.cli.task_logs import logs
 from skalds.model.task import TaskLifecycleStatus
 
 app = typer.Typer(help="Create, list, watch and control tasks on a controller (--url / SKALDS_URL).",
                   no_args_is_help=True)
 console = Console(highlight=False)
 
+app.command()(logs)
 TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
 
 
@@ -116,22 +118,27 @@ def list_tasks(
     = None,
     sort: Sort = SortKey.created,  # type: ignore[attr-defined]
     reverse: Annotated[bool, typer.Option("--reverse", help="The other way round.")] = False,
-    page: Annotated[int, typer.Option(min=1)] = 1,
+    page: Annotated[int, typer.Option(min=1, help="Page by number (up to 10,000 tasks deep; see --cursor).")] = 1,
     page_size: Annotated[int, typer.Option("--page-size", min=1, max=100)] = 20,
+    cursor: Annotated[str | None, typer.Option("--cursor", show_default=False, help=(
+        "Continue after the page that printed this cursor (same filters and sort)."))] = None,
     url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
 ) -> None:
-    """List tasks, newest first (see --sort)."""
+    """List tasks, newest first (see --sort). Each page prints the --cursor of the next one."""
     descending = (sort.value in NEWEST_FIRST) != reverse
     with _client(url, token) as client:
         result = client.list_tasks(page=page, pageSize=page_size, lifecycleStatus=status_filter(status),
                                    className=class_name, executor=node, id=id_contains, sortBy=SORTS[sort.value],
-                                   sortOrder="desc" if descending else "asc")
+                                   sortOrder="desc" if descending else "asc", cursor=cursor)
     if as_json:
         _print_json(result)
         return
     items = result["items"]
-    shown = f"{len(items)} of {result['total']}" + (f", page {page}" if page > 1 else "")
+    total = f"{result['total']}{'+' if result.get('totalIsLowerBound') else ''}"
+    shown = f"{len(items)} of {total}" + (f", page {page}" if page > 1 and not cursor else "")
     console.print(tasks_table(items, title=f"Tasks ({shown})", width=console.width))
+    if result.get("nextCursor"):
+        console.print(f"next page: --cursor {result['nextCursor']}", soft_wrap=True)
 
 
 @app.command()

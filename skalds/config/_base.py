@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from skalds.config._enum import BackendEnum, LogLevelEnum, SkaldEnvEnum
 from skalds.config.environment import read_environment
@@ -112,6 +112,9 @@ class ServiceConfig(LoggingConfig):
     # KAFKA_HOST, MONGO_HOST or REDIS_HOST is configured, else the embedded SQLite file.
     skalds_backend: BackendEnum = BackendEnum.AUTO
     skalds_embedded_path: str = ""  # empty: $XDG_DATA_HOME/skalds/skalds.db (~/.local/share/skalds/skalds.db)
+    # history entries kept per task: beyond it the oldest are dropped, a "history_truncated" entry says how
+    # many; 0 = keep all
+    task_history_limit: int = Field(default=1000, ge=0, le=10_000_000)
 
     @field_validator("skalds_backend", mode="before")
     @classmethod

@@ -35,6 +35,11 @@ class SkaldConfig(ServiceConfig):
     ownership_check_period: float | None = None  # 0.3.8-era name of reconcile_period, used when that is not set
     max_event_task_ids: int = 1000  # an event naming more task ids is rejected (logged and committed)
     event_max_attempts: int = 5  # tries of an event failing for a reason other than an outage; then dead-lettered
+    # Task logs (a worker's logger lines and output): caps of each task's log, all attempts together.
+    task_log_max_lines: int = Field(10_000, ge=10, le=1_000_000)
+    task_log_max_bytes: int = Field(4 * 1024 * 1024, ge=4096, le=1024 ** 3)
+    task_log_lines_per_second: int = Field(2000, ge=1, le=1_000_000)  # per task; the excess is dropped, and counted
+    task_log_ttl_seconds: int = Field(7 * 86400, ge=60)  # a task's log is kept this long after its last line
 
     def reconcile_seconds(self) -> float:
         """The reconcile period: `reconcile_period`, or `ownership_check_period` when only that was given."""

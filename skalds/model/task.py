@@ -93,6 +93,7 @@ class HistoryType(_ListableEnum):
     ATTACHMENTS_APPLIED = "attachments_applied"
     ATTACHMENTS_REJECTED = "attachments_rejected"
     DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
+    HISTORY_TRUNCATED = "history_truncated"  # the oldest entries were dropped (`dropped`: how many in all)
 
 
 class HeartbeatCode(IntEnum):

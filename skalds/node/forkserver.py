@@ -1,14 +1,15 @@
 """The node's side of the worker fork server (`forkserver_main.py`): start it, ask it for processes.
 
-`ForkServer.spawn()` returns a `WorkerProcess` (pid, exit sentinel, exit code) and the node's
-end of the child's worker pipe, without waiting for the fork; the child runs nothing until the
-pickled worker (`pickle_worker`) arrives on that pipe. Spawning ahead of time is how standby
-workers are made.
+`ForkServer.spawn()` returns a `WorkerProcess` (pid, exit sentinel, exit code, the read end of its
+output pipe: its stdout and stderr, see `log_capture`) and the node's end of the child's worker pipe,
+without waiting for the fork; the child runs nothing until the pickled worker (`pickle_worker`)
+arrives on that pipe. Spawning ahead of time is how standby workers are made.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -32,6 +33,7 @@ from skalds.utils.logging import logger
 
 START_TIMEOUT_SECONDS = 60.0  # importing the user's main module and worker modules
 ANSWER_TIMEOUT_SECONDS = 30.0  # a fork takes milliseconds; a server this slow is treated as gone
+OUTPUT_PIPE_BYTES = 1024 * 1024  # a worker's burst of output waits here, not in the worker, while the node reads
 
 
 class ForkServerError(RuntimeError):
@@ -72,8 +74,9 @@ class WorkerProcess:
     Spawning does not wait for the fork: the pid is read from the server's answers, in order,
     when first asked for (or when a later spawn finds the answers waiting)."""
 
-    def __init__(self, server: ForkServer, status_fd: int) -> None:
+    def __init__(self, server: ForkServer, status_fd: int, output_fd: int | None = None) -> None:
         self.exitcode: int | None = None
+        self.output_fd = output_fd  # read end of its stdout/stderr; whoever takes it closes it
         self.exit_unknown = False  # the fork server could not fork it, or died before reporting its code
         self._server = server
         self._pid: int | None = None  # -1: never forked
@@ -135,12 +138,17 @@ class WorkerProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
+    def take_output(self) -> int | None:
+        """The read end of the process's output pipe, now the caller's to close."""
+        fd, self.output_fd = self.output_fd, None
+        return fd
+
     def close(self) -> None:
-        for fd in (self._status_fd, self._pidfd):
+        for fd in (self._status_fd, self._pidfd, self.output_fd):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self._status_fd = self._pidfd = None
+        self._status_fd = self._pidfd = self.output_fd = None
 
 
 class ForkServer:
@@ -162,19 +170,23 @@ class ForkServer:
         fork: the worker can be sent on the pipe at once, the child reads it when it runs."""
         parent_end, child_end = Pipe(duplex=True)
         status_r, status_w = os.pipe()
-        process = WorkerProcess(self, status_r)
+        output_r, output_w = os.pipe()
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(output_w, fcntl.F_SETPIPE_SZ, OUTPUT_PIPE_BYTES)
+        process = WorkerProcess(self, status_r, output_r)
         try:
             with self._lock:
                 self._read_answers_locked(block_for=None)  # keeps the answers from piling up
-                self._request_locked([child_end.fileno(), status_w])
+                self._request_locked([child_end.fileno(), status_w, output_w])
                 self._unanswered.append(process)
         except BaseException:
             parent_end.close()
-            os.close(status_r)
+            process.close()
             raise
         finally:
             child_end.close()
             os.close(status_w)
+            os.close(output_w)
         return process, parent_end
 
     def wait_for_pid(self, process: WorkerProcess) -> None:

@@ -1,8 +1,9 @@
 """The worker fork server: a fresh, single-threaded Python that imports the workers once and forks one child per task.
 
 The node starts it (`node/forkserver.py`) with a configuration on argv and one end of a
-SOCK_SEQPACKET socket. Each request carries two descriptors: the child's end of the worker
-pipe and the write end of a status pipe. The server forks, answers with the child's pid, and
+SOCK_SEQPACKET socket. Each request carries three descriptors: the child's end of the worker
+pipe, the write end of a status pipe and the write end of its output pipe (the child's stdout and
+stderr; a request with two has none). The server forks, answers with the child's pid, and
 writes the child's exit code (4 bytes, signed; negative = killed by that signal) to the
 status pipe once it has reaped it. The child waits on its worker pipe for the pickled worker,
 becomes it and runs its lifecycle: a standby worker is simply a child still waiting there.
@@ -109,19 +110,21 @@ def _serve(control: socket.socket) -> None:
 def _answer(control: socket.socket, own_fds: list[int], status_by_pid: dict[int, int]) -> bool:
     """Handle one spawn request; False when the node has closed the connection."""
     try:
-        message, fds, _flags, _address = socket.recv_fds(control, 64, 2)
+        message, fds, _flags, _address = socket.recv_fds(control, 64, 3)
     except OSError:
         return False
     if not message:
         return False
-    if message != SPAWN or len(fds) != 2:
+    if message != SPAWN or len(fds) not in (2, 3):
         for fd in fds:
             os.close(fd)
         control.send(struct.pack(PID_FORMAT, -1))
         return True
-    worker_fd, status_fd = fds
-    pid = _fork_child(worker_fd, [*own_fds, status_fd, *status_by_pid.values()])
+    worker_fd, status_fd, output_fd = (*fds, None) if len(fds) == 2 else fds
+    pid = _fork_child(worker_fd, output_fd, [*own_fds, status_fd, *status_by_pid.values()])
     os.close(worker_fd)
+    if output_fd is not None:
+        os.close(output_fd)
     if pid < 0:
         os.close(status_fd)
     else:
@@ -139,7 +142,7 @@ def _drain(fd: int) -> None:
             return
 
 
-def _fork_child(worker_fd: int, server_fds: list[int]) -> int:
+def _fork_child(worker_fd: int, output_fd: int | None, server_fds: list[int]) -> int:
     try:
         pid = os.fork()
     except OSError as error:
@@ -152,6 +155,8 @@ def _fork_child(worker_fd: int, server_fds: list[int]) -> int:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             for fd in server_fds:
                 os.close(fd)
+            if output_fd is not None:
+                _capture_output(output_fd)
             code = _become_worker(Connection(worker_fd))
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
@@ -163,6 +168,23 @@ def _fork_child(worker_fd: int, server_fds: list[int]) -> int:
                     stream.flush()
             os._exit(code)
     return pid
+
+
+def _capture_output(output_fd: int) -> None:
+    """Make the output pipe this process's stdout and stderr (also of C code and subprocesses), line
+    buffered so a print reaches the node at once, and have the logger write structured records to it."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(output_fd)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    logging = sys.modules.get("skalds.utils.logging")
+    if logging is not None:
+        logging.write_records_to(2)
 
 
 def _become_worker(connection: Connection) -> int:

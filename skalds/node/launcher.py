@@ -8,6 +8,7 @@ from multiprocessing.connection import Connection
 
 from skalds.node.forkserver import ForkServer, ForkServerConfig, WorkerProcess
 from skalds.node.handles import WorkerHandle
+from skalds.node.log_capture import LogCapture
 from skalds.node.orphans import kill_stopped_workers_of
 from skalds.node.standby import StandbyPool
 from skalds.utils.logging import logger
@@ -23,6 +24,7 @@ class Launcher:
             logging={"level": launch.log_level, "skald_id": launch.skald_id, "json": launch.log_json},
             owner=launch.skald_id))
         self.standby = StandbyPool(standby_workers, self.fork_server)
+        self.capture: LogCapture | None = None  # reads each launched worker's output
 
     def start(self) -> None:
         """Start the template process now (not on the first task), with the main module and the
@@ -38,8 +40,15 @@ class Launcher:
         self.standby.close()
         self.fork_server.close()  # workers still running (past the grace) do not depend on it
 
-    def launch(self, payload: bytes) -> tuple[WorkerProcess, Connection, str]:
-        """Hand the pickled worker to a standby process if one is ready, else to a process forked now."""
+    def launch(self, payload: bytes, task_id: str, attempt: int) -> tuple[WorkerProcess, Connection, str]:
+        """Hand the pickled worker to a standby process if one is ready, else to a process forked now;
+        its output is read as this attempt's."""
+        process, parent_end, how = self._launch(payload)
+        if self.capture is not None:
+            self.capture.watch(process.take_output(), task_id, attempt)
+        return process, parent_end, how
+
+    def _launch(self, payload: bytes) -> tuple[WorkerProcess, Connection, str]:
         standby = self.standby.take()
         if standby is not None:
             process, parent_end = standby
@@ -68,7 +77,7 @@ class Launcher:
         payload, handle.payload = handle.payload, None  # once
         logger.warning(f"task {handle.task_id}: the worker fork server died before starting it; starting it again")
         try:
-            return self.launch(payload)
+            return self.launch(payload, handle.task_id, handle.attempt)
         except Exception as error:
             logger.error(f"task {handle.task_id}: could not start it again: {error}")
             return None

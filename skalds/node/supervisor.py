@@ -25,12 +25,14 @@ from skalds.node.forkserver import ForkServer, pickle_worker
 from skalds.node.handles import HandleTable, WorkerHandle
 from skalds.node.keepalive import KeepAliveThread
 from skalds.node.launcher import Launcher
+from skalds.node.log_capture import LogCapture
+from skalds.node.log_shipper import LogShipper
 from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
 from skalds.node.settings import NodeRole, launch_settings
 from skalds.node.stopping import StopDeadlines, StopPolicy, kill, pause, resume
-from skalds.transport.ports import LiveState, TaskStore
+from skalds.transport.ports import LiveState, TaskLogs, TaskStore
 from skalds.utils.logging import logger
 from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
@@ -41,7 +43,7 @@ MAX_UNANSWERED_UPDATES = 16  # attachments versions a worker was sent and has no
 
 class Supervisor:
     def __init__(self, config: SkaldConfig, registry: WorkerRegistry,
-                 store: TaskStore | None, live: LiveState | None) -> None:
+                 store: TaskStore | None, live: LiveState | None, logs: TaskLogs | None = None) -> None:
         self.config = config
         self.role = NodeRole.of(config)
         self.registry = registry
@@ -53,6 +55,9 @@ class Supervisor:
         liveness = Liveness(config.fence_seconds) if self.role.fences else None
         self._recorder = Recorder(config, store, live, self.role.record_in_store, self._attempt_lost, liveness)
         self._launcher = Launcher(registry.modules(), self.launch_settings, self.role.standby_workers)
+        self._shipper = LogShipper(logs) if logs is not None else None
+        self._capture = LogCapture(self._shipper, config.task_log_lines_per_second, config.skald_id)
+        self._launcher.capture = self._capture
         self._deferred = Deferred()
         self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
                                           config.skald_id) if liveness is not None else None
@@ -68,6 +73,9 @@ class Supervisor:
     # --- lifecycle of the supervisor ---------------------------------------------------------
     def start(self) -> None:
         self._launcher.start()
+        if self._shipper is not None:
+            self._shipper.start()
+        self._spawn(lambda: self._capture.run(self._stop), "skalds-log-capture")
         self._recorder.start()
         self._deferred.start()
         self._spawn(lambda: self._reactor.run(self._stop), "skalds-watcher")
@@ -104,6 +112,8 @@ class Supervisor:
         for thread in self._threads:
             thread.join(timeout=5)
         self._launcher.close()
+        if self._shipper is not None:
+            self._shipper.close()
         self._recorder.close()
 
     def deregister(self) -> None:
@@ -140,7 +150,7 @@ class Supervisor:
             worker = worker_class(task=task)
             worker._skalds_supervise(None, self.launch_settings, attachments)
             payload = pickle_worker(worker)
-            process, parent_end, how = self._launcher.launch(payload)
+            process, parent_end, how = self._launcher.launch(payload, task.id, attempt)
             self._handles.add(WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
                                            fresh_keys_written=fresh_keys_written, launched_as=how, payload=payload,
                                            held=(task.attachments_version, attachments or {})))

@@ -131,7 +131,8 @@ class FeedFollower:
         started = time.perf_counter()
         with self._lock:
             self._pending.clear()  # the rebuild reads them all
-        self.view.rebuild(live_reads.live_documents(self.store), queries.counts_by_status(self.store))
+        self.view.rebuild(live_reads.live_documents(self.store), queries.counts_by_status(self.store),
+                          queries.class_names(self.store))
         self._rebuild_wanted = False
         self._last_recount = time.monotonic()
         self.rebuilds += 1

@@ -19,6 +19,7 @@ from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
 from skalds.tasks.live_reads import in_view
+from skalds.tasks.queries import TaskFilter
 from skalds.transport.errors import StoreUnavailableError
 
 S = TaskLifecycleStatus
@@ -42,19 +43,22 @@ class LiveView:
     def __init__(self) -> None:
         self._tasks: dict[str, dict[str, Any]] = {}
         self._ended: Counter[str] = Counter()  # tasks over, outside the map, by status
+        self._classes: set[str] = set()  # every class name seen (0.3.8's /api/tasks/classnames)
         self._lock = threading.Lock()
         self.ready = False  # built from the store at least once
         self.counts_stale = False
         self.generation = 0  # rebuilds so far
 
     # --- writing (the follower's thread) -------------------------------------------------------------
-    def rebuild(self, documents: Iterable[dict[str, Any]], counts_by_status: dict[str, int]) -> None:
+    def rebuild(self, documents: Iterable[dict[str, Any]], counts_by_status: dict[str, int],
+                class_names: Iterable[str] = ()) -> None:
         tasks = {document["id"]: document for document in documents if in_view(document)}
+        classes = set(class_names) | {str(task["className"]) for task in tasks.values() if task.get("className")}
         held = Counter(str(document.get("lifecycleStatus")) for document in tasks.values())
         ended = Counter({status: max(0, count - held.get(status, 0)) for status, count in counts_by_status.items()
                          if status in TERMINAL_STATUSES})
         with self._lock:
-            self._tasks, self._ended = tasks, ended
+            self._tasks, self._ended, self._classes = tasks, ended, classes
             self.ready, self.counts_stale = True, False
             self.generation += 1
 
@@ -88,6 +92,8 @@ class LiveView:
             if old is None and deleted_status in TERMINAL_STATUSES:
                 self._ended[deleted_status] = max(0, self._ended[deleted_status] - 1)
             return
+        if isinstance(document.get("className"), str) and document["className"]:
+            self._classes.add(document["className"])
         outside_before = old is None and not created  # the view did not hold it before this batch
         if outside_before and came_from in TERMINAL_STATUSES:
             self._ended[came_from] = max(0, self._ended[came_from] - 1)  # it left the counters
@@ -144,6 +150,30 @@ class LiveView:
         if not self.ready:
             raise StoreUnavailableError("the controller has not read its starting state from the task store yet")
         return self.counts()
+
+    def total(self, task_filter: TaskFilter) -> int | None:
+        """How many tasks match, when the view knows exactly (the list's `total`); None: ask the store.
+
+        Known: any filter on a status the view holds (it holds every such task), and a status alone or no
+        filter at all (the counters). Not known: a class, node or id filter over tasks that are over."""
+        if not self.ready:
+            return None
+        status = task_filter.lifecycle_status
+        if status is not None and status not in TERMINAL_STATUSES and status != S.Failed.value:
+            needle = (task_filter.id_contains or "").lower()
+            with self._lock:
+                return sum(1 for task in self._tasks.values() if task.get("lifecycleStatus") == status
+                           and (task_filter.class_name is None or task.get("className") == task_filter.class_name)
+                           and (task_filter.executor is None or task.get("executor") == task_filter.executor)
+                           and needle in str(task.get("id", "")).lower())
+        if task_filter.class_name or task_filter.executor or task_filter.id_contains or self.counts_stale:
+            return None
+        counts = self.counts()
+        return counts.get(status, 0) if status is not None else sum(counts.values())
+
+    def class_names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._classes)
 
     def count_by(self, field_name: str) -> dict[str, int]:
         """Tasks in the view by a field's value (className, executor)."""

@@ -122,7 +122,8 @@ class SystemController:
                                     retry_backoff_seconds=config.retry_backoff_seconds,
                                     view_period=config.monitor_task_interval, should_stop=self._stop.is_set)
         self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics, view=view,
-                                  timeline=timeline, monitor=monitor, dispatcher=dispatcher, lease=lease)
+                                  timeline=timeline, monitor=monitor, dispatcher=dispatcher, lease=lease,
+                                  logs=factory.build_logs(config))
         return self.context
 
     def _feed_consumer(self, on_assigned: Callable[[list[str]], None]) -> EventConsumer:

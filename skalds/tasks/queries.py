@@ -2,6 +2,22 @@
 
 Every list a read returns holds only usable documents: one that is not (`validation.problem_of`) is
 left out and reported to the problem log, so a single bad document never fails a cycle or a page.
+
+Each read and the index that serves it (skalds/transport/task_indexes.py; checked by explain in
+tests/integration/test_query_plans.py and tests/unit/test_paging.py):
+
+    documents_by_id, owned_attempts   `_id` / `id_1` (by key)
+    held_by, running_on               executor_status (executor, lifecycleStatus)
+    active                            status_updated (lifecycleStatus prefix)
+    waiting, failed_with_retries      mode_status_priority (mode, lifecycleStatus, priority)
+    counts_by_status, class_names     list_status / list_class (a group over the key's index)
+    activity_since                    list_created, list_updated, status_updated (ranges on the time)
+    paging.page, no filter            list_<key> (key, id) for each sortBy; sortBy=id: id_1
+    paging.page, one filter           <status|class|executor>_<created|updated>_id (field, time, id);
+                                      another sortBy: the filter's list_<field> (field, id) or the
+                                      sort's index, the rest filtered on the way (bounded by the page)
+    paging.total (capped count)       the filter's index, read up to COUNT_CAP ids
+    id substring (TaskFilter.id)      none: a substring has no index; the scan stops at the page
 """
 
 from __future__ import annotations
@@ -113,17 +129,6 @@ class TaskFilter:
         if self.id_contains:
             where["id"] = {"$regex": re.escape(self.id_contains), "$options": "i"}
         return where
-
-
-def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending: bool, page_number: int,
-         page_size: int) -> tuple[int, list[dict[str, Any]]]:
-    """One page of tasks and the total that match."""
-    where = task_filter.where()
-    total = store.count(where)
-    order = [(sort_by, -1 if descending else 1)] + ([("id", 1)] if sort_by != "id" else [])  # ties by id, once
-    documents = store.find(where, sort=order,
-                           skip=(page_number - 1) * page_size, limit=page_size)
-    return total, usable(documents)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from skalds.config._base import ServiceConfig, mask_uri_credentials
 from skalds.config._enum import BackendEnum
-from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, TaskStore
+from skalds.transport.log_common import LogLimits
+from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, TaskLogs, TaskStore
 from skalds.transport.sqlite_db import SqliteDatabase
 
 SERVICE_HOSTS = ("kafka_host", "mongo_host", "redis_host")
@@ -101,12 +102,12 @@ def build_store(config: ServiceConfig) -> TaskStore:
     if is_embedded(config):
         from skalds.transport.sqlite_tasks import SqliteTaskStore
 
-        return SqliteTaskStore(open_database(config))
+        return SqliteTaskStore(open_database(config), history_limit=config.task_history_limit)
     from skalds.transport.mongo_tasks import MongoTaskStore, mongo_client
 
     return MongoTaskStore(mongo_client(config.mongo_host,
                                        operation_timeout_ms=int(config.mongo_timeout_seconds * 1000)),
-                          config.db_name)
+                          config.db_name, history_limit=config.task_history_limit)
 
 
 def build_live(config: ServiceConfig) -> LiveState:
@@ -173,3 +174,15 @@ def prepare_topics(config: ServiceConfig, names: Iterable[str]) -> None:
 
     ensure_topics(kafka_settings(config), list(names), partitions=config.kafka_topic_partitions,
                   replication_factor=config.kafka_replication_factor)
+
+
+def build_logs(config: ServiceConfig, limits: LogLimits | None = None) -> TaskLogs:
+    """Per-task logs: a capped Redis stream per task, or a capped table in the embedded file."""
+    if is_embedded(config):
+        from skalds.transport.sqlite_logs import SqliteTaskLogs
+
+        return SqliteTaskLogs(open_database(config), limits)
+    from skalds.transport.redis_logs import RedisTaskLogs
+    from skalds.transport.settings import redis_settings
+
+    return RedisTaskLogs(redis_settings(config), limits)

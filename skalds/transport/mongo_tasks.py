@@ -8,12 +8,14 @@ from typing import Any
 
 import bson.errors
 import pymongo.errors
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 
 from skalds.model._time import now_ms
 from skalds.transport.errors import DuplicateTaskError, StoreUnavailableError, UnstorableError
+from skalds.transport.history_cap import MARKER, HistoryCap, already_dropped, marker
 from skalds.transport.ports import Change
+from skalds.transport.task_indexes import HISTORY_INDEXES, TASK_INDEXES
 from skalds.transport.translate import translating
 
 TASKS = "tasks"
@@ -91,29 +93,21 @@ def _wrote(document: dict[str, Any], change: Change, stamp: int) -> bool:
 class MongoTaskStore:
     """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
 
-    def __init__(self, client: MongoClient, db_name: str) -> None:
+    def __init__(self, client: MongoClient, db_name: str, history_limit: int = 0) -> None:
         self.client = client
+        self.history_cap = HistoryCap(history_limit)
         self.db = client[db_name]
         self.tasks: Collection = self.db[TASKS]
         self.events: Collection = self.db[HISTORY]
         self._per_command: int | None = None  # update statements per command (`update_each`), once known
 
     def ensure_indexes(self) -> None:
-        self.tasks.create_index([("id", ASCENDING)], unique=True)  # default name id_1, as 0.3.8
-        for name, keys in {
-            "status_created": [("lifecycleStatus", ASCENDING), ("createDateTime", DESCENDING)],
-            "executor_status": [("executor", ASCENDING), ("lifecycleStatus", ASCENDING)],
-            "class_created": [("className", ASCENDING), ("createDateTime", DESCENDING)],
-            "mode_status_priority": [("mode", ASCENDING), ("lifecycleStatus", ASCENDING),
-                                     ("priority", DESCENDING)],
-            "created": [("createDateTime", DESCENDING)],
-            "updated": [("updateDateTime", DESCENDING)],
-            "status_updated": [("lifecycleStatus", ASCENDING), ("updateDateTime", ASCENDING)],  # retention
-            "priority_created": [("priority", DESCENDING), ("createDateTime", ASCENDING)],
-        }.items():
-            self.tasks.create_index(keys, name=name)
-        self.events.create_index([("taskId", ASCENDING), ("ts", ASCENDING)], name="task_ts")
-        self.events.create_index([("ts", ASCENDING)], name="ts")
+        """`id` unique (named id_1, as 0.3.8) and the table in `task_indexes` (which queries use which)."""
+        self.tasks.create_index([("id", ASCENDING)], unique=True)
+        for name, keys in TASK_INDEXES.items():
+            self.tasks.create_index(list(keys), name=name)
+        for name, keys in HISTORY_INDEXES.items():
+            self.events.create_index(list(keys), name=name)
 
     def insert(self, document: dict[str, Any]) -> None:
         """`_id` is the task id: lookups by `_id` are the cheapest query on every MongoDB-wire server
@@ -280,8 +274,26 @@ class MongoTaskStore:
             keyed |= {document["_id"] for document in self.tasks.find({"_id": {"$in": chunk}}, {"_id": 1})}
         return [task_id for task_id in ids if task_id not in keyed]
 
-    def count(self, where: dict[str, Any] | None = None) -> int:
-        return self.tasks.count_documents({key: _condition(value) for key, value in (where or {}).items()})
+    def explain(self, where: dict[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] = (),
+                limit: int = 0, ids_only: bool = False) -> dict[str, Any]:
+        """The server's `explain` of the query `find` (or, `ids_only`, a bounded `count`) sends: which index."""
+        command: dict[str, Any] = {"find": TASKS, "filter": {key: _condition(value) for key, value in
+                                                              (where or {}).items()}}
+        if sort:
+            command["sort"] = dict(sort)
+        if limit:
+            command["limit"] = limit
+        if ids_only:
+            command["projection"] = {"_id": 1}
+        return self.db.command("explain", command)
+
+    def count(self, where: dict[str, Any] | None = None, *, limit: int = 0) -> int:
+        """How many match; with `limit`, at most that many (read as ids by an index: no count of all matches,
+        which FerretDB would do by reading every match)."""
+        query = {key: _condition(value) for key, value in (where or {}).items()}
+        if limit:
+            return len(list(self.tasks.find(query, {"_id": 1}).limit(limit)))
+        return self.tasks.count_documents(query)
 
     def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
         """How many tasks per value of `field` (one aggregation, for loads and summaries)."""
@@ -301,12 +313,31 @@ class MongoTaskStore:
 
     def append_history(self, task_id: str, entry: dict[str, Any]) -> None:
         self.events.insert_one({"taskId": task_id, "ts": now_ms(), **entry})
+        for due in self.history_cap.due([task_id]):
+            self.trim_history(due)
 
     def append_history_many(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
         if entries:
             stamp = now_ms()
             self.events.insert_many([{"taskId": task_id, "ts": stamp, **entry} for task_id, entry in entries],
                                     ordered=True)
+            for due in self.history_cap.due(task_id for task_id, _entry in entries):
+                self.trim_history(due)
+
+    def trim_history(self, task_id: str) -> int:
+        """Drop the oldest entries beyond the cap, leaving one marker first; how many were dropped now."""
+        excess = self.history_cap.excess(self.events.count_documents({"taskId": task_id}))
+        if not excess:
+            return 0
+        oldest = list(self.events.find({"taskId": task_id}, {"_id": 1, "ts": 1, "type": 1, "dropped": 1})
+                      .sort([("ts", ASCENDING), ("_id", ASCENDING)]).limit(excess + 1))
+        dropped = already_dropped(oldest)
+        fresh = sum(1 for entry in oldest if entry.get("type") != MARKER)
+        ts = int(oldest[0].get("ts") or 0) - (0 if oldest[0].get("type") == MARKER else 1)  # before those kept
+        for start in range(0, len(oldest), 500):
+            self.events.delete_many({"_id": {"$in": [entry["_id"] for entry in oldest[start:start + 500]]}})
+        self.events.insert_one(marker(task_id, ts, dropped + fresh))
+        return fresh
 
     def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]:
         return list(self.events.find({"taskId": task_id}, {"_id": 0}).sort([("ts", ASCENDING)]).limit(limit))

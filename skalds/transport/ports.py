@@ -132,3 +132,40 @@ class LiveState(Protocol):
     def acquire_lease(self, name: str, owner: str, ttl: float) -> bool: ...
     def release_lease(self, name: str, owner: str) -> None: ...
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a task's log. `id` is given by the store (ordered, opaque: resume after it)."""
+
+    task_id: str
+    attempt: int
+    level: str  # TRACE, DEBUG, INFO, SUCCESS, WARNING, ERROR, CRITICAL
+    ts: int  # ms since the epoch, when the worker wrote it
+    text: str
+    source: str = "logger"  # "logger", "stdout" (stdout and stderr share one pipe) or "skalds" (node's markers)
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Which lines of one task: all filters optional; `after` an id (resume), `since` ms."""
+
+    attempt: int | None = None
+    min_severity: int = 0
+    since: int | None = None
+    text: str | None = None  # case-insensitive substring
+    after: str | None = None
+    limit: int = 500
+
+
+class TaskLogs(Protocol):
+    """Bounded per-task logs: the node appends, the controller reads."""
+
+    def append(self, lines: Sequence[LogLine]) -> None:
+        """Store lines of any tasks, trimming each task's log to its caps."""
+        ...
+    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+        """Oldest first: with `after`, the first `limit` matches after it; else the last `limit` matches."""
+        ...
+    def close(self) -> None: ...

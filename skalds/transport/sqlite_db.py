@@ -52,6 +52,12 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS live_keys_expiry ON live_keys (expires_at) WHERE expires_at IS NOT NULL",
     "CREATE TABLE IF NOT EXISTS live_hash (key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (key, field))",
+    # task logs: capped per task by the writer (sqlite_logs); kept until `expires_at` of the task's last write
+    "CREATE TABLE IF NOT EXISTS task_logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, "
+    "attempt INTEGER NOT NULL, severity INTEGER NOT NULL, level TEXT NOT NULL, ts INTEGER NOT NULL, "
+    "source TEXT NOT NULL, text TEXT NOT NULL, bytes INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS task_logs_task ON task_logs (task_id, seq)",
+    "CREATE TABLE IF NOT EXISTS task_log_expiry (task_id TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
 ]
 
 

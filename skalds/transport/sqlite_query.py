@@ -130,13 +130,20 @@ def where_clause(where: dict[str, Any] | None) -> tuple[str, list[Any]]:
 
 
 def order_clause(sort: Sequence[tuple[str, int]]) -> str:
-    """Missing values first when ascending, as MongoDB; ties in insertion order."""
+    """Missing values first when ascending, as MongoDB; ties in insertion order (none after the unique `id`)."""
     terms = []
     for field, direction in sort:
         if direction not in (1, -1):
             raise ValueError(f"sort direction for {field!r} must be 1 or -1, got {direction!r}")
         terms.append(f"{column(field)} {'ASC' if direction == 1 else 'DESC'}")
-    return ", ".join([*terms, "rowid ASC"])
+    if not any(field == "id" for field, _direction in sort):
+        terms.append("rowid ASC")
+    return ", ".join(terms)
+
+
+def index_columns(keys: Sequence[tuple[str, int]]) -> str:
+    """The columns of an index on `keys`: the expressions `column` writes, so queries match them."""
+    return ", ".join(f"{column(field)}{' DESC' if direction < 0 else ''}" for field, direction in keys)
 
 
 def projection(fields: Iterable[str]) -> tuple[list[str], str]:

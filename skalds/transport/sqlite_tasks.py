@@ -14,9 +14,18 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.transport.errors import DuplicateTaskError, UnstorableError
+from skalds.transport.history_cap import MARKER, HistoryCap, already_dropped, marker
 from skalds.transport.ports import Change
 from skalds.transport.sqlite_db import SqliteDatabase
-from skalds.transport.sqlite_query import json_path, order_clause, project_row, projection, where_clause
+from skalds.transport.sqlite_query import (
+    index_columns,
+    json_path,
+    order_clause,
+    project_row,
+    projection,
+    where_clause,
+)
+from skalds.transport.task_indexes import TASK_INDEXES
 
 
 def _dumps(document: dict[str, Any], what: str) -> str:
@@ -78,19 +87,33 @@ def _changed(document: dict[str, Any], task_id: str, changes: dict[str, Any],
     return document
 
 
+def _select(columns: str, where: dict[str, Any] | None, sort: Sequence[tuple[str, int]], skip: int,
+            limit: int) -> tuple[str, list[Any]]:
+    """The SELECT of a `find`, with its parameters."""
+    if skip < 0 or limit < 0:
+        raise ValueError("skip and limit must not be negative")
+    condition, params = where_clause(where)
+    page = f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
+    return f"SELECT {columns} FROM tasks WHERE {condition} ORDER BY {order_clause(sort)}{page}", params
+
+
 class SqliteTaskStore:
     """Task documents in the embedded database file."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, history_limit: int = 0) -> None:
         self._db = database
+        self.history_cap = HistoryCap(history_limit)
 
     @property
     def database(self) -> SqliteDatabase:
         return self._db
 
     def ensure_indexes(self) -> None:
-        """The schema (indexes included) is created when the file is first opened."""
-        self._db.connection()
+        """The schema is created when the file is first opened; then the table in `task_indexes`, on the
+        same expressions as the queries' (`sqlite_query.column`), so SQLite uses them."""
+        statements = [f"CREATE INDEX IF NOT EXISTS tasks_{name} ON tasks ({index_columns(keys)})"
+                      for name, keys in TASK_INDEXES.items()]
+        self._db.transaction(lambda connection: [connection.execute(sql) for sql in statements])
 
     def ping(self) -> None:
         self._db.ping()
@@ -202,24 +225,30 @@ class SqliteTaskStore:
         limit: int = 0,
         fields: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        if skip < 0 or limit < 0:
-            raise ValueError("skip and limit must not be negative")
-        condition, params = where_clause(where)
-        order = order_clause(sort)
-        page = f" LIMIT {int(limit) if limit else -1} OFFSET {int(skip)}"
         if fields is None:
-            rows = self._db.read(lambda connection: connection.execute(
-                f"SELECT doc FROM tasks WHERE {condition} ORDER BY {order}{page}", params).fetchall())
+            sql, params = _select("doc", where, sort, skip, limit)
+            rows = self._db.read(lambda connection: connection.execute(sql, params).fetchall())
             return [json.loads(row[0]) for row in rows]
         names, selects = projection(fields)
-        rows = self._db.read(lambda connection: connection.execute(
-            f"SELECT {selects} FROM tasks WHERE {condition} ORDER BY {order}{page}", params).fetchall())
+        sql, params = _select(selects, where, sort, skip, limit)
+        rows = self._db.read(lambda connection: connection.execute(sql, params).fetchall())
         return [project_row(names, row) for row in rows]
 
-    def count(self, where: dict[str, Any] | None = None) -> int:
+    def plan(self, where: dict[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] = (),
+             limit: int = 0) -> list[str]:
+        """SQLite's plan (EXPLAIN QUERY PLAN details) of the query `find` runs: which index serves it."""
+        sql, params = _select("doc", where, sort, 0, limit)
+        rows = self._db.read(lambda connection: connection.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall())
+        return [str(row[3]) for row in rows]
+
+    def count(self, where: dict[str, Any] | None = None, *, limit: int = 0) -> int:
+        """How many match; with `limit`, at most that many (the scan stops there)."""
+        if limit < 0:
+            raise ValueError("limit must not be negative")
         condition, params = where_clause(where)
+        inner = f"SELECT 1 FROM tasks WHERE {condition}" + (f" LIMIT {int(limit)}" if limit else "")
         return int(self._db.read(lambda connection: connection.execute(
-            f"SELECT COUNT(*) FROM tasks WHERE {condition}", params).fetchone()[0]))
+            f"SELECT COUNT(*) FROM ({inner})", params).fetchone()[0]))
 
     def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
         """How many tasks per value of `field` (None for tasks without it)."""
@@ -243,6 +272,8 @@ class SqliteTaskStore:
         text = _dumps(document, f"history entry of task {task_id!r}")
         self._db.transaction(lambda connection: connection.execute(
             "INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)", (task_id, ts, text)))
+        for due in self.history_cap.due([task_id]):
+            self.trim_history(due)
 
     def append_history_many(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Several entries in one transaction, all stamped with the same time."""
@@ -256,6 +287,29 @@ class SqliteTaskStore:
         if rows:
             self._db.transaction(lambda connection: connection.executemany(
                 "INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)", rows))
+            for due in self.history_cap.due(row[0] for row in rows):
+                self.trim_history(due)
+
+    def trim_history(self, task_id: str) -> int:
+        """In one transaction: drop the oldest entries beyond the cap, leaving one marker first; how many now."""
+
+        def trim(connection: sqlite3.Connection) -> int:
+            stored = connection.execute("SELECT COUNT(*) FROM task_history WHERE task_id = ?", (task_id,)).fetchone()[0]
+            excess = self.history_cap.excess(int(stored))
+            if not excess:
+                return 0
+            oldest = [(seq, ts, json.loads(doc)) for seq, ts, doc in connection.execute(
+                "SELECT seq, ts, doc FROM task_history WHERE task_id = ? ORDER BY ts, seq LIMIT ?",
+                (task_id, excess + 1))]
+            entries = [entry for _seq, _ts, entry in oldest]
+            fresh = sum(1 for entry in entries if entry.get("type") != MARKER)
+            ts = int(oldest[0][1]) - (0 if entries[0].get("type") == MARKER else 1)  # before those kept
+            connection.executemany("DELETE FROM task_history WHERE seq = ?", [(seq,) for seq, _ts, _e in oldest])
+            connection.execute("INSERT INTO task_history (task_id, ts, doc) VALUES (?, ?, ?)",
+                               (task_id, ts, _dumps(marker(task_id, ts, already_dropped(entries) + fresh), "marker")))
+            return fresh
+
+        return self._db.transaction(trim)
 
     def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]:
         rows = self._db.read(lambda connection: connection.execute(

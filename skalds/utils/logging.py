@@ -2,12 +2,20 @@
 
 `logger` is a thin proxy that forwards to loguru one stack frame up, so each line names
 the caller's real file, function and line (0.3.8 printed `logging.py` for all of them).
-It keeps 0.3.8's helpers `block` and `panel`.
+It keeps 0.3.8's helpers `block` and `panel`. In a worker whose node captures its output
+(`write_records_to`), the console sink writes each record as one structured line to that pipe
+instead (level, time, text), so the node can tag, limit and store it (`node/log_capture.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import json as _json
+import os
+import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,65 @@ FILE_FORMAT = (
 )
 
 _loguru.configure(extra={"skald_id": "-", "task_id": "-"})
+
+RECORD_PREFIX = "\x1eskalds-log "  # starts a structured record on a captured worker's output pipe
+MAX_RECORD_CHARS = 16_000  # longer messages are cut (the node cuts lines to its own bound too)
+_record_fd: int | None = None
+
+
+def write_records_to(fd: int) -> None:
+    """From now on the console sink writes structured records to `fd` (the node's output pipe)."""
+    global _record_fd
+    _record_fd = fd
+
+
+def _record_line(record: Any) -> bytes:
+    text = record["message"]
+    exception = record["exception"]
+    if exception is not None and exception.type is not None:
+        text += "\n" + "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
+    if len(text) > MAX_RECORD_CHARS:
+        text = text[:MAX_RECORD_CHARS] + f" ... ({len(text) - MAX_RECORD_CHARS} characters cut)"
+    payload = {"l": record["level"].name, "t": int(record["time"].timestamp() * 1000), "m": text}
+    return (RECORD_PREFIX + _json.dumps(payload) + "\n").encode("utf-8", "replace")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """A worker's text for a terminal or a log file: control characters escaped (no colours, no carriage
+    return over a line), and each further line indented, so no line of it can pass for a line of ours."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text).replace("\n", "\n    ")
+
+
+def worker_line(skald_id: str, line: Any) -> str:
+    """A worker's log line (`transport.ports.LogLine`) as the node's own log shows it (FILE_FORMAT's shape)."""
+    when = datetime.datetime.fromtimestamp(line.ts / 1000)
+    return (f"{when:%Y-%m-%d %H:%M:%S}.{when.microsecond // 1000:03d} | {line.level: <8} | {skald_id} "
+            f"{line.task_id} #{line.attempt} | worker {line.source} - {printable(line.text)}\n")
+
+
+class _Console:
+    """The console sink: stderr, or the structured pipe of a captured worker."""
+
+    def write(self, message: Any) -> None:
+        fd = _record_fd
+        if fd is None:
+            sys.stderr.write(message)
+            return
+        with contextlib.suppress(OSError):  # the node is gone: the worker's watchdog ends the process
+            os.write(fd, _record_line(message.record))
+
+    def flush(self) -> None:
+        if _record_fd is None:
+            sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return _record_fd is None and sys.stderr.isatty()
+
+
+_CONSOLE = _Console()
 
 
 class SkaldsLogger:
@@ -101,7 +168,7 @@ def configure_logging(
     _loguru.remove()
     _loguru.configure(extra={"skald_id": skald_id, "task_id": task_id})
     _stderr_only_signature = None if (log_path and file_name) else signature
-    _loguru.add(sys.stderr, level=level, format=TEXT_FORMAT, serialize=json, colorize=None if not json else False,
+    _loguru.add(_CONSOLE, level=level, format=TEXT_FORMAT, serialize=json, colorize=None if not json else False,
                 enqueue=False, backtrace=False, diagnose=False)
     if log_path and file_name:
         Path(log_path).mkdir(parents=True, exist_ok=True)

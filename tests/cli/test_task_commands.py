@@ -87,3 +87,18 @@ def test_create_defaults_and_watch_until_finished(skalds, controllers, nodes, cl
                      env={"SKALDS_URL": controller.url})
     assert watched.returncode == 0, watched.stderr
     assert "Finished" in watched.stdout and task["id"] in watched.stdout
+
+
+def test_task_list_prints_the_cursor_of_the_next_page(skalds, controllers, cluster):
+    controller = controllers.start()
+    for task_id in ("page-a", "page-b", "page-c"):
+        created = controller.http.post("/api/tasks", json={"waitForClass": True, "id": task_id,
+                                                           "className": "SleepWorker"})
+        assert created.status_code == 201, created.text
+    first = skalds("task", "list", "--page-size", "2", "--sort", "id", "--url", controller.url)
+    assert first.returncode == 0, first.stderr
+    cursor = first.stdout.split("next page: --cursor ")[1].split()[0]
+    rest = json.loads(skalds("task", "list", "--page-size", "2", "--sort", "id", "--cursor", cursor, "--json",
+                             "--url", controller.url).stdout)
+    assert [item["id"] for item in rest["items"]] == ["page-c"]
+    assert rest["nextCursor"] is None and rest["total"] == 3

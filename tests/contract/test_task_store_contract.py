@@ -173,6 +173,12 @@ def test_count_and_group_count(filled: TaskStore) -> None:
     assert filled.group_count("executor") == {None: 1, "node-1": 2, "node-2": 2}
 
 
+def test_a_count_with_a_limit_stops_there(filled: TaskStore) -> None:
+    assert filled.count(limit=3) == 3
+    assert filled.count({"lifecycleStatus": "Running"}, limit=100) == 2
+    assert filled.count({"className": "Beta", "priority": 5}, limit=1) == 1
+
+
 def test_history_is_kept_per_task_oldest_first(store: TaskStore) -> None:
     store.append_history("h1", {"type": "created", "className": "Worker"})
     store.append_history("h2", {"type": "created"})

@@ -27,7 +27,7 @@ from support.services import endpoints
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-STREAMS = r"^/api/events/(tasks|skalds|test)$"  # endless Server-Sent Event streams
+STREAMS = r"^/api/events/(tasks|skalds|test)$|^/api/tasks/\{task_id\}/logs/stream$"  # endless Server-Sent Events
 REAL_IDS = [f"fuzz-{index}" for index in range(3)]
 PLANTED = [
     {"id": "bad-attempt", "className": "SleepWorker", "lifecycleStatus": "Running", "attempt": "abc"},

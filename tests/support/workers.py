@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -194,5 +195,40 @@ class PickyWorker(SleepWorker):
         super().update(data)
 
 
-ALL_WORKERS = [SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
+class ChattyModel(BaseModel):
+    lines: int = 1  # rounds of: a logger info and warning, a print to stdout and one to stderr
+    flood: int = 0  # plain prints in a tight loop after them
+    seconds: float = 0.0  # then a tick line every `every` seconds for this long
+    every: float = 0.2
+    width: int = 0  # pad the flood's lines to this many characters
+    forge: str = ""  # a line to try to forge in the node's log, after a newline and a carriage return
+
+
+class ChattyWorker(BaseTaskWorker[ChattyModel]):
+    """Writes to its log every way a worker can: the skalds logger, print, stderr; optionally floods."""
+
+    def initialize(self, data: ChattyModel) -> None:
+        self.data = data
+
+    @run_main_handler
+    def main(self) -> None:
+        attempt = getattr(self.task, "attempt", None)
+        for n in range(self.data.lines):
+            logger.info(f"hello from the logger {n} attempt {attempt}")
+            logger.warning(f"careful {n} attempt {attempt}")
+            print(f"plain print {n} attempt {attempt}")
+            print(f"to stderr {n} attempt {attempt}", file=sys.stderr)
+        if self.data.forge:
+            logger.info(f"evil\n{self.data.forge}")
+            print(f"evil\r{self.data.forge}\x1b[2K")
+        for n in range(self.data.flood):
+            print(f"flood {n}".ljust(self.data.width, "."))
+        deadline, n = time.monotonic() + self.data.seconds, 0
+        while time.monotonic() < deadline and not self.is_cancel_requested():
+            print(f"tick {n} attempt {attempt}")
+            n += 1
+            self.cancel_requested.wait(self.data.every)
+
+
+ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
                UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker]

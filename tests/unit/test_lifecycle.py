@@ -9,7 +9,7 @@ import pytest
 from skalds.model.task import DesiredStatus as D
 from skalds.model.task import HistoryType, Task
 from skalds.model.task import TaskLifecycleStatus as S
-from skalds.tasks import lifecycle, queries
+from skalds.tasks import lifecycle, paging, queries
 from skalds.tasks.attachments_view import start_attachments
 from skalds.tasks.lifecycle import Refusal
 from skalds.tasks.status_change import StatusChange
@@ -290,9 +290,9 @@ def test_queries_select_what_they_are_named_for(store: SqliteTaskStore) -> None:
     assert queries.owned_attempts(store, "node-a", ["running", "waiting-low"]) == {"running": 3}
     assert [d["id"] for d in queries.failed_with_retries(store, 10)] == ["failed"]
     assert queries.counts_by_status(store) == {"Created": 2, "Running": 2, "Failed": 1}
-    total, page = queries.page(store, queries.TaskFilter(id_contains="WAIT"), sort_by="priority", descending=True,
-                               page_number=1, page_size=1)
-    assert (total, [d["id"] for d in page]) == (2, ["waiting-high"])
+    found = paging.page(store, queries.TaskFilter(id_contains="WAIT"), sort_by="priority", descending=True,
+                        page_number=1, page_size=1)
+    assert (found.total, [d["id"] for d in found.documents]) == (2, ["waiting-high"])
 
 
 def test_restart_of_a_held_task_is_the_next_attempt_on_the_same_node(store: SqliteTaskStore) -> None:

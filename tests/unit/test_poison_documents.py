@@ -10,7 +10,7 @@ import pytest
 
 from skalds.model.task import Task
 from skalds.model.task import TaskLifecycleStatus as S
-from skalds.tasks import lifecycle, queries
+from skalds.tasks import lifecycle, paging, queries
 from skalds.tasks.problems import PROBLEMS, ProblemLog
 from skalds.tasks.validation import problem_of
 from skalds.transport.sqlite_db import SqliteDatabase
@@ -47,17 +47,17 @@ def store(tmp_path: Path) -> Iterator[SqliteTaskStore]:
 def test_reads_skip_bad_documents_and_keep_the_good_ones(store: SqliteTaskStore) -> None:
     assert {d["id"] for d in queries.active(store)} == {"good-running"}
     assert [d["id"] for d in queries.waiting(store, 100)] == ["good-waiting"]
-    total, page = queries.page(store, queries.TaskFilter(), sort_by="createDateTime", descending=True,
-                               page_number=1, page_size=100)
-    assert {d["id"] for d in page} == {"good-waiting", "good-running"}
-    assert total == 7  # the count is the store's; the page lists what can be shown
+    found = paging.page(store, queries.TaskFilter(), sort_by="createDateTime", descending=True,
+                        page_number=1, page_size=100)
+    assert {d["id"] for d in found.documents} == {"good-waiting", "good-running"}
+    assert found.total == 7  # the count is the store's; the page lists what can be shown
     assert queries.counts_by_status(store) == {"Created": 2, "Running": 3}  # "Exploded" is not a status
 
 
 def test_each_problem_is_listed_once_with_its_reason_and_counted_each_time(store: SqliteTaskStore) -> None:
     for _ in range(3):
-        queries.page(store, queries.TaskFilter(), sort_by="createDateTime", descending=True, page_number=1,
-                     page_size=100)
+        paging.page(store, queries.TaskFilter(), sort_by="createDateTime", descending=True, page_number=1,
+                    page_size=100)
     listed = {problem.task_id: problem for problem in PROBLEMS.snapshot()}
     assert set(listed) == {*POISON, "(no id)"}
     assert "attempt is 'abc', not a number" in listed["bad-attempt"].reason

@@ -18,7 +18,7 @@ from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.task_service import TaskService
-from skalds.transport.ports import LiveState
+from skalds.transport.ports import LiveState, TaskLogs
 
 
 @dataclass
@@ -33,6 +33,7 @@ class ApiContext:
     monitor: Monitor | None = None
     dispatcher: Dispatcher | None = None
     lease: LeaderLease | None = None
+    logs: TaskLogs | None = None  # the tasks' log lines (read by api/logs)
     started_at: float = field(default_factory=time.time)
     _catalog: ClassCatalog | None = field(default=None, init=False, repr=False)
 

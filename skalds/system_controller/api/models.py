@@ -142,10 +142,15 @@ class TaskResponse(BaseModel):
 
 
 class TaskPage(BaseModel):
+    """0.3.8's page, plus the cursor of the next page (None on the last) and whether `total` is a lower bound
+    (a count of stored history stops at a cap, see skalds/tasks/paging.py)."""
+
     items: list[TaskResponse]
     total: int
     page: int
     pageSize: int
+    nextCursor: str | None = None
+    totalIsLowerBound: bool = False
 
 
 class ActionResponse(BaseModel):

@@ -22,7 +22,7 @@ from skalds.system_controller.api.responses import ADMIN, BODY, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
 from skalds.system_controller.policy import confirmation
 from skalds.system_controller.task_service import TaskActionError
-from skalds.tasks import lifecycle, queries
+from skalds.tasks import lifecycle, paging, queries
 from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import problem_of
 from skalds.transport.wire_names import RedisKey
@@ -34,7 +34,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 ONE = {**READ, **errors(404, 409, 422)}  # a read of one task (409: its stored document cannot be used)
 ACTION = {**ACCEPTED, **ADMIN, **errors(404, 409, 422)}  # an action on one task
 Context = Annotated[ApiContext, Depends(get_context)]
-SORTABLE = {"createDateTime", "updateDateTime", "priority", "id", "className", "lifecycleStatus", "executor"}
+SORTABLE = set(paging.SORT_KINDS)
 
 
 def _live(context: ApiContext, task_ids: list[str]) -> dict[str, tuple[int | None, str | None]]:
@@ -99,7 +99,7 @@ def _run(action: Any, *args: Any) -> dict[str, Any]:
 @router.get("/", response_model=TaskPage, dependencies=[Depends(require_read)], include_in_schema=False)
 def list_tasks(
     context: Context,
-    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    page: Annotated[int, Query(ge=1, le=paging.SKIP_LIMIT)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=100)] = 20,
     lifecycle_status: Annotated[TaskLifecycleStatus | None, Query(alias="lifecycleStatus")] = None,
     class_name: Annotated[str | None, Query(alias="className", max_length=200)] = None,
@@ -107,18 +107,28 @@ def list_tasks(
     executor: Annotated[str | None, Query(max_length=200)] = None,
     sort_by: Annotated[str, Query(alias="sortBy", json_schema_extra={"enum": sorted(SORTABLE)})] = "createDateTime",
     sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "desc",
+    cursor: Annotated[str | None, Query(max_length=paging.MAX_CURSOR)] = None,
 ) -> TaskPage:
-    """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern)."""
+    """Tasks, newest first. `id` is a literal, case-insensitive substring (not a pattern). Page on with
+    `cursor` = the previous page's `nextCursor` (same filters and sort); `page` reads by skip, up to
+    page * pageSize = 10,000 (422 beyond). `total` is exact when the live view knows it (live statuses, a
+    status alone); else the store counts up to 500 (`totalIsLowerBound` then); it is counted
+    by the first page and carried by its cursors."""
     if sort_by not in SORTABLE:
         raise HTTPException(400, f"sortBy must be one of {sorted(SORTABLE)}")
     task_filter = queries.TaskFilter(lifecycle_status=lifecycle_status.value if lifecycle_status else None,
                                      class_name=class_name, executor=executor, id_contains=task_id)
-    total, documents = queries.page(context.service.store, task_filter, sort_by=sort_by,
-                                    descending=sort_order == "desc", page_number=page, page_size=page_size)
+    try:  # the total comes from the live view when it knows it exactly (paging.total)
+        found = paging.page(context.service.store, task_filter, sort_by=sort_by, descending=sort_order == "desc",
+                            page_number=page, page_size=page_size, cursor=cursor, live=context.view.total)
+    except paging.PagingError as error:
+        raise HTTPException(422, str(error)) from error
+    documents = found.documents
     live, known = _live(context, [document["id"] for document in documents]), _known(context)
     why = _confirmation(context)
     items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known, why(d)) for d in documents]
-    return TaskPage(items=items, total=total, page=page, pageSize=page_size)
+    return TaskPage(items=items, total=found.total, page=page, pageSize=page_size, nextCursor=found.next_cursor,
+                    totalIsLowerBound=found.total_is_lower_bound)
 
 
 @router.post("", response_model=TaskResponse, status_code=201, dependencies=[Depends(require_admin)],
@@ -143,7 +153,10 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
 
 @router.get("/classnames", response_model=list[str], dependencies=[Depends(require_read)], responses=READ)
 def class_names(context: Context) -> list[str]:
-    return queries.class_names(context.service.store)
+    """Every class name a task was stored with (from the live view: its start read them once)."""
+    if not context.view.ready:
+        return queries.class_names(context.service.store)
+    return context.view.class_names()
 
 
 @router.get("/{task_id}", response_model=TaskResponse, dependencies=[Depends(require_read)], responses=ONE)

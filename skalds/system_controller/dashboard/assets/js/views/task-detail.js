@@ -7,6 +7,7 @@ import { confirmDialog, failure, h, loading, nodeLink, refreshTimes, relativeTim
 import { live } from '../live.js';
 import { appliedView, attachmentsEditor, followUpdate } from './attachments-editor.js';
 import { currentRunTime, historyItems, traceback } from './task-history.js';
+import { logTail } from './task-logs.js';
 
 const LIVE = ['Created', 'Assigning', 'Running', 'Paused'];
 const ACTIONS = [
@@ -40,6 +41,7 @@ export function mount(container, route) {
   let stopped = false;
   let editing = false; // do not overwrite what the user is typing
   const openState = new Map(); // which tracebacks the user opened or closed, kept across re-renders
+  const logs = logTail(taskId);
 
   body.append(h('div', { class: 'status-row' }, status, actions), problems,
     h('div', { class: 'columns' },
@@ -47,7 +49,7 @@ export function mount(container, route) {
         fields),
       editorBox),
     h('section', { class: 'panel', 'aria-labelledby': 'history-title' },
-      h('h3', { id: 'history-title', text: 'History' }), timeline));
+      h('h3', { id: 'history-title', text: 'History' }), timeline), logs.element);
   container.append(h('p', { class: 'crumbs' }, h('a', { href: '#/tasks', text: '← All tasks' })), head, placeholder, body);
 
   function field(name, value, extra = {}) {
@@ -210,6 +212,7 @@ export function mount(container, route) {
   load();
   return () => {
     stopped = true;
+    logs.close();
     clearInterval(clock);
     soon.cancel();
     offTask();

@@ -1,4 +1,4 @@
-// Tasks: server-side pagination, filters (id substring, class, status, executor) and sorting,
+// Tasks: server-side pagination (by cursor), filters (id substring, class, status, executor) and sorting,
 // all kept in the address (#/tasks?status=Running&sort=priority&order=asc&page=2) so reload,
 // back/forward and shared links show the same list. Heartbeats update rows in place; status
 // changes re-read the current page (at most once a second) since they can move rows. Admins can
@@ -56,6 +56,8 @@ export function mount(container, route) {
   let stopped = false;
   let controller = null;
   let rows = new Map();
+  let cursors = new Map(); // page number -> the cursor that reads it
+  let cursorKey = '';
   const admin = auth.isAdmin;
   const bulk = admin ? bulkActions({ reload: () => load(true) }) : null;
 
@@ -168,14 +170,27 @@ export function mount(container, route) {
     return element;
   }
 
+  // Pages are read by cursor: each page gives the cursor of the next (kept per page number while the
+  // filters and sort stay the same); a page number with no cursor (a reload, a shared link) is read by skip.
+  function cursorFor(number) {
+    const key = JSON.stringify([state.id, state.className, state.status, state.executor, state.sort, state.order,
+      state.size]);
+    if (key !== cursorKey) {
+      cursors = new Map();
+      cursorKey = key;
+    }
+    return cursors.get(Number(number));
+  }
+
   function pager(page) {
-    const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
+    const more = page.totalIsLowerBound ? '+' : '';
+    const pages = Math.max(1, Math.ceil(page.total / page.pageSize), page.page);
     const go = (number) => { state.page = String(number); load(); };
     return h('nav', { class: 'pager', 'aria-label': 'Pages' },
       h('button', { type: 'button', class: 'button', text: '‹ Previous', disabled: page.page <= 1,
         onclick: () => go(page.page - 1) }),
-      h('span', { class: 'page-info', text: `Page ${page.page} of ${pages} · ${page.total} tasks` }),
-      h('button', { type: 'button', class: 'button', text: 'Next ›', disabled: page.page >= pages,
+      h('span', { class: 'page-info', text: `Page ${page.page} of ${pages}${more} · ${page.total}${more} tasks` }),
+      h('button', { type: 'button', class: 'button', text: 'Next ›', disabled: !page.nextCursor,
         onclick: () => go(page.page + 1) }));
   }
 
@@ -205,12 +220,15 @@ export function mount(container, route) {
     controller = new AbortController();
     if (!quiet) results.setAttribute('aria-busy', 'true');
     try {
+      const cursor = cursorFor(state.page);
       const page = await api('api/tasks', { signal: controller.signal, query: {
         page: state.page, pageSize: state.size, id: state.id, className: state.className,
-        lifecycleStatus: state.status, executor: state.executor, sortBy: state.sort, sortOrder: state.order } });
+        lifecycleStatus: state.status, executor: state.executor, sortBy: state.sort, sortOrder: state.order,
+        cursor } });
       if (stopped) return;
+      if (page.nextCursor) cursors.set(page.page + 1, page.nextCursor);
       const pages = Math.max(1, Math.ceil(page.total / page.pageSize));
-      if (page.page > pages && page.total > 0) { // the list shrank under us
+      if (!cursor && !page.items.length && page.page > pages && page.total > 0) { // the list shrank under us
         state.page = String(pages);
         load(quiet);
         return;
