@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from skalds.model.task import HistoryType, TaskLifecycleStatus
+from skalds.system_controller import ended_counts
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.listeners import DispatchListener
 from skalds.system_controller.live_view import LiveView
@@ -131,8 +132,7 @@ class FeedFollower:
         started = time.perf_counter()
         with self._lock:
             self._pending.clear()  # the rebuild reads them all
-        self.view.rebuild(live_reads.live_documents(self.store), queries.counts_by_status(self.store),
-                          queries.class_names(self.store))
+        self.view.rebuild(live_reads.live_documents(self.store), queries.totals(self.store, ended_counts.FIELDS))
         self._rebuild_wanted = False
         self._last_recount = time.monotonic()
         self.rebuilds += 1
@@ -183,7 +183,7 @@ class FeedFollower:
             self._rebuild_wanted = True
         if self.view.counts_stale and now - self._last_recount >= RECOUNT_SECONDS:
             self._last_recount = now
-            self.view.recount(queries.counts_by_status(self.store))
+            self.view.recount(queries.totals(self.store, ended_counts.FIELDS))
 
 
 class GapWatch:

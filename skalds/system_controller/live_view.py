@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
+from skalds.system_controller.ended_counts import FIELDS, EndedCounts
 from skalds.tasks.live_reads import in_view
 from skalds.tasks.queries import TaskFilter
 from skalds.transport.errors import StoreUnavailableError
@@ -33,42 +34,44 @@ class Applied:
     present: set[str] = field(default_factory=set)
 
 
-def _came_from(entries: list[dict[str, Any]]) -> str | None:
-    """The status a user's transition started from (lifecycle's status entries carry `from`)."""
-    return next((entry["from"] for entry in entries if entry.get("type") == HistoryType.STATUS.value
-                 and isinstance(entry.get("from"), str)), None)
+def _came_from(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The entry of a user's transition, which names the status and node it started from (`from`,
+    `fromExecutor`), or {}."""
+    return next((entry for entry in entries if entry.get("type") == HistoryType.STATUS.value
+                 and isinstance(entry.get("from"), str)), {})
 
 
 class LiveView:
     def __init__(self) -> None:
         self._tasks: dict[str, dict[str, Any]] = {}
-        self._ended: Counter[str] = Counter()  # tasks over, outside the map, by status
+        self._ended = EndedCounts()  # the tasks that are over, outside the map
         self._classes: set[str] = set()  # every class name seen (0.3.8's /api/tasks/classnames)
         self._lock = threading.Lock()
         self.ready = False  # built from the store at least once
-        self.counts_stale = False
         self.generation = 0  # rebuilds so far
 
+    @property
+    def counts_stale(self) -> bool:
+        """Some counter may be off: the follower recounts (`recount`)."""
+        return bool(self._ended.stale)
+
     # --- writing (the follower's thread) -------------------------------------------------------------
-    def rebuild(self, documents: Iterable[dict[str, Any]], counts_by_status: dict[str, int],
-                class_names: Iterable[str] = ()) -> None:
+    def rebuild(self, documents: Iterable[dict[str, Any]], totals: Mapping[str, Mapping[str, int]]) -> None:
+        """The map from the store's live tasks; the counters from totals over all tasks (by status, class and
+        node: `ended_counts.FIELDS`)."""
         tasks = {document["id"]: document for document in documents if in_view(document)}
-        classes = set(class_names) | {str(task["className"]) for task in tasks.values() if task.get("className")}
-        held = Counter(str(document.get("lifecycleStatus")) for document in tasks.values())
-        ended = Counter({status: max(0, count - held.get(status, 0)) for status, count in counts_by_status.items()
-                         if status in TERMINAL_STATUSES})
+        classes = set(totals.get("className", {})) | {str(task["className"]) for task in tasks.values()
+                                                      if task.get("className")}
+        ended = EndedCounts.of(totals, tasks.values())
         with self._lock:
             self._tasks, self._ended, self._classes = tasks, ended, classes
-            self.ready, self.counts_stale = True, False
+            self.ready = True
             self.generation += 1
 
-    def recount(self, counts_by_status: dict[str, int]) -> None:
-        """Counters of the tasks that are over, from a fresh count (the map is kept)."""
+    def recount(self, totals: Mapping[str, Mapping[str, int]]) -> None:
+        """Counters of the tasks that are over, from fresh totals (the map is kept)."""
         with self._lock:
-            held = Counter(str(document.get("lifecycleStatus")) for document in self._tasks.values())
-            self._ended = Counter({status: max(0, count - held.get(status, 0))
-                                   for status, count in counts_by_status.items() if status in TERMINAL_STATUSES})
-            self.counts_stale = False
+            self._ended = EndedCounts.of(totals, self._tasks.values())
 
     def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
               deleted: dict[str, str]) -> Applied:
@@ -86,28 +89,36 @@ class LiveView:
                    deleted_status: str | None, applied: Applied) -> None:
         old = self._tasks.pop(task_id, None)
         created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
-        came_from = _came_from(entries)
+        origin = _came_from(entries)
+        came_from = origin.get("from")
+        ended = self._ended
         if document is None:
             applied.left.add(task_id)
             if old is None and deleted_status in TERMINAL_STATUSES:
-                self._ended[deleted_status] = max(0, self._ended[deleted_status] - 1)
+                ended.remove("lifecycleStatus", deleted_status)
+                ended.stale |= {"className", "executor"}  # a deletion names only the status
             return
         if isinstance(document.get("className"), str) and document["className"]:
             self._classes.add(document["className"])
         outside_before = old is None and not created  # the view did not hold it before this batch
-        if outside_before and came_from in TERMINAL_STATUSES:
-            self._ended[came_from] = max(0, self._ended[came_from] - 1)  # it left the counters
+        if outside_before and came_from in TERMINAL_STATUSES:  # it left the counters (a user's retry)
+            ended.remove("lifecycleStatus", came_from)
+            ended.remove("className", document.get("className"))
+            if "fromExecutor" in origin:
+                ended.remove("executor", origin["fromExecutor"])
+            else:
+                ended.stale.add("executor")  # the node it ended on is not in the entry
         if in_view(document):
             self._tasks[task_id] = document
             applied.present.add(task_id)
             if outside_before and came_from not in TERMINAL_STATUSES:
-                self.counts_stale = True  # from a state this view never saw: recount
+                ended.stale.update(FIELDS)  # from a state this view never saw: recount
             return
         applied.left.add(task_id)
         if not outside_before or came_from in TERMINAL_STATUSES:
-            self._ended[str(document.get("lifecycleStatus"))] += 1
+            ended.add(document)
         elif any(entry.get("status") in TERMINAL_STATUSES for entry in entries):
-            self.counts_stale = True  # it ended, but from where?
+            ended.stale.update(FIELDS)  # it ended, but from where?
 
     # --- reading (any thread) ------------------------------------------------------------------------
     def get(self, task_id: str) -> dict[str, Any] | None:
@@ -142,7 +153,7 @@ class LiveView:
         """Tasks by status, over everything stored."""
         with self._lock:
             counts = Counter(str(document.get("lifecycleStatus")) for document in self._tasks.values())
-            counts.update(self._ended)
+            counts.update(self._ended.by["lifecycleStatus"])
         return {status.value: counts.get(status.value, 0) for status in S}
 
     def checked_counts(self) -> dict[str, int]:
@@ -154,8 +165,9 @@ class LiveView:
     def total(self, task_filter: TaskFilter) -> int | None:
         """How many tasks match, when the view knows exactly (the list's `total`); None: ask the store.
 
-        Known: any filter on a status the view holds (it holds every such task), and a status alone or no
-        filter at all (the counters). Not known: a class, node or id filter over tasks that are over."""
+        Known: any filter on a status the view holds (it holds every such task); otherwise one of status,
+        class or node alone, or no filter (map + counters). Not known: combinations over tasks that are over,
+        and the id filter."""
         if not self.ready:
             return None
         status = task_filter.lifecycle_status
@@ -166,10 +178,18 @@ class LiveView:
                            and (task_filter.class_name is None or task.get("className") == task_filter.class_name)
                            and (task_filter.executor is None or task.get("executor") == task_filter.executor)
                            and needle in str(task.get("id", "")).lower())
-        if task_filter.class_name or task_filter.executor or task_filter.id_contains or self.counts_stale:
+        given = {field: value for field, value in (("lifecycleStatus", status), ("className", task_filter.class_name),
+                                                   ("executor", task_filter.executor)) if value}
+        if task_filter.id_contains or len(given) > 1:
             return None
-        counts = self.counts()
-        return counts.get(status, 0) if status is not None else sum(counts.values())
+        with self._lock:
+            if not given:
+                known = "lifecycleStatus" not in self._ended.stale
+                return len(self._tasks) + sum(self._ended.by["lifecycleStatus"].values()) if known else None
+            (field, value), = given.items()
+            ended = self._ended.count(field, value)
+            return None if ended is None else ended + sum(1 for task in self._tasks.values()
+                                                          if task.get(field) == value)
 
     def class_names(self) -> list[str]:
         with self._lock:

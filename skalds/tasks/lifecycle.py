@@ -91,7 +91,8 @@ def _by_user(store: TaskStore, document: dict[str, Any], fields: dict[str, Any])
     if updated is None:
         return Transition.refused(Refusal.CHANGED, f"task {task_id!r} changed meanwhile; try again", document)
     store.append_history(task_id, _entry(HistoryType.STATUS, status=fields["lifecycleStatus"], by="api",
-                                         **{"from": document.get("lifecycleStatus")}))
+                                         **{"from": document.get("lifecycleStatus"),
+                                            "fromExecutor": document.get("executor")}))
     return Transition(updated, previous=document)
 
 

@@ -105,6 +105,17 @@ def counts_by_status(store: TaskStore) -> dict[str, int]:
     return {key: int(value) for key, value in store.group_count("lifecycleStatus").items() if key in STATUSES}
 
 
+def totals(store: TaskStore, fields: Sequence[str]) -> dict[str, dict[str, int]]:
+    """How many tasks hold each value of each field (text values only; a status must be a known one):
+    one aggregation per field over every task, which a controller's live view runs only when it starts
+    or recounts."""
+    found = {}
+    for field in fields:
+        counts = {key: int(value) for key, value in store.group_count(field).items() if isinstance(key, str) and key}
+        found[field] = {key: value for key, value in counts.items() if field != "lifecycleStatus" or key in STATUSES}
+    return found
+
+
 def class_names(store: TaskStore) -> list[str]:
     return sorted(name for name in store.group_count("className") if name and isinstance(name, str))
 

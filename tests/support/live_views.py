@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from skalds.system_controller.ended_counts import FIELDS
 from skalds.system_controller.live_view import LiveView
 from skalds.tasks import live_reads, queries
 from skalds.transport.ports import TaskStore
@@ -24,7 +25,7 @@ class Rereader:
         self.view.apply({task_id: found.get(task_id) for task_id in ids}, [], {})
 
     def rebuild(self) -> LiveView:
-        self.view.rebuild(live_reads.live_documents(self.store), queries.counts_by_status(self.store))
+        self.view.rebuild(live_reads.live_documents(self.store), queries.totals(self.store, FIELDS))
         return self.view
 
 

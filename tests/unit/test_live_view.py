@@ -11,6 +11,7 @@ from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.task_service import TaskService
 from skalds.tasks import change_feed, live_reads, queries
 from skalds.tasks.feeding_store import FeedingStore
+from skalds.tasks.queries import TaskFilter
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_events import SqliteEventConsumer, SqliteEventPublisher
 from skalds.transport.sqlite_state import SqliteLiveState
@@ -47,9 +48,9 @@ def test_a_reader_refuses_what_is_not_a_change_batch(value):
 
 
 # --- the view ----------------------------------------------------------------------------------------
-def built(documents: list[dict], counts: dict[str, int]) -> LiveView:
+def built(documents: list[dict], counts: dict[str, int], **totals: dict[str, int]) -> LiveView:
     view = LiveView()
-    view.rebuild(documents, counts)
+    view.rebuild(documents, {"lifecycleStatus": counts, **totals})
     return view
 
 
@@ -70,7 +71,7 @@ def test_transitions_move_tasks_between_the_map_and_the_counters():
     assert view.counts()["Finished"] == 1 and view.counts()["Running"] == 0 and view.counts()["Created"] == 1
     # a user's retry of a Cancelled task: its entry says where it came from
     view.apply({"c": doc("c", "Created")}, [{"taskId": "c", "type": "status", "status": "Created",
-                                             "from": "Cancelled"}], {})
+                                             "from": "Cancelled", "fromExecutor": None}], {})
     assert view.counts()["Cancelled"] == 1 and view.counts()["Created"] == 2 and not view.counts_stale
     view.apply({"a": None}, [], {"a": "Finished"})  # retention removed it
     assert view.counts()["Finished"] == 0
@@ -81,8 +82,23 @@ def test_a_task_from_nowhere_marks_the_counts_stale_until_a_recount():
     view.apply({"x": doc("x", "Running", executor="n1")}, [{"taskId": "x", "type": "status", "status": "Running"}],
                {})
     assert view.counts_stale
-    view.recount({"Finished": 4, "Running": 1})
+    view.recount({"lifecycleStatus": {"Finished": 4, "Running": 1}})
     assert not view.counts_stale and view.counts()["Finished"] == 4 and view.counts()["Running"] == 1
+
+
+def test_totals_by_status_class_or_node_come_from_the_map_and_the_counters():
+    view = built([doc("a", "Running", executor="n1"), doc("b", "Created", className="Other")],
+                 {"Running": 1, "Created": 1, "Finished": 7},
+                 className={"Work": 8, "Other": 1}, executor={"n1": 5})
+    assert view.total(TaskFilter()) == 9 and view.total(TaskFilter(lifecycle_status="Finished")) == 7
+    assert view.total(TaskFilter(class_name="Work")) == 8 and view.total(TaskFilter(executor="n1")) == 5
+    assert view.total(TaskFilter(lifecycle_status="Running", executor="n1")) == 1  # the map holds every Running
+    assert view.total(TaskFilter(lifecycle_status="Finished", class_name="Work")) is None  # ask the store
+    view.apply({"a": doc("a", "Finished", executor="n1")},
+               [{"taskId": "a", "type": "status", "status": "Finished"}], {})
+    assert view.total(TaskFilter(executor="n1")) == 5 and view.total(TaskFilter(lifecycle_status="Finished")) == 8
+    view.apply({"a": None}, [], {"a": "Finished"})  # a deletion names only the status
+    assert view.total(TaskFilter(lifecycle_status="Finished")) == 7 and view.total(TaskFilter(executor="n1")) is None
 
 
 def test_counts_before_the_first_read_are_refused():
