@@ -18,7 +18,7 @@ import pytest
 from support.cluster import wait_for
 from support.tcp_proxy import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("wheel")]  # one build, one worker
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = ("KAFKA_HOST", "KAFKA_PORT", "MONGO_HOST", "REDIS_HOST", "REDIS_PORT", "SKALDS_BACKEND", "DB_NAME",
