@@ -13,10 +13,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture
-def proxies(services):
+def proxies(services, nodes):
+    """The nodes stop while the proxies still forward: a node cut off from its services sits out its whole stop
+    timeout."""
     made = {"mongo": TcpProxy(services.mongo_port), "redis": TcpProxy(services.redis_port),
             "kafka": TcpProxy(services.kafka_port)}
     yield made
+    nodes.stop_all()
     for proxy in made.values():
         proxy.stop()
 

@@ -49,15 +49,19 @@ class ControllerProcess:
         return wait_for(lambda: (found := entries()) and any(e.get("status") == status for e in found) and found,
                         timeout, f"{status} in {task_id}'s history")
 
-    def stop(self) -> None:
-        self.http.close()
+    def signal_stop(self) -> None:
+        """SIGTERM without waiting (several controllers, or nodes beside them, stop at the same time)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+
+    def stop(self, timeout: float = 20) -> None:
+        self.http.close()
+        self.signal_stop()
+        try:
+            self.process.wait(max(0.1, timeout))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
 
 
 class ControllerFactory:
@@ -110,6 +114,12 @@ class ControllerFactory:
             controller.wait_ready()
         return controller
 
-    def stop_all(self) -> None:
+    def signal_all(self) -> None:
         for controller in self.started:
-            controller.stop()
+            controller.signal_stop()
+
+    def stop_all(self) -> None:
+        self.signal_all()
+        deadline = time.monotonic() + 20
+        for controller in self.started:
+            controller.stop(deadline - time.monotonic())

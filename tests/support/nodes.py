@@ -111,11 +111,21 @@ class NodeFactory:
             node.wait_ready()
         return node
 
+    def signal_all(self) -> None:
+        """SIGTERM to every node still running, without waiting: their shutdowns overlap. SIGCONT
+        after it: a node a test froze (SIGSTOP) would otherwise sit out the whole wait."""
+        for node in self.started:
+            if node.process.poll() is None:
+                node.process.send_signal(signal.SIGTERM)
+                node.process.send_signal(signal.SIGCONT)
+
     def stop_all(self) -> None:
+        self.signal_all()
+        deadline = time.monotonic() + 20
         for node in self.started:
             if node.process.poll() is None:
                 try:
-                    node.terminate(timeout=20)
+                    node.process.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     os.killpg(node.process.pid, signal.SIGKILL)
                     node.process.wait(5)
