@@ -12,7 +12,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-FIELDS = ("lifecycleStatus", "className", "executor")
+from skalds.tasks.change_feed import DELETED_FIELDS
+
+FIELDS = DELETED_FIELDS  # what the counters count by: the fields a deletion names
 
 
 class EndedCounts:

@@ -39,6 +39,7 @@ MAX_PENDING = 20000
 GAP_CHECK_SECONDS = 2.0
 QUIET_AFTER_OUTAGE = 2.0  # the consumer's outage is over when it reported none for this long
 RECOUNT_SECONDS = 30.0
+MIN_REBUILD_GAP = 10.0  # a flood of malformed messages costs one re-read per this many seconds, not one each
 
 OpenConsumer = Callable[[Callable[[list[str]], None]], EventConsumer]
 Observer = Callable[[list[dict[str, Any]]], None]
@@ -52,10 +53,10 @@ class FeedFollower:
         self.open_consumer, self.stop = open_consumer, stop
         self.observers, self.on_rebuild = list(observers), on_rebuild
         self.gaps = GapWatch(live)
-        self._pending: dict[str, None] = {}  # ids to re-read (ordered set)
+        self._pending: dict[str, list[dict[str, Any]]] = {}  # ids to re-read, with the entries that named them
         self._lock = threading.Lock()
         self._rebuild_wanted = True
-        self._last_recount = 0.0
+        self._last_recount = self._last_rebuild = 0.0
         self.rebuilds = self.malformed = 0
 
     # --- asked by other parts -------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class FeedFollower:
         """Re-read these tasks soon (a refused compare-and-set, or a node that reports what the view lacks)."""
         with self._lock:
             for task_id in task_ids:
-                self._pending[task_id] = None
+                self._pending.setdefault(task_id, [])
             if len(self._pending) > MAX_PENDING:
                 self._pending.clear()
                 self._rebuild_wanted = True
@@ -92,7 +93,8 @@ class FeedFollower:
                     outages, quiet_since = _outages(consumer), now
                     self._rebuild_wanted = True
                 try:
-                    if self._rebuild_wanted and now - quiet_since >= QUIET_AFTER_OUTAGE * (outages > 0):
+                    if self._rebuild_wanted and now - quiet_since >= QUIET_AFTER_OUTAGE * (outages > 0) \
+                            and (self.rebuilds == 0 or now - self._last_rebuild >= MIN_REBUILD_GAP):
                         self._rebuild()
                     if batches or self._pending:
                         self._apply(batches)
@@ -111,8 +113,9 @@ class FeedFollower:
         batch = change_feed.decode(event.value)
         if batch is None:
             self.malformed += 1
-            logger.warning(f"change feed: a message that is not a change batch ({len(event.value or b'')} bytes); "
-                           "re-reading what is live")
+            if not self._rebuild_wanted:  # said once per re-read, not once per message
+                logger.warning(f"change feed: a message that is not a change batch ({len(event.value or b'')} "
+                               "bytes); re-reading what is live")
             self._rebuild_wanted = True
             return []
         return [batch]
@@ -134,7 +137,7 @@ class FeedFollower:
             self._pending.clear()  # the rebuild reads them all
         self.view.rebuild(live_reads.live_documents(self.store), queries.totals(self.store, ended_counts.FIELDS))
         self._rebuild_wanted = False
-        self._last_recount = time.monotonic()
+        self._last_recount = self._last_rebuild = time.monotonic()
         self.rebuilds += 1
         self.on_rebuild()
         logger.info(f"live view read from the store: {len(self.view.tasks())} live task(s) in "
@@ -142,18 +145,19 @@ class FeedFollower:
         self.listener.work_waiting()
 
     def _apply(self, batches: list[ChangeBatch]) -> None:
+        """Re-read the tasks these messages (and earlier refreshes) name, then tell the view and the listeners."""
         entries = [entry for batch in batches for entry in batch.entries]
-        deleted = {task_id: status for batch in batches for task_id, status in batch.deleted.items()}
+        deleted = {task_id: held for batch in batches for task_id, held in batch.deleted.items()}
         with self._lock:
-            for batch in batches:
-                for task_id in batch.task_ids():
-                    self._pending[task_id] = None
+            for entry in entries:
+                self._pending.setdefault(entry["taskId"], []).append(entry)
+            for task_id in deleted:
+                self._pending.setdefault(task_id, [])
             ids = list(self._pending)[:MAX_BATCH_IDS]
         found = live_reads.view_documents(self.store, ids)  # may raise: the ids stay pending
         with self._lock:
-            for task_id in ids:
-                self._pending.pop(task_id, None)
-        self.view.apply({task_id: found.get(task_id) for task_id in ids}, entries, deleted)
+            named = [entry for task_id in ids for entry in self._pending.pop(task_id, [])]
+        self.view.apply({task_id: found.get(task_id) for task_id in ids}, named, deleted)
         self._announce(entries)
 
     def _announce(self, entries: list[dict[str, Any]]) -> None:

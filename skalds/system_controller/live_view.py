@@ -74,7 +74,7 @@ class LiveView:
             self._ended = EndedCounts.of(totals, self._tasks.values())
 
     def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
-              deleted: dict[str, str]) -> Applied:
+              deleted: Mapping[str, Mapping[str, str | None]]) -> Applied:
         """The re-read state of the tasks a batch named (None: not in the store), with the batch's entries."""
         by_task: dict[str, list[dict[str, Any]]] = {}
         for entry in entries:
@@ -86,7 +86,7 @@ class LiveView:
         return applied
 
     def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
-                   deleted_status: str | None, applied: Applied) -> None:
+                   deleted: Mapping[str, str | None] | None, applied: Applied) -> None:
         old = self._tasks.pop(task_id, None)
         created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
         origin = _came_from(entries)
@@ -94,9 +94,9 @@ class LiveView:
         ended = self._ended
         if document is None:
             applied.left.add(task_id)
-            if old is None and deleted_status in TERMINAL_STATUSES:
-                ended.remove("lifecycleStatus", deleted_status)
-                ended.stale |= {"className", "executor"}  # a deletion names only the status
+            if old is None and deleted is not None and deleted.get("lifecycleStatus") in TERMINAL_STATUSES:
+                for name in FIELDS:
+                    ended.remove(name, deleted.get(name))
             return
         if isinstance(document.get("className"), str) and document["className"]:
             self._classes.add(document["className"])

@@ -7,7 +7,7 @@ reordered message can never make its view wrong, only late. That is why a messag
 (long texts cut, at most `MAX_ENTRIES` entries) without harm.
 
     {"v": 1, "writer": "<node or controller id>", "entries": [{"taskId": ..., "ts": ..., "type": ...}],
-     "deleted": {"<task id>": "<status it had>"}}
+     "deleted": {"<task id>": {"lifecycleStatus": ..., "className": ..., "executor": ...}}}
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 VERSION = 1
 MAX_ENTRIES = 200  # per message: a large batch becomes several messages
 MAX_DELETED = 1000  # deleted tasks per message
+DELETED_FIELDS = ("lifecycleStatus", "className", "executor")  # what a deletion says of each task (for counts)
 MAX_TEXT = 2000  # characters kept of a long text (an error's traceback): the store keeps it whole
 MAX_MESSAGE_BYTES = 1024 * 1024  # a reader drops anything larger unread
 MAX_ID = 512
@@ -27,11 +28,11 @@ MAX_ID = 512
 
 @dataclass(frozen=True)
 class ChangeBatch:
-    """One message: history entries (each names its `taskId`) and deleted tasks with their last status."""
+    """One message: history entries (each names its `taskId`) and deleted tasks with what they held last."""
 
     writer: str
     entries: list[dict[str, Any]] = field(default_factory=list)
-    deleted: dict[str, str] = field(default_factory=dict)
+    deleted: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def task_ids(self) -> list[str]:
         return list(dict.fromkeys([entry["taskId"] for entry in self.entries] + list(self.deleted)))
@@ -44,7 +45,7 @@ def _trimmed(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- writer ------------------------------------------------------------------------------------------
 def encode(writer: str, entries: Sequence[Mapping[str, Any]] = (),
-           deleted: Mapping[str, str] | None = None) -> Iterator[bytes]:
+           deleted: Mapping[str, Mapping[str, str | None]] | None = None) -> Iterator[bytes]:
     """The messages for these entries and deletions, each at most `MAX_ENTRIES` entries and `MAX_DELETED`
     deletions."""
     trimmed = [_trimmed(entry) for entry in entries]
@@ -78,10 +79,15 @@ def decode(value: bytes | str | None) -> ChangeBatch | None:
         return None
     if not all(isinstance(entry, dict) and _is_id(entry.get("taskId")) for entry in entries):
         return None
-    if not all(_is_id(task_id) and isinstance(status, str) for task_id, status in deleted.items()):
+    if not all(_is_id(task_id) and _is_deletion(held) for task_id, held in deleted.items()):
         return None
     writer = body.get("writer")
     return ChangeBatch(writer=writer if isinstance(writer, str) else "", entries=entries, deleted=deleted)
+
+
+def _is_deletion(held: Any) -> bool:
+    return isinstance(held, dict) and set(held) <= set(DELETED_FIELDS) \
+        and all(value is None or (isinstance(value, str) and len(value) <= MAX_TEXT) for value in held.values())
 
 
 def _is_id(value: Any) -> bool:

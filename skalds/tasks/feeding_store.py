@@ -48,16 +48,17 @@ class FeedingStore:
         self._publish([{"taskId": task_id, **entry} for task_id, entry in stamped])
 
     def delete_where(self, task_ids: Sequence[str], *, expect: dict[str, Any]) -> list[str]:
-        """Deletions carry the status each task had, so readers can keep their counts without a recount."""
-        statuses = {document["id"]: str(document.get("lifecycleStatus") or "")
-                    for document in self.inner.find({"id": list(task_ids)}, fields=("id", "lifecycleStatus"))
-                    if isinstance(document.get("id"), str)}
+        """Deletions carry each task's status, class and node, so readers keep their counts without a recount."""
+        held = {document["id"]: {name: _text(document.get(name)) for name in change_feed.DELETED_FIELDS}
+                for document in self.inner.find({"id": list(task_ids)}, fields=("id", *change_feed.DELETED_FIELDS))
+                if isinstance(document.get("id"), str)}
         deleted = self.inner.delete_where(task_ids, expect=expect)
         if deleted:
-            self._publish(deleted={task_id: statuses.get(task_id, "") for task_id in deleted})
+            self._publish(deleted={task_id: held.get(task_id, {}) for task_id in deleted})
         return deleted
 
-    def _publish(self, entries: Sequence[Mapping[str, Any]] = (), deleted: Mapping[str, str] | None = None) -> None:
+    def _publish(self, entries: Sequence[Mapping[str, Any]] = (),
+                 deleted: Mapping[str, Mapping[str, str | None]] | None = None) -> None:
         try:
             for message in change_feed.encode(self.writer, entries, deleted):
                 if not self.publisher.offer(self.topic, self.writer, message):
@@ -67,6 +68,10 @@ class FeedingStore:
             logger.warning(f"change not published on {self.topic} ({error}); controllers will re-read")
             if self.on_gap is not None:
                 self.on_gap()
+
+
+def _text(value: Any) -> str | None:
+    return value[:change_feed.MAX_TEXT] if isinstance(value, str) else None
 
 
 def gap_marker(live: LiveState | None) -> Callable[[], None]:

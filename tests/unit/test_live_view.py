@@ -29,7 +29,7 @@ def doc(task_id: str, status: str, **fields) -> dict:
 def test_a_large_batch_becomes_bounded_messages_with_long_texts_cut():
     entries = [{"taskId": f"t{i}", "ts": i, "type": "status", "status": "Failed", "error": "x" * 10_000}
                for i in range(450)]
-    messages = list(change_feed.encode("node-1", entries, {f"d{i}": "Finished" for i in range(1500)}))
+    messages = list(change_feed.encode("node-1", entries, {f"d{i}": {"lifecycleStatus": "Finished"} for i in range(1500)}))
     batches = [change_feed.decode(message) for message in messages]
     assert all(batch is not None for batch in batches)
     assert [len(batch.entries) for batch in batches] == [200, 200, 50, 0, 0]
@@ -41,6 +41,8 @@ def test_a_large_batch_becomes_bounded_messages_with_long_texts_cut():
 @pytest.mark.parametrize("value", [None, b"", b"[]", b"not json", b'{"v": 2, "entries": []}',
                                    b'{"v": 1, "entries": "x"}', b'{"v": 1, "entries": [{"taskId": 5}]}',
                                    b'{"v": 1, "entries": [], "deleted": {"t": 1}}',
+                                   b'{"v": 1, "entries": [], "deleted": {"t": {"lifecycleStatus": 5}}}',
+                                   b'{"v": 1, "entries": [], "deleted": {"t": {"other": "x"}}}',
                                    json.dumps({"v": 1, "entries": [{"taskId": "t"}] * 201}).encode(),
                                    b'{"v": 1, "entries": [], "pad": "' + b"x" * (1024 * 1024) + b'"}'])
 def test_a_reader_refuses_what_is_not_a_change_batch(value):
@@ -73,7 +75,7 @@ def test_transitions_move_tasks_between_the_map_and_the_counters():
     view.apply({"c": doc("c", "Created")}, [{"taskId": "c", "type": "status", "status": "Created",
                                              "from": "Cancelled", "fromExecutor": None}], {})
     assert view.counts()["Cancelled"] == 1 and view.counts()["Created"] == 2 and not view.counts_stale
-    view.apply({"a": None}, [], {"a": "Finished"})  # retention removed it
+    view.apply({"a": None}, [], {"a": {"lifecycleStatus": "Finished"}})  # retention removed it
     assert view.counts()["Finished"] == 0
 
 
@@ -97,8 +99,8 @@ def test_totals_by_status_class_or_node_come_from_the_map_and_the_counters():
     view.apply({"a": doc("a", "Finished", executor="n1")},
                [{"taskId": "a", "type": "status", "status": "Finished"}], {})
     assert view.total(TaskFilter(executor="n1")) == 5 and view.total(TaskFilter(lifecycle_status="Finished")) == 8
-    view.apply({"a": None}, [], {"a": "Finished"})  # a deletion names only the status
-    assert view.total(TaskFilter(lifecycle_status="Finished")) == 7 and view.total(TaskFilter(executor="n1")) is None
+    view.apply({"a": None}, [], {"a": {"lifecycleStatus": "Finished", "className": "Work", "executor": "n1"}})
+    assert view.total(TaskFilter(lifecycle_status="Finished")) == 7 and view.total(TaskFilter(executor="n1")) == 4
 
 
 def test_counts_before_the_first_read_are_refused():
@@ -131,6 +133,12 @@ def test_every_transition_reaches_the_feed_and_the_view_follows_it(tmp_path: Pat
     assert view.counts() == {**{status: 0 for status in view.counts()},
                              **{key: value for key, value in queries.counts_by_status(store).items() if value}}
     assert list(view.active()) == ["a"]
+    service.delete("b")  # a deletion names what the task held, for the readers' counts
+    batch = change_feed.decode(consumer.poll(0.5).value)
+    assert batch is not None and batch.deleted == {"b": {"lifecycleStatus": "Cancelled", "className": "Work",
+                                                         "executor": None}}
+    view.apply({"b": None}, [], batch.deleted)
+    assert view.counts()["Cancelled"] == 0 and view.total(TaskFilter(class_name="Work")) == 1
 
 
 def test_a_writer_that_cannot_publish_stamps_the_gap_key(tmp_path: Path):
