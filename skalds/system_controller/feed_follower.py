@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from skalds.model._time import now_ms
 from skalds.model.task import HistoryType, TaskLifecycleStatus
 from skalds.system_controller import ended_counts
 from skalds.system_controller.hub import EventHub
@@ -135,7 +136,9 @@ class FeedFollower:
         started = time.perf_counter()
         with self._lock:
             self._pending.clear()  # the rebuild reads them all
-        self.view.rebuild(live_reads.live_documents(self.store), queries.totals(self.store, ended_counts.FIELDS))
+        counted_at = now_ms()  # the totals first, then the live tasks: see LiveView._apply_one
+        totals = queries.totals(self.store, ended_counts.FIELDS, only_over=True)
+        self.view.rebuild(live_reads.live_documents(self.store), totals, counted_at)
         self._rebuild_wanted = False
         self._last_recount = self._last_rebuild = time.monotonic()
         self.rebuilds += 1
@@ -186,8 +189,7 @@ class FeedFollower:
             logger.warning("change feed: a writer could not publish a change; re-reading what is live")
             self._rebuild_wanted = True
         if self.view.counts_stale and now - self._last_recount >= RECOUNT_SECONDS:
-            self._last_recount = now
-            self.view.recount(queries.totals(self.store, ended_counts.FIELDS))
+            self._rebuild()  # totals and live tasks read together, in that order, as at the start
 
 
 class GapWatch:

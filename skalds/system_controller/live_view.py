@@ -34,6 +34,10 @@ class Applied:
     present: set[str] = field(default_factory=set)
 
 
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def _came_from(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The entry of a user's transition, which names the status and node it started from (`from`,
     `fromExecutor`), or {}."""
@@ -46,32 +50,31 @@ class LiveView:
         self._tasks: dict[str, dict[str, Any]] = {}
         self._ended = EndedCounts()  # the tasks that are over, outside the map
         self._classes: set[str] = set()  # every class name seen (0.3.8's /api/tasks/classnames)
+        self._counted_at = 0  # ms: when the counters' totals were read
         self._lock = threading.Lock()
         self.ready = False  # built from the store at least once
         self.generation = 0  # rebuilds so far
 
     @property
     def counts_stale(self) -> bool:
-        """Some counter may be off: the follower recounts (`recount`)."""
+        """Some counter may be off: the follower reads the view again."""
         return bool(self._ended.stale)
 
     # --- writing (the follower's thread) -------------------------------------------------------------
-    def rebuild(self, documents: Iterable[dict[str, Any]], totals: Mapping[str, Mapping[str, int]]) -> None:
-        """The map from the store's live tasks; the counters from totals over all tasks (by status, class and
-        node: `ended_counts.FIELDS`)."""
+    def rebuild(self, documents: Iterable[dict[str, Any]], totals: Mapping[str, Mapping[str, int]],
+                counted_at: int = 0) -> None:
+        """The map from the store's live tasks, read after `totals` (counts of the tasks that are over, by status,
+        class and node: `ended_counts.FIELDS`), which were read at `counted_at` (ms)."""
         tasks = {document["id"]: document for document in documents if in_view(document)}
         classes = set(totals.get("className", {})) | {str(task["className"]) for task in tasks.values()
                                                       if task.get("className")}
-        ended = EndedCounts.of(totals, tasks.values())
+        ended = EndedCounts.of(totals, [task for task in tasks.values()
+                                        if task.get("lifecycleStatus") in TERMINAL_STATUSES])
         with self._lock:
             self._tasks, self._ended, self._classes = tasks, ended, classes
+            self._counted_at = counted_at
             self.ready = True
             self.generation += 1
-
-    def recount(self, totals: Mapping[str, Mapping[str, int]]) -> None:
-        """Counters of the tasks that are over, from fresh totals (the map is kept)."""
-        with self._lock:
-            self._ended = EndedCounts.of(totals, self._tasks.values())
 
     def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
               deleted: Mapping[str, Mapping[str, str | None]]) -> Applied:
@@ -87,11 +90,11 @@ class LiveView:
 
     def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
                    deleted: Mapping[str, str | None] | None, applied: Applied) -> None:
+        """Move one task between the map and the counters. The counters were read at `counted_at`: a change the
+        document shows as later (its `updateDateTime`) is news to them, an earlier one is in them already."""
         old = self._tasks.pop(task_id, None)
-        created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
         origin = _came_from(entries)
-        came_from = origin.get("from")
-        ended = self._ended
+        came_from, ended = origin.get("from"), self._ended
         if document is None:
             applied.left.add(task_id)
             if old is None and deleted is not None and deleted.get("lifecycleStatus") in TERMINAL_STATUSES:
@@ -100,9 +103,9 @@ class LiveView:
             return
         if isinstance(document.get("className"), str) and document["className"]:
             self._classes.add(document["className"])
-        outside_before = old is None and not created  # the view did not hold it before this batch
-        if outside_before and came_from in TERMINAL_STATUSES:  # it left the counters (a user's retry)
-            ended.remove("lifecycleStatus", came_from)
+        after_count = _number(document.get("updateDateTime")) > self._counted_at
+        if came_from in TERMINAL_STATUSES and after_count and (old is None or old.get("lifecycleStatus") != came_from):
+            ended.remove("lifecycleStatus", came_from)  # it left the counters (a retry or restart)
             ended.remove("className", document.get("className"))
             if "fromExecutor" in origin:
                 ended.remove("executor", origin["fromExecutor"])
@@ -111,14 +114,13 @@ class LiveView:
         if in_view(document):
             self._tasks[task_id] = document
             applied.present.add(task_id)
-            if outside_before and came_from not in TERMINAL_STATUSES:
-                ended.stale.update(FIELDS)  # from a state this view never saw: recount
+            created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
+            if old is None and not created and came_from is None and after_count:
+                ended.stale.update(FIELDS)  # from a state this view never saw (another program wrote it)
             return
         applied.left.add(task_id)
-        if not outside_before or came_from in TERMINAL_STATUSES:
-            ended.add(document)
-        elif any(entry.get("status") in TERMINAL_STATUSES for entry in entries):
-            ended.stale.update(FIELDS)  # it ended, but from where?
+        if old is not None or (after_count and any(entry.get("status") in TERMINAL_STATUSES for entry in entries)):
+            ended.add(document)  # it ended after the counters were read
 
     # --- reading (any thread) ------------------------------------------------------------------------
     def get(self, task_id: str) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from skalds.model.task import ACTIVE_STATUSES, ModeEnum
+from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, ModeEnum
 from skalds.model.task import TaskLifecycleStatus as S
 from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import STATUSES, document_id, problem_of
@@ -105,13 +105,15 @@ def counts_by_status(store: TaskStore) -> dict[str, int]:
     return {key: int(value) for key, value in store.group_count("lifecycleStatus").items() if key in STATUSES}
 
 
-def totals(store: TaskStore, fields: Sequence[str]) -> dict[str, dict[str, int]]:
-    """How many tasks hold each value of each field (text values only; a status must be a known one):
-    one aggregation per field over every task, which a controller's live view runs only when it starts
-    or recounts."""
+def totals(store: TaskStore, fields: Sequence[str], *, only_over: bool = False) -> dict[str, dict[str, int]]:
+    """How many tasks (with `only_over`: Finished, Failed or Cancelled ones) hold each value of each field (text
+    values only; a status must be a known one): one aggregation per field, which a controller's live view runs
+    only when it starts or recounts."""
+    where = {"lifecycleStatus": sorted(TERMINAL_STATUSES)} if only_over else None
     found = {}
     for field in fields:
-        counts = {key: int(value) for key, value in store.group_count(field).items() if isinstance(key, str) and key}
+        counts = {key: int(value) for key, value in store.group_count(field, where).items()
+                  if isinstance(key, str) and key}
         found[field] = {key: value for key, value in counts.items() if field != "lifecycleStatus" or key in STATUSES}
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from skalds.model._time import now_ms
 from skalds.system_controller.ended_counts import FIELDS
 from skalds.system_controller.live_view import LiveView
 from skalds.tasks import live_reads, queries
@@ -25,7 +26,9 @@ class Rereader:
         self.view.apply({task_id: found.get(task_id) for task_id in ids}, [], {})
 
     def rebuild(self) -> LiveView:
-        self.view.rebuild(live_reads.live_documents(self.store), queries.totals(self.store, FIELDS))
+        counted_at = now_ms()
+        totals = queries.totals(self.store, FIELDS, only_over=True)
+        self.view.rebuild(live_reads.live_documents(self.store), totals, counted_at)
         return self.view
 
 

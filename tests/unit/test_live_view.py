@@ -22,14 +22,17 @@ pytestmark = pytest.mark.unit
 
 
 def doc(task_id: str, status: str, **fields) -> dict:
-    return {"id": task_id, "lifecycleStatus": status, "mode": "Passive", "className": "Work", **fields}
+    """A task document last changed at 2,000 ms (after the counters below, read at 1,000 ms)."""
+    return {"id": task_id, "lifecycleStatus": status, "mode": "Passive", "className": "Work",
+            "updateDateTime": 2000, **fields}
 
 
 # --- wire format ---------------------------------------------------------------------------------------
 def test_a_large_batch_becomes_bounded_messages_with_long_texts_cut():
     entries = [{"taskId": f"t{i}", "ts": i, "type": "status", "status": "Failed", "error": "x" * 10_000}
                for i in range(450)]
-    messages = list(change_feed.encode("node-1", entries, {f"d{i}": {"lifecycleStatus": "Finished"} for i in range(1500)}))
+    deleted = {f"d{i}": {"lifecycleStatus": "Finished"} for i in range(1500)}
+    messages = list(change_feed.encode("node-1", entries, deleted))
     batches = [change_feed.decode(message) for message in messages]
     assert all(batch is not None for batch in batches)
     assert [len(batch.entries) for batch in batches] == [200, 200, 50, 0, 0]
@@ -50,16 +53,16 @@ def test_a_reader_refuses_what_is_not_a_change_batch(value):
 
 
 # --- the view ----------------------------------------------------------------------------------------
-def built(documents: list[dict], counts: dict[str, int], **totals: dict[str, int]) -> LiveView:
+def built(documents: list[dict], ended: dict[str, int], **totals: dict[str, int]) -> LiveView:
+    """A view read at 1,000 ms: `ended` and `totals` count the tasks that were over then."""
     view = LiveView()
-    view.rebuild(documents, {"lifecycleStatus": counts, **totals})
+    view.rebuild(documents, {"lifecycleStatus": ended, **totals}, counted_at=1000)
     return view
 
 
 def test_the_view_holds_what_is_not_over_and_counts_the_rest():
     view = built([doc("a", "Running", executor="n1"), doc("b", "Created"),
-                  doc("f", "Failed", retryCount=0, maxRetries=2)], {"Running": 1, "Created": 1, "Failed": 3,
-                                                                     "Finished": 10})
+                  doc("f", "Failed", retryCount=0, maxRetries=2)], {"Failed": 3, "Finished": 10})
     assert sorted(task["id"] for task in view.tasks()) == ["a", "b", "f"]
     assert view.counts()["Failed"] == 3 and view.counts()["Finished"] == 10
     assert [task["id"] for task in view.waiting(10)] == ["b"] and list(view.active()) == ["a"]
@@ -67,7 +70,7 @@ def test_the_view_holds_what_is_not_over_and_counts_the_rest():
 
 
 def test_transitions_move_tasks_between_the_map_and_the_counters():
-    view = built([doc("a", "Running", executor="n1")], {"Running": 1, "Cancelled": 2})
+    view = built([doc("a", "Running", executor="n1")], {"Cancelled": 2})
     view.apply({"a": doc("a", "Finished"), "n": doc("n", "Created")},
                [{"taskId": "a", "type": "status", "status": "Finished"}, {"taskId": "n", "type": "created"}], {})
     assert view.counts()["Finished"] == 1 and view.counts()["Running"] == 0 and view.counts()["Created"] == 1
@@ -79,19 +82,28 @@ def test_transitions_move_tasks_between_the_map_and_the_counters():
     assert view.counts()["Finished"] == 0
 
 
-def test_a_task_from_nowhere_marks_the_counts_stale_until_a_recount():
+def test_a_task_from_nowhere_marks_the_counts_stale_until_the_view_is_read_again():
     view = built([], {"Finished": 5})
     view.apply({"x": doc("x", "Running", executor="n1")}, [{"taskId": "x", "type": "status", "status": "Running"}],
                {})
     assert view.counts_stale
-    view.recount({"lifecycleStatus": {"Finished": 4, "Running": 1}})
+    view.rebuild([doc("x", "Running", executor="n1")], {"lifecycleStatus": {"Finished": 4}}, counted_at=3000)
     assert not view.counts_stale and view.counts()["Finished"] == 4 and view.counts()["Running"] == 1
+
+
+def test_a_change_the_counters_were_read_after_is_not_counted_twice():
+    view = built([], {"Finished": 1})  # task z ended at 500 ms, before the counters were read
+    view.apply({"z": doc("z", "Finished", updateDateTime=500)},
+               [{"taskId": "z", "type": "status", "status": "Finished"}], {})
+    assert view.counts()["Finished"] == 1
+    view.apply({"y": doc("y", "Finished", updateDateTime=1500)},  # y ended after: news to the counters
+               [{"taskId": "y", "type": "status", "status": "Finished"}], {})
+    assert view.counts()["Finished"] == 2 and not view.counts_stale
 
 
 def test_totals_by_status_class_or_node_come_from_the_map_and_the_counters():
     view = built([doc("a", "Running", executor="n1"), doc("b", "Created", className="Other")],
-                 {"Running": 1, "Created": 1, "Finished": 7},
-                 className={"Work": 8, "Other": 1}, executor={"n1": 5})
+                 {"Finished": 7}, className={"Work": 7}, executor={"n1": 4})
     assert view.total(TaskFilter()) == 9 and view.total(TaskFilter(lifecycle_status="Finished")) == 7
     assert view.total(TaskFilter(class_name="Work")) == 8 and view.total(TaskFilter(executor="n1")) == 5
     assert view.total(TaskFilter(lifecycle_status="Running", executor="n1")) == 1  # the map holds every Running

@@ -20,6 +20,7 @@ from skalds.utils.logging import logger
 SAMPLE_SECONDS = 5.0
 CAPACITY = 720  # one hour at 5 s
 RATE_WINDOW_SECONDS = 300
+RETRY_SECONDS = 0.25  # a sample that could not be taken (the view not read yet) is tried again this soon
 
 
 @dataclass
@@ -115,8 +116,10 @@ class StatusTimeline:
                 if self._failing:
                     logger.info("dashboard timeline: sampling works again")
                 self._failing = False
-            except Exception as error:  # the store is down: skip this sample, say so once
+            except Exception as error:  # the live view is not read yet (or the store was down): soon again
                 if not self._failing:
                     logger.warning(f"dashboard timeline: cannot sample task counts ({error}); will retry")
                 self._failing = True
+                self._stop.wait(min(self.interval, RETRY_SECONDS))
+                continue
             self._stop.wait(self.interval)
