@@ -86,10 +86,11 @@ def test_update_each_applies_all_when_nothing_changed(store: TaskStore) -> None:
     assert {task["attempt"] for task in store.find({"id": ids})} == {1}
 
 
-def test_update_each_reaches_a_task_stored_by_0_3_8(family: Family, store: TaskStore) -> None:
-    if family.embedded:
-        pytest.skip("only MongoDB holds documents with an ObjectId _id (written by 0.3.8)")
-    store.tasks.insert_one(document("legacy"))  # type: ignore[attr-defined]
+def test_update_each_reaches_a_task_stored_by_0_3_8(cluster) -> None:
+    """Only MongoDB holds documents with an ObjectId `_id` (written by 0.3.8): the test's own database there."""
+    store = cluster.store
+    store.ensure_indexes()
+    store.tasks.insert_one(document("legacy"))
     store.insert(document("keyed"))
     applied = store.update_each([Change(task_id, {"executor": "n1"}, expect={"lifecycleStatus": "Created"})
                                  for task_id in ("legacy", "keyed")])
