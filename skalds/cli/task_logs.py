@@ -16,6 +16,8 @@ from skalds.cli.options import AsJson, Token, Url
 from skalds.model.log_levels import known_level
 from skalds.utils.logging import printable
 
+FOLLOW_READ_SECONDS = 45.0  # the server sends a keep-alive every 15 s: silence this long is a dead link
+
 
 def format_line(line: dict[str, Any]) -> str:
     """`12:03:04.567 WARNING  #2 text`: time (local), level, attempt, text."""
@@ -36,7 +38,7 @@ def _follow(client: ControllerClient, task_id: str, params: dict[str, Any], as_j
         headers = {"Last-Event-ID": last_id} if last_id else {}
         try:
             with client.http.stream("GET", f"/api/tasks/{quote(task_id, safe='')}/logs/stream", params=params,
-                                    headers=headers, timeout=httpx.Timeout(30, read=None)) as response:
+                                    headers=headers, timeout=httpx.Timeout(30, read=FOLLOW_READ_SECONDS)) as response:
                 if response.status_code >= 400:
                     response.read()
                     client._raise(response, ("task", task_id))
@@ -68,7 +70,8 @@ def logs(
     if level is not None and known_level(level) is None:
         raise CliError(f"unknown level {level!r}", "use trace, debug, info, success, warning, error or critical",
                        exit_code=EXIT_USAGE)
-    params = {key: value for key, value in (("attempt", attempt), ("level", level), ("q", grep), ("limit", limit))
+    wanted = known_level(level) if level is not None else None  # the server's name for it ("Warning" -> WARNING)
+    params = {key: value for key, value in (("attempt", attempt), ("level", wanted), ("q", grep), ("limit", limit))
               if value is not None}
     with ControllerClient(url, token) as client:
         if follow:

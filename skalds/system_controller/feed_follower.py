@@ -57,8 +57,8 @@ class FeedFollower:
         self._pending: dict[str, list[dict[str, Any]]] = {}  # ids to re-read, with the entries that named them
         self._lock = threading.Lock()
         self._rebuild_wanted = True
-        self._last_recount = self._last_rebuild = 0.0
-        self.rebuilds = self.malformed = 0
+        self._last_rebuild = 0.0
+        self.rebuilds = 0
 
     # --- asked by other parts -------------------------------------------------------------------------
     def refresh(self, task_ids: Iterable[str]) -> None:
@@ -87,11 +87,11 @@ class FeedFollower:
             batches: list[ChangeBatch] = []
             while not assigned.is_set() and not self.stop.is_set():
                 batches += self._poll(consumer, 0.2)  # Kafka assigns inside poll
-            outages, quiet_since = _outages(consumer), time.monotonic()
+            outages, quiet_since = consumer.outages, time.monotonic()
             while not self.stop.is_set():
                 now = time.monotonic()
-                if _outages(consumer) != outages:
-                    outages, quiet_since = _outages(consumer), now
+                if consumer.outages != outages:
+                    outages, quiet_since = consumer.outages, now
                     self._rebuild_wanted = True
                 try:
                     if self._rebuild_wanted and now - quiet_since >= QUIET_AFTER_OUTAGE * (outages > 0) \
@@ -113,7 +113,6 @@ class FeedFollower:
             return []
         batch = change_feed.decode(event.value)
         if batch is None:
-            self.malformed += 1
             if not self._rebuild_wanted:  # said once per re-read, not once per message
                 logger.warning(f"change feed: a message that is not a change batch ({len(event.value or b'')} "
                                "bytes); re-reading what is live")
@@ -140,7 +139,7 @@ class FeedFollower:
         totals = queries.totals(self.store, ended_counts.FIELDS, only_over=True)
         self.view.rebuild(live_reads.live_documents(self.store), totals, counted_at)
         self._rebuild_wanted = False
-        self._last_recount = self._last_rebuild = time.monotonic()
+        self._last_rebuild = time.monotonic()
         self.rebuilds += 1
         self.on_rebuild()
         logger.info(f"live view read from the store: {len(self.view.tasks())} live task(s) in "
@@ -188,7 +187,7 @@ class FeedFollower:
         if self.gaps.new_gap(now):
             logger.warning("change feed: a writer could not publish a change; re-reading what is live")
             self._rebuild_wanted = True
-        if self.view.counts_stale and now - self._last_recount >= RECOUNT_SECONDS:
+        if self.view.counts_stale and now - self._last_rebuild >= RECOUNT_SECONDS:
             self._rebuild()  # totals and live tasks read together, in that order, as at the start
 
 
@@ -212,10 +211,6 @@ class GapWatch:
         new = self._looked and stamp != self._seen
         self._seen, self._looked = stamp, True
         return new
-
-
-def _outages(consumer: EventConsumer) -> int:
-    return int(getattr(consumer, "outages", 0))
 
 
 def _signal(listener: DispatchListener, signal: Signal | None) -> None:

@@ -4,9 +4,9 @@ Filled once from the store (`rebuild`), then kept current by the change feed (`a
 tasks a message names re-read from the store). The dispatcher, the monitor, active-task lists,
 counts and the dashboard summary read it, so their cost follows the live tasks, not history.
 
-Tasks that are over (Finished, Failed without retries, Cancelled) are only counted: a transition
-the view saw moves a task between the map and the counters; one it cannot place (a task written
-by another program, a gap) marks the counts stale, and the follower recounts once.
+Tasks that are over (Finished, Failed without retries, Cancelled) are only counted (`ended_counts`):
+a transition the view saw moves a task between the map and the counters; one it cannot place (a
+task another program wrote) marks the counters stale, and the follower reads the view again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
@@ -24,14 +23,6 @@ from skalds.tasks.queries import TaskFilter
 from skalds.transport.errors import StoreUnavailableError
 
 S = TaskLifecycleStatus
-
-
-@dataclass
-class Applied:
-    """What one `apply` changed: tasks that left the view (ended, or deleted) and tasks now in it."""
-
-    left: set[str] = field(default_factory=set)
-    present: set[str] = field(default_factory=set)
 
 
 def _number(value: Any) -> float:
@@ -53,7 +44,6 @@ class LiveView:
         self._counted_at = 0  # ms: when the counters' totals were read
         self._lock = threading.Lock()
         self.ready = False  # built from the store at least once
-        self.generation = 0  # rebuilds so far
 
     @property
     def counts_stale(self) -> bool:
@@ -74,29 +64,25 @@ class LiveView:
             self._tasks, self._ended, self._classes = tasks, ended, classes
             self._counted_at = counted_at
             self.ready = True
-            self.generation += 1
 
     def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
-              deleted: Mapping[str, Mapping[str, str | None]]) -> Applied:
+              deleted: Mapping[str, Mapping[str, str | None]]) -> None:
         """The re-read state of the tasks a batch named (None: not in the store), with the batch's entries."""
         by_task: dict[str, list[dict[str, Any]]] = {}
         for entry in entries:
             by_task.setdefault(entry["taskId"], []).append(entry)
-        applied = Applied()
         with self._lock:
             for task_id, document in documents.items():
-                self._apply_one(task_id, document, by_task.get(task_id, []), deleted.get(task_id), applied)
-        return applied
+                self._apply_one(task_id, document, by_task.get(task_id, []), deleted.get(task_id))
 
     def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
-                   deleted: Mapping[str, str | None] | None, applied: Applied) -> None:
+                   deleted: Mapping[str, str | None] | None) -> None:
         """Move one task between the map and the counters. The counters were read at `counted_at`: a change the
         document shows as later (its `updateDateTime`) is news to them, an earlier one is in them already."""
         old = self._tasks.pop(task_id, None)
         origin = _came_from(entries)
         came_from, ended = origin.get("from"), self._ended
         if document is None:
-            applied.left.add(task_id)
             if old is None and deleted is not None and deleted.get("lifecycleStatus") in TERMINAL_STATUSES:
                 for name in FIELDS:
                     ended.remove(name, deleted.get(name))
@@ -113,20 +99,14 @@ class LiveView:
                 ended.stale.add("executor")  # the node it ended on is not in the entry
         if in_view(document):
             self._tasks[task_id] = document
-            applied.present.add(task_id)
             created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
             if old is None and not created and came_from is None and after_count:
                 ended.stale.update(FIELDS)  # from a state this view never saw (another program wrote it)
             return
-        applied.left.add(task_id)
         if old is not None or (after_count and any(entry.get("status") in TERMINAL_STATUSES for entry in entries)):
             ended.add(document)  # it ended after the counters were read
 
     # --- reading (any thread) ------------------------------------------------------------------------
-    def get(self, task_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._tasks.get(task_id)
-
     def tasks(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._tasks.values())
@@ -197,8 +177,3 @@ class LiveView:
         with self._lock:
             return sorted(self._classes)
 
-    def count_by(self, field_name: str) -> dict[str, int]:
-        """Tasks in the view by a field's value (className, executor)."""
-        with self._lock:
-            return dict(Counter(str(document.get(field_name)) for document in self._tasks.values()
-                                if document.get(field_name) is not None))

@@ -163,12 +163,10 @@ def page(store: TaskStore, task_filter: TaskFilter, *, sort_by: str, descending:
     raw = _read(store, task_filter.where(), after, sort_by, descending, skip, page_size + 1)
     shown = raw[:page_size]
     known = live(task_filter) if live is not None else None
-    if known is not None:
-        count, lower_bound = known, False
-    elif after is not None:  # counted by the first page
+    if after is not None and known is None:  # counted by the first page
         count, lower_bound = after.total, after.total_is_lower_bound
     else:
-        count, lower_bound = total(store, task_filter)
+        count, lower_bound = (known, False) if known is not None else total(store, task_filter)
         if lower_bound:
             count = max(count, skip + len(shown))
     next_cursor = None

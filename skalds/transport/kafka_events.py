@@ -136,20 +136,15 @@ class KafkaEventPublisher:
                     self._errors.append(text)
 
     def publish(self, topic: str, key: str, value: bytes | str) -> None:
-        if key is None or key == "":
-            raise ValueError("an event needs a key (the task id)")
-        payload = value.encode() if isinstance(value, str) else value
-        while True:
-            try:
-                self._producer.produce(topic, key=key.encode(), value=payload, on_delivery=self._on_delivery)
-                break
-            except BufferError:
-                self._producer.poll(0.1)
-        self._producer.poll(0)
+        """Queue the event, waiting while the client's queue is full."""
+        while not self.offer(topic, key, value):
+            self._producer.poll(0.1)
 
     def offer(self, topic: str, key: str, value: bytes | str) -> bool:
         """`publish` for writers that must never wait (a node's store writer): False when the client's queue is
         full, which happens only after the broker has been away for a long while."""
+        if key is None or key == "":
+            raise ValueError("an event needs a key (the task id)")
         try:
             self._producer.produce(topic, key=key.encode(), value=value.encode() if isinstance(value, str) else value,
                                    on_delivery=self._on_delivery)

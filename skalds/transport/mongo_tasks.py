@@ -51,7 +51,7 @@ def _listed_ids(where: dict[str, Any] | None) -> list[str] | None:
     return None
 
 
-def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
+def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
     """Id lists short enough for a server to look them up by key (FerretDB pushes `$in` down up to 500)."""
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
@@ -307,10 +307,6 @@ class MongoTaskStore:
             counts[key] = counts.get(key, 0) + int(row["count"])
         return counts
 
-    def history_since(self, ts: int, limit: int = 1000) -> list[dict[str, Any]]:
-        """History entries at or after `ts` (ms), oldest first: the controller's change feed."""
-        return list(self.events.find({"ts": {"$gte": ts}}).sort([("ts", ASCENDING)]).limit(limit))
-
     def append_history(self, task_id: str, entry: dict[str, Any]) -> None:
         self.events.insert_one({"taskId": task_id, "ts": now_ms(), **entry})
         for due in self.history_cap.due([task_id]):
@@ -331,11 +327,13 @@ class MongoTaskStore:
             return 0
         oldest = list(self.events.find({"taskId": task_id}, {"_id": 1, "ts": 1, "type": 1, "dropped": 1})
                       .sort([("ts", ASCENDING), ("_id", ASCENDING)]).limit(excess + 1))
+        if not oldest:  # another process trimmed it meanwhile
+            return 0
         dropped = already_dropped(oldest)
         fresh = sum(1 for entry in oldest if entry.get("type") != MARKER)
         ts = int(oldest[0].get("ts") or 0) - (0 if oldest[0].get("type") == MARKER else 1)  # before those kept
-        for start in range(0, len(oldest), 500):
-            self.events.delete_many({"_id": {"$in": [entry["_id"] for entry in oldest[start:start + 500]]}})
+        for chunk in _chunks([entry["_id"] for entry in oldest]):
+            self.events.delete_many({"_id": {"$in": chunk}})
         self.events.insert_one(marker(task_id, ts, dropped + fresh))
         return fresh
 

@@ -45,7 +45,6 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS task_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, "
     "ts INTEGER NOT NULL, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS task_history_task ON task_history (task_id, ts)",
-    "CREATE INDEX IF NOT EXISTS task_history_ts ON task_history (ts)",
     # live state: strings and lists (a JSON array) with an optional wall-clock expiry; hashes by field
     "CREATE TABLE IF NOT EXISTS live_keys (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "expires_at REAL)",

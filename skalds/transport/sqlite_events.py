@@ -89,6 +89,7 @@ class SqliteEventConsumer:
         self._topics = sorted(set(topics))
         self._poll_interval = poll_interval
         self._buffer: deque[Event] = deque()
+        self.outages = 0  # the file is always there: an unreadable one raises instead
         self._positions = self._join()
         self._cursor = min(self._positions.values())  # next seq to look at, over all topics
         self._query = (f"SELECT seq, topic, key, value FROM events WHERE seq >= ? AND topic IN "

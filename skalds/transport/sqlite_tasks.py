@@ -316,11 +316,5 @@ class SqliteTaskStore:
             "SELECT doc FROM task_history WHERE task_id = ? ORDER BY ts, seq LIMIT ?", (task_id, limit)).fetchall())
         return [json.loads(row[0]) for row in rows]
 
-    def history_since(self, ts: int, limit: int = 1000) -> list[dict[str, Any]]:
-        """Entries at or after `ts` (ms), oldest first, each with a unique `_id` (the change feed)."""
-        rows = self._db.read(lambda connection: connection.execute(
-            "SELECT seq, doc FROM task_history WHERE ts >= ? ORDER BY ts, seq LIMIT ?", (ts, limit)).fetchall())
-        return [{"_id": seq, **json.loads(doc)} for seq, doc in rows]
-
     def close(self) -> None:
         self._db.close()

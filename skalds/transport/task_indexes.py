@@ -38,6 +38,5 @@ TASK_INDEXES: dict[str, Keys] = {
 }
 
 HISTORY_INDEXES: dict[str, Keys] = {
-    "task_ts": (("taskId", ASC), ("ts", ASC)),
-    "ts": (("ts", ASC),),
+    "task_ts": (("taskId", ASC), ("ts", ASC)),  # a task's history, oldest first (the only history read)
 }
