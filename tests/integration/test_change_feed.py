@@ -32,7 +32,9 @@ def store_operations(controller: ControllerProcess) -> dict[str, float]:
 
 
 def summary(controller: ControllerProcess) -> dict[str, int]:
-    response = controller.http.get("/api/system/dashboard/summary")
+    """The task counts; a 503 (the controller has not read its starting state yet) is waited out."""
+    response = wait_for(lambda: (answer := controller.http.get("/api/system/dashboard/summary")).status_code != 503
+                        and answer, 30, "the controller's first read of the store")
     assert response.status_code == 200, response.text
     return {key: value for key, value in response.json().items() if key.endswith("Tasks")}
 
@@ -104,7 +106,6 @@ def test_a_restarted_controller_rebuilds_the_same_view(controllers, nodes, clust
     assert seen == as_summary(stored_counts(cluster))
     first.stop()
     second = controllers.start()
-    wait_for(lambda: second.http.get("/api/system/dashboard/summary").status_code == 200, 20, "the view")
     assert summary(second) == seen
     assert second.http.get(f"/api/tasks/{failing}").json()["lifecycleStatus"] == "Failed"
 
