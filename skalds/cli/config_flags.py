@@ -26,7 +26,8 @@ PREFIX_PANELS = (("kafka_", "Connection: Kafka"), ("mongo_", "Connection: MongoD
                  ("redis_", "Connection: Redis"), ("log_", "Logging"), ("api_", "API security"),
                  ("skalds_", "Backend"), ("monitor_", "Monitor and dispatcher"),
                  ("dispatcher_", "Monitor and dispatcher"))
-TUNING = {"heartbeat_period", "cancel_request_timeout", "cancel_grace_seconds", "reconcile_period",
+TUNING = {"heartbeat_period", "cancel_request_timeout", "cancel_grace_seconds", "cancel_interrupt_grace_seconds",
+          "reconcile_period",
           "ownership_check_period", "max_event_task_ids", "event_max_attempts", "fence_seconds"}
 DISPATCH = {"fence_margin_seconds", "assign_timeout", "max_tasks_per_node", "retry_backoff_seconds",
             "leader_lease_seconds"}

@@ -29,6 +29,8 @@ class SkaldConfig(ServiceConfig):
     heartbeat_period: float = 1.0  # a few heartbeats fit in fence_seconds: one slow write does not fence the node
     cancel_request_timeout: float = 2.0
     cancel_grace_seconds: float = 10.0
+    # A worker that polls is_cancel_requested() has this long to end by itself before its main thread is interrupted.
+    cancel_interrupt_grace_seconds: float = Field(0.25, ge=0, le=60)
     max_concurrent_tasks: int = 0
     standby_workers: int = 2  # processes forked ahead of time so an assigned task starts at once; 0 = off
     reconcile_period: float = 5.0  # seconds between two comparisons of the tasks held here with the store

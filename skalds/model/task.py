@@ -94,6 +94,7 @@ class HistoryType(_ListableEnum):
     ATTACHMENTS_REJECTED = "attachments_rejected"
     DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
     HISTORY_TRUNCATED = "history_truncated"  # the oldest entries were dropped (`dropped`: how many in all)
+    SIGNAL = "signal"  # a stopping worker was sent SIGTERM or SIGKILL (`signal`, `at` ms, `attempt`, `executor`)
 
 
 class HeartbeatCode(IntEnum):

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Pipe, wait
 from typing import Any
 
-from skalds.model.task import TaskLifecycleStatus
+from skalds.model._time import now_ms
+from skalds.model.task import HistoryType, TaskLifecycleStatus
 from skalds.node.deferred import Deferred
 from skalds.node.handles import HandleTable, WorkerHandle
 from skalds.node.launcher import Launcher
@@ -194,6 +195,14 @@ class Reactor:
             else:
                 logger.info(f"task {handle.task_id}: did not stop on request; SIGTERM")
             send_signal(pid, signum)
+            self._record_signal(handle, signum)
+
+    def _record_signal(self, handle: WorkerHandle, signum: signal.Signals) -> None:
+        """The escalation goes into the task's history with the time it was sent (the write may queue)."""
+        task_id = handle.task_id
+        entry = {"type": HistoryType.SIGNAL.value, "signal": signum.name, "at": now_ms(), "attempt": handle.attempt,
+                 "executor": self.skald_id, "reason": handle.stop_reason}
+        self.recorder.store_call(lambda store: store.append_history(task_id, entry))
 
 
 def _describe_exit(handle: WorkerHandle) -> str:

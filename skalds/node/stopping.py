@@ -1,4 +1,5 @@
-"""How a worker is stopped: cooperative request, then SIGTERM, then SIGKILL, each on a deadline.
+"""How a worker is stopped: the request (the worker interrupts its own main thread, see
+`skalds.worker.interrupt`), then SIGTERM, then SIGKILL, each on a deadline.
 
 The deadlines are plain numbers on the monotonic clock, so the policy is tested without processes;
 the reactor asks `due` on every turn and sleeps at most until `next_wait`. Pause and resume are
@@ -39,6 +40,7 @@ class StopDeadlines:
 class StopPolicy:
     request_timeout: float  # how long the cooperative request has before SIGTERM
     grace_seconds: float  # how long SIGTERM (release hooks) has before SIGKILL
+    interrupt_grace: float = 0.25  # how long a worker that polls the flag has before its main thread is interrupted
 
     def deadlines(self, now: float) -> StopDeadlines:
         term_at = now + self.request_timeout

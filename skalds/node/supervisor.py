@@ -48,7 +48,8 @@ class Supervisor:
         self.role = NodeRole.of(config)
         self.registry = registry
         self.launch_settings = launch_settings(config)
-        self.stop_policy = StopPolicy(config.cancel_request_timeout, config.cancel_grace_seconds)
+        self.stop_policy = StopPolicy(config.cancel_request_timeout, config.cancel_grace_seconds,
+                                      config.cancel_interrupt_grace_seconds)
         self.on_task_finished: Callable[[str, str], None] | None = None
         self._handles = HandleTable()
         self._stop = threading.Event()
@@ -182,7 +183,7 @@ class Supervisor:
                     if handle.paused and handle.process.pid is not None:
                         resume(handle.process.pid)  # a stopped process cannot end itself
                         handle.paused = False
-                    self._send(handle, Cancel(reason))
+                    self._send(handle, Cancel(reason, self.stop_policy.interrupt_grace))
         self._reactor.wake()
         return True
 

@@ -106,7 +106,9 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         raise TypeError(f"{cls.__name__} must be declared as BaseTaskWorker[YourModel]")
 
     def is_cancel_requested(self) -> bool:
-        """True once the task should stop: check it in long loops to end cleanly and quickly."""
+        """True once the task should stop: check it in long loops to end cleanly and quickly (a worker
+        that checks gets a short grace to end by itself before its main hook is interrupted)."""
+        self._skalds_polled_cancel = True
         return self.cancel_requested.is_set()
 
     # Pickled into the fork server child: threading.Event is not picklable, so rebuild it there.

@@ -31,9 +31,11 @@ class Update:
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    """Stop cooperatively (supervisor -> worker); SIGTERM follows if the worker does not."""
+    """Stop (supervisor -> worker): the worker sets its flag and interrupts its main thread, at once or,
+    if it polls the flag, after `grace_seconds`; SIGTERM follows if it still does not end."""
 
     reason: str
+    grace_seconds: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Order (spec §6.2): before -> main -> after, release always (once). An exception in before,
 main or initialize makes the task Failed with its text and traceback; SIGTERM or a cancel
-request makes it Cancelled (after hook skipped, release hooks run). Update handler calls
+request makes it Cancelled (after hook skipped, release hooks run). A cancel interrupts the main
+thread (`interrupt`): at once for a worker that never polled `is_cancel_requested()`, after a short
+grace for one that did. Update handler calls
 run one at a time on their own thread, so the pipe reader always hears the supervisor's keep-alives;
 a supervisor silent for longer than the fence time, or a closed pipe, ends the process at once
 with `ExitCode.FENCED` and no hooks (see `watchdog`).
@@ -25,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
+from skalds.worker.interrupt import INTERRUPT_SIGNAL, Interrupter, interrupt_deferred
 from skalds.worker.protocol import (
     Cancel,
     ExitCode,
@@ -60,7 +63,7 @@ class RunnableWorker(Protocol):
 
 
 class TaskCancelled(BaseException):
-    """Raised in the main thread when the task is cancelled (SIGTERM)."""
+    """Raised in the main thread when the task is cancelled (SIGTERM, or the interrupt a cancel sends)."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,14 @@ class WorkerRuntime:
         self._watch = SupervisorWatch(settings.fence_seconds, time.monotonic())
         self._updates: queue.SimpleQueue[Update] | None = None
         self._initialized = threading.Event()  # updates wait for `initialize`
+        self._interrupter = Interrupter(threading.main_thread().ident or 0, self._may_interrupt)
 
     # --- messaging ---------------------------------------------------------------------------
     def send(self, message: ToSupervisor) -> None:
         if self.connection is None:
             return
         try:
-            with self._send_lock:
+            with interrupt_deferred(), self._send_lock:
                 self.connection.send(message)
         except (OSError, EOFError, BrokenPipeError):
             pass  # supervisor gone: the reader thread handles that
@@ -137,7 +141,7 @@ class WorkerRuntime:
         if isinstance(message, KeepAlive):
             return
         if isinstance(message, Cancel):
-            self._request_cancel(message.reason)
+            self._request_cancel(message.reason, message.grace_seconds)
         elif isinstance(message, Update):
             self._queue_update(message)
         elif isinstance(message, Fence):
@@ -166,10 +170,16 @@ class WorkerRuntime:
         while True:
             self._apply_update(updates.get())
 
-    def _request_cancel(self, reason: str) -> None:
+    def _request_cancel(self, reason: str, grace_seconds: float) -> None:
+        """Set the flag, then interrupt the main thread (after `grace_seconds` if the worker polls the flag)."""
         if not self.worker.cancel_requested.is_set():
             logger.info(f"cancel requested: {reason}")
             self.worker.cancel_requested.set()
+        cooperative = bool(getattr(self.worker, "_skalds_polled_cancel", False))
+        self._interrupter.request(cooperative, grace_seconds)
+
+    def _may_interrupt(self) -> bool:
+        return self._in_hooks and not self._releasing
 
     def _apply_update(self, message: Update) -> None:
         version = message.version
@@ -200,8 +210,15 @@ class WorkerRuntime:
             self._in_hooks = False
             raise TaskCancelled(f"signal {signum}")
 
+    def _on_interrupt(self, _signum: int, _frame: Any) -> None:
+        """The cancel's interrupt: raised once, only in the task's hooks (never in a release hook)."""
+        if self._in_hooks and not self._releasing:
+            self._in_hooks = False
+            raise TaskCancelled("interrupted by the cancel request")
+
     def _configure_process(self) -> None:
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
         if self.settings.supervised:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us
         else:
@@ -249,6 +266,7 @@ class WorkerRuntime:
             outcome, code = Outcome.CANCELLED, ExitCode.CANCELLED
             logger.warning(f"task cancelled ({cancelled})")
         except Exception as error:
+            self._in_hooks = False  # no interrupt while the error is handled
             outcome, code = Outcome.FAILED, ExitCode.FAILED
             error_text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             logger.error(f"task failed: {type(error).__name__}: {error}")

@@ -109,14 +109,39 @@ class HardExitWorker(SleepWorker):
 
 
 class StubbornWorker(SleepWorker):
-    """Ignores cancel requests and SIGTERM: only SIGKILL ends it."""
+    """Ignores cancel requests and SIGTERM, and swallows the cancel's interrupt: only SIGKILL ends it."""
 
     @run_main_handler
     def main(self) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         record(self.data.record_to, "main", task=self.task_id)
         while True:
-            time.sleep(0.05)
+            try:
+                time.sleep(0.05)
+            except BaseException as error:  # swallowing the interrupt is the point of this worker
+                record(self.data.record_to, "swallowed", task=self.task_id, error=type(error).__name__)
+
+
+class NapWorker(SleepWorker):
+    """Sleeps in one `time.sleep` and never looks at `is_cancel_requested()` (the seed's own style)."""
+
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        time.sleep(self.data.seconds)
+        record(self.data.record_to, "main_end", task=self.task_id)
+
+
+class PollingWorker(SleepWorker):
+    """A cooperative loop: `time.sleep(0.1)` steps, polling the flag between them, and ends by itself."""
+
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        deadline = time.monotonic() + self.data.seconds
+        while time.monotonic() < deadline and not self.is_cancel_requested():
+            time.sleep(0.1)
+        record(self.data.record_to, "main_end", task=self.task_id, cancelled=self.is_cancel_requested())
 
 
 class UnpicklableWorker(SleepWorker):
@@ -231,4 +256,4 @@ class ChattyWorker(BaseTaskWorker[ChattyModel]):
 
 
 ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker, NapWorker, PollingWorker]
