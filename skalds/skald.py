@@ -36,7 +36,8 @@ from skalds.worker.registry import WorkerRegistry
 
 NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
                KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
-EDGE_TOPICS = (KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING)
+EDGE_TOPICS = (KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_PAUSE,
+               KafkaTopic.TASK_RESUME)  # the API's requests reach an edge node that has an event connection
 
 
 class Skald:
@@ -188,6 +189,7 @@ class Skald:
                               self._stop)
         reconciler = Reconciler(handler, self.config.reconcile_seconds())
         self._start_consumer(NODE_TOPICS, handler, required=True, reconciler=reconciler)
+        supervisor.announce_requests("events")
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
@@ -214,6 +216,7 @@ class Skald:
                                                                      reconciler=reconciler)
         if reconciler is not None and not consuming:
             threading.Thread(target=reconciler.run, args=(self._stop,), name="skalds-reconcile", daemon=True).start()
+        supervisor.announce_requests("events" if consuming else "store" if reconciler is not None else "none")
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald edge {self.skald_id} ready")
@@ -221,9 +224,12 @@ class Skald:
 
     def _run_single_process(self) -> None:
         from skalds.node.single_process import run_single_task
-        from skalds.node.yaml_tasks import read_yaml_tasks
+        from skalds.node.yaml_tasks import YamlTaskError, read_yaml_tasks
 
-        entry = read_yaml_tasks(self.config.yaml_file)[0]
+        try:
+            entry = read_yaml_tasks(self.config.yaml_file)[0]
+        except YamlTaskError as error:
+            raise MisconfiguredError(str(error)) from error
         if self.config.redis_host:
             self._connect_live(required=False)
         self.exit_code = int(run_single_task(self._make_supervisor(), entry, self._stop, self._ready))

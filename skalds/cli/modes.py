@@ -40,6 +40,13 @@ def _yaml_settings(yaml: Path, settings: dict[str, Any]) -> dict[str, Any]:
     if not yaml.is_file():
         raise CliError(f"YAML file {str(yaml)!r} not found", "pass --yaml with the path of your task file",
                        exit_code=EXIT_USAGE)
+    from skalds.node.yaml_tasks import YamlTaskError, read_yaml_tasks  # the YAML parser: edge and single only
+
+    try:
+        read_yaml_tasks(yaml)
+    except YamlTaskError as error:
+        raise CliError(str(error), "fix the file (the TaskWorkers format: see the README's edge section)",
+                       exit_code=EXIT_USAGE) from error
     return {**settings, "yaml_file": str(yaml.resolve())}
 
 

@@ -13,12 +13,30 @@ from rich.text import Text
 from skalds.model.task import TERMINAL_STATUSES
 
 STATUS_STYLES = {"Created": "white", "Assigning": "yellow", "Running": "bold green", "Paused": "cyan",
-                 "Finished": "green", "Failed": "bold red", "Cancelled": "magenta"}
+                 "Finished": "green", "Failed": "bold red", "Cancelled": "magenta", "Cancelling": "yellow",
+                 "Pausing": "yellow", "Retrying": "yellow"}
 TERMINAL = TERMINAL_STATUSES
 
 
+def state_of(task: dict[str, Any]) -> str:
+    """What the controller shows (`state`: Cancelling, Pausing, Retrying while under way); an older controller
+    sends only `lifecycleStatus`."""
+    return str(task.get("state") or task.get("lifecycleStatus") or "?")
+
+
+def shown_status(task: dict[str, Any]) -> str:
+    """`Cancelling`, or `Retrying 2/3 in 4s` (the retry that comes next, of the budget) for a task waiting to retry."""
+    state = state_of(task)
+    if state != "Retrying":
+        return state
+    count = f"{int(task.get('retryCount') or 0) + 1}/{int(task.get('maxRetries') or 0)}"
+    due = task.get("nextAttemptAt")
+    wait = f" in {max(0.0, due / 1000 - time.time()):.0f}s" if isinstance(due, int) else ""
+    return f"Retrying {count}{wait}"
+
+
 def status_text(status: str) -> Text:
-    return Text(status, style=STATUS_STYLES.get(status, ""))
+    return Text(status, style=STATUS_STYLES.get(status.split(" ", 1)[0], ""))
 
 
 def age(ms: int | None) -> str:
@@ -75,7 +93,7 @@ def _fit(natural: dict[str, int], fixed: list[str], width: int) -> dict[str, int
 
 
 def _task_row(task: dict[str, Any], wide: bool) -> dict[str, str]:
-    row = {"ID": task["id"], "Class": task.get("className", ""), "Status": task.get("lifecycleStatus", "?"),
+    row = {"ID": task["id"], "Class": task.get("className", ""), "Status": shown_status(task),
            "Node": task.get("executor") or "-"}
     if wide:
         row.update({"Try": str(task.get("attempt", 0)), "Beat": str(task.get("heartbeat", 0)), "Ver.": _version(task)})
@@ -108,6 +126,7 @@ def task_detail(task: dict[str, Any], history: list[dict[str, Any]] | None = Non
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
+    table.add_row("state", status_text(shown_status(task)))
     for key in ("id", "className", "lifecycleStatus", "executor", "attempt", "heartbeat", "priority", "name",
                 "description", "mode", "source", "attachmentsVersion", "appliedAttachmentsVersion", "exitCode",
                 "maxRetries", "retryCount", "error", "exception"):

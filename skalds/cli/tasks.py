@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.live import Live
 
 from skalds.cli.client import DEFAULT_URL, ControllerClient
-from skalds.cli.errors import EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_USAGE, CliError
+from skalds.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_YET, EXIT_USAGE, CliError
 from skalds.cli.options import AsJson, Token, Url
-from skalds.cli.render import TERMINAL, task_detail, tasks_table
+from skalds.cli.render import TERMINAL, state_of, task_detail, tasks_table
 from skalds.cli.task_logs import logs
 from skalds.model.task import TaskLifecycleStatus
 
@@ -237,7 +237,8 @@ def watch(
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.", show_default=False)] = None,
     url: Url = DEFAULT_URL, token: Token = None,
 ) -> None:
-    """A live table of tasks. Given task ids, it ends once they all ended (Finished, Failed or Cancelled)."""
+    """A live table of tasks. Given task ids, it ends once they all ended: exit 0 when all Finished, 1 when one
+    ended Failed (with no retry left) or Cancelled. A Failed task waiting for its retry is watched on."""
     ids = list(task_ids or [])
     query = {"pageSize": page_size, "lifecycleStatus": status_filter(status), "className": class_name}
     deadline = time.monotonic() + timeout if timeout else None
@@ -247,7 +248,7 @@ def watch(
         try:
             table = tasks_table(tasks, title=title, width=console.width)
             with Live(table, console=console, auto_refresh=False) as live:
-                while not (ids and all(task["lifecycleStatus"] in TERMINAL for task in tasks)):
+                while not (ids and all(_ended(task) for task in tasks)):
                     if deadline is not None and time.monotonic() >= deadline:
                         break
                     time.sleep(interval)
@@ -255,7 +256,16 @@ def watch(
                     live.update(tasks_table(tasks, title=title, width=console.width), refresh=True)
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None
-    if ids and not all(task["lifecycleStatus"] in TERMINAL for task in tasks):
+    if ids and not all(_ended(task) for task in tasks):
         raise CliError(f"stopped watching after {timeout}s; not ended yet: "
-                       + ", ".join(t["id"] for t in tasks if t["lifecycleStatus"] not in TERMINAL),
+                       + ", ".join(t["id"] for t in tasks if not _ended(t)),
                        "watch again, or raise --timeout", exit_code=EXIT_NOT_YET)
+    unfinished = [f"{t['id']} {state_of(t)}" for t in tasks if state_of(t) != TaskLifecycleStatus.Finished.value]
+    if ids and unfinished:
+        raise CliError("ended without finishing: " + ", ".join(unfinished),
+                       "see `skalds task show ID --history` and `skalds task logs ID`", exit_code=EXIT_ERROR)
+
+
+def _ended(task: dict[str, Any]) -> bool:
+    """Finished, Cancelled, or Failed with no retry to come (a Retrying task is not over)."""
+    return state_of(task) in TERMINAL

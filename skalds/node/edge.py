@@ -14,16 +14,17 @@ from skalds.node.supervisor import Supervisor
 from skalds.node.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 from skalds.tasks import lifecycle
 from skalds.tasks.attachments_view import start_attachments
-from skalds.transport.ports import TaskStore
+from skalds.transport.ports import MisconfiguredError, TaskStore
 from skalds.utils.logging import logger
 
 
 def start_yaml_tasks(path: str, supervisor: Supervisor, store: TaskStore | None, skald_id: str) -> int:
+    """Start the file's tasks; a file that cannot be read as tasks stops the edge node (MisconfiguredError:
+    `skalds edge` exits 2 with the reason), rather than running it with nothing to do."""
     try:
         entries = read_yaml_tasks(path)
     except YamlTaskError as error:
-        logger.error(str(error))
-        return 0
+        raise MisconfiguredError(str(error)) from error
     started = 0
     for entry in entries:
         try:

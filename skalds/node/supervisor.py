@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
@@ -88,6 +89,11 @@ class Supervisor:
         """How a fenced task that is still this node's starts again (with a new attempt)."""
         if self._keepalive is not None:
             self._keepalive.store, self._keepalive.start = self._recorder.store, start
+
+    def announce_requests(self, path: str) -> None:
+        """How this node hears its users' requests ("events", "store": by reconciling, "none"), published in its
+        registration: the controller refuses (409) a request for an edge task that could not reach its node."""
+        self._pulse.node = replace(self._pulse.node, requests=path)
 
     def start_pulse(self) -> None:
         """Begin heartbeats and registration: call once the node can receive events, so that

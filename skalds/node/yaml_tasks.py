@@ -42,7 +42,9 @@ def read_yaml_tasks(path: str | Path) -> list[YamlTask]:
     try:
         data = YAML(typ="safe").load(file.read_text(encoding="utf-8"))
     except YAMLError as error:
-        raise YamlTaskError(f"YAML file {file} is not valid YAML: {error}") from error
+        raise YamlTaskError(f"YAML file {file} is not valid YAML: {_one_line(error)}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise YamlTaskError(f"YAML file {file} cannot be read: {error}") from error
     entries = (data or {}).get("TaskWorkers") if isinstance(data, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise YamlTaskError(f"YAML file {file} has no 'TaskWorkers' mapping of tasks")
@@ -56,3 +58,11 @@ def read_yaml_tasks(path: str | Path) -> list[YamlTask]:
         tasks.append(YamlTask(task_id=str(task_id), class_name=str(entry["className"]), attachments=attachments,
                               is_persistent=bool(entry.get("isPersistent", True))))
     return tasks
+
+
+def _one_line(error: YAMLError) -> str:
+    """ruamel's message spans several lines with a snippet of the file: the problem and where, on one line."""
+    problem, mark = getattr(error, "problem", None), getattr(error, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(error).split())[:300]

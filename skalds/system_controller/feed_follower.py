@@ -21,6 +21,7 @@ from skalds.system_controller.hub import EventHub
 from skalds.system_controller.listeners import DispatchListener
 from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.policy.feed import Signal, ended_tasks, signal_of
+from skalds.system_controller.policy.shown_state import entry_state
 from skalds.tasks import change_feed, live_reads, queries
 from skalds.tasks.change_feed import ChangeBatch
 from skalds.transport.ports import EventConsumer, LiveState, ServiceUnavailableError, TaskStore
@@ -33,7 +34,7 @@ HISTORY_TO_EVENT = {kind.value: name for kind, name in {
     H.STATUS: "task_status", H.CREATED: "task_created", H.ASSIGNED: "task_assigned",
     H.ATTACHMENTS_UPDATED: "task_attachments", H.ATTACHMENTS_APPLIED: "task_attachments",
     H.ATTACHMENTS_REJECTED: "task_attachments", H.LOST: "task_lost", H.RELEASED: "task_status",
-    H.RETRY: "task_status"}.items()}
+    H.RETRY: "task_status", H.DESIRED: "task_status", H.SIGNAL: "task_signal"}.items()}
 COALESCE_SECONDS = 0.02  # messages arriving together become one re-read
 MAX_BATCH_IDS = 2000  # tasks re-read per round; more pending than `MAX_PENDING` means a rebuild instead
 MAX_PENDING = 20000
@@ -174,6 +175,9 @@ class FeedFollower:
             data = {key: value for key, value in entry.items() if key not in ("_id", "taskId")}
             if "status" in entry:
                 data["lifecycleStatus"] = entry["status"]
+            state = entry_state(entry)
+            if state is not None:
+                data["state"] = state  # Cancelling / Pausing from a stored request, else the recorded status
             self.hub.publish("tasks", name, entry["taskId"], data)
             _signal(self.listener, signal_of(entry))
             if entry.get("error") and entry.get("status") == S.Failed.value:

@@ -32,6 +32,7 @@ from skalds.system_controller.listeners import NO_DISPATCH, DispatchInbox, Dispa
 from skalds.system_controller.live_view import LiveView
 from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
+from skalds.system_controller.policy import edge_reach
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.verdicts import LostLimits
 from skalds.system_controller.retention_job import RetentionJob
@@ -114,6 +115,8 @@ class SystemController:
                           limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,
                                             config.fence_margin_seconds),
                           cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval))
+        service.unreachable = lambda document: edge_reach.unreachable(
+            document, monitor.nodes().get(str(document.get("executor") or "")))
         lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
         dispatcher = None
         if inbox is not None:

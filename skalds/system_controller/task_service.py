@@ -58,6 +58,8 @@ class TaskService:
         self.publisher = publisher
         self.topic_prefix = topic_prefix
         self.listener = listener  # told when a task becomes Created, so it is assigned at once
+        # Why a request for a task could not reach its (edge) node, or None: set by the controller (edge_reach).
+        self.unreachable: Callable[[dict[str, Any]], str | None] = lambda _document: None
 
     # --- events ----------------------------------------------------------------------------------
     def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True,
@@ -117,7 +119,14 @@ class TaskService:
         self.listener.work_waiting()
         return created
 
+    def _reachable(self, task_id: str) -> None:
+        """409 before anything is stored when the request could not reach the node that must carry it out."""
+        why = self.unreachable(self.get(task_id))
+        if why is not None:
+            raise TaskActionError(409, why)
+
     def cancel(self, task_id: str) -> dict[str, Any]:
+        self._reachable(task_id)
         transition = lifecycle.cancel(self.store, task_id)
         updated = _applied(transition)
         previous = transition.previous or {}
@@ -134,6 +143,7 @@ class TaskService:
         return transition.previous or {"id": task_id}
 
     def pause(self, task_id: str) -> dict[str, Any]:
+        self._reachable(task_id)
         transition = lifecycle.pause(self.store, task_id)
         updated = _applied(transition)
         if (transition.previous or {}).get("lifecycleStatus") != S.Paused.value and updated.get("executor"):
@@ -141,6 +151,7 @@ class TaskService:
         return updated
 
     def resume(self, task_id: str) -> dict[str, Any]:
+        self._reachable(task_id)
         updated = _applied(lifecycle.resume(self.store, task_id))
         if updated.get("executor"):
             self.announce(KafkaTopic.TASK_RESUME, task_id)
@@ -173,7 +184,7 @@ class TaskService:
         return actions[status](task_id)
 
     def update_attachments(self, task_id: str, attachments: dict[str, Any]) -> dict[str, Any]:
-        self.get(task_id)
+        self._reachable(task_id)
         with _storable(f"attachments of task {task_id!r}"):
             updated = _applied(lifecycle.update_attachments(self.store, task_id, _checked_attachments(attachments)))
         if lifecycle.process_may_exist(updated):

@@ -302,12 +302,16 @@ def record_statuses(store: TaskStore, changes: list[StatusChange]) -> set[tuple[
 
 
 def release(store: TaskStore, task_id: str, *, executor: str, attempt: int, reason: str) -> Transition:
-    """A node gives a task back for reassignment (shutdown, no capacity): Created, no executor."""
-    updated = store.update(task_id, {"lifecycleStatus": S.Created.value, "executor": None},
+    """A node gives a task back for reassignment (shutdown, no capacity): Created, no executor; Cancelled when its
+    user wants it cancelled (no process is left to stop: a shutdown never undoes a cancel)."""
+    document = store.get(task_id) or {}
+    target = S.Cancelled.value if desired(document) == D.Cancelled.value else S.Created.value
+    updated = store.update(task_id, {"lifecycleStatus": target, "executor": None},
                            expect={"executor": executor, "attempt": attempt})
     if updated is None:
         return Transition.refused(Refusal.NOT_OWNER, f"task {task_id!r} attempt {attempt} is no longer {executor}'s")
-    store.append_history(task_id, _entry(HistoryType.RELEASED, executor=executor, attempt=attempt, reason=reason))
+    store.append_history(task_id, _entry(HistoryType.RELEASED, executor=executor, attempt=attempt, reason=reason,
+                                         status=target))
     return Transition(updated)
 
 

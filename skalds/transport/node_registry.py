@@ -31,8 +31,10 @@ class NodeRegistration:
     capacity: int
     pid: int
     started_ms: int
+    requests: str = ""  # how it hears users' requests: "events", "store" (it reconciles), "none"; "" unsaid
 
 
+REQUEST_PATHS = frozenset({"events", "store", "none"})
 MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
 
 
@@ -55,6 +57,8 @@ def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable
     batch.hset(info, "capacity", str(node.capacity))
     batch.hset(info, "pid", str(node.pid))
     batch.hset(info, "started", str(node.started_ms))
+    if node.requests:
+        batch.hset(info, "requests", node.requests)
 
 
 def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
@@ -87,6 +91,7 @@ class NodeRecord:
     fence_seconds: float = 0.0  # the node's fence time (0: it did not say, an older node or no fencing)
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
+    requests: str = ""  # how it hears users' requests ("events", "store", "none"); "": it did not say
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -134,12 +139,13 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "capacity")
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
                 batch.get(RedisKey.skald_task_class_schema(skald_id))
+                batch.hget(RedisKey.skald_info(skald_id), "requests")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence, schemas = details[index * 6:index * 6 + 6]
+            heartbeat, all_tasks, classes, capacity, fence, schemas, requests = details[index * 7:index * 7 + 7]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
@@ -152,6 +158,7 @@ class NodeRegistry:
             record.capacity = _int(capacity)
             record.fence_seconds = _float(fence)
             record.class_schemas = _schemas(schemas, record.supported_tasks)
+            record.requests = requests if requests in REQUEST_PATHS else ""
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:

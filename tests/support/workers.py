@@ -96,6 +96,17 @@ class FailingWorker(SleepWorker):
         raise RuntimeError("boom from FailingWorker")
 
 
+class FlakyWorker(SleepWorker):
+    """Fails its first attempt, finishes the next one (an automatic retry gets it through)."""
+
+    @run_main_handler
+    def main(self) -> None:
+        attempt = getattr(self.task, "attempt", None)
+        record(self.data.record_to, "main", task=self.task_id, attempt=attempt)
+        if attempt == 1:
+            raise RuntimeError("the first attempt of FlakyWorker fails")
+
+
 class InitFailWorker(SleepWorker):
     def initialize(self, data: SleepModel) -> None:
         raise ValueError("initialize refused these attachments")
@@ -256,4 +267,5 @@ class ChattyWorker(BaseTaskWorker[ChattyModel]):
 
 
 ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker, NapWorker, PollingWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker, NapWorker, PollingWorker,
+               FlakyWorker]

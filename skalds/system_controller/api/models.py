@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+from skalds.system_controller.policy.shown_state import shown_state
 from skalds.tasks import attachments_view, lifecycle
 
 KEY_PATTERN = r"^([^$.\x00][^.\x00]*)?$"  # what the task stores accept as a key, at any depth
@@ -107,17 +108,21 @@ class TaskResponse(BaseModel):
     retryCount: int = 0
     waitingFor: str | None = None  # "waiting for a node that runs X": a Created task no registered node can run
     statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
+    state: str = "Created"  # what to show: Cancelling / Pausing / Retrying while under way, else lifecycleStatus
+    nextAttemptAt: int | None = None  # ms: when a Retrying task goes back to Created
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
                       exception: str | None = None, known_classes: set[str] | None = None,
-                      unconfirmed: str | None = None) -> TaskResponse:
+                      unconfirmed: str | None = None, retry_backoff_ms: int | None = None) -> TaskResponse:
         """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting);
-        `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`)."""
+        `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`);
+        `retry_backoff_ms`: the controller's retry backoff, to show a Failed task waiting for its retry."""
         attachments, class_name = document.get("attachments"), document.get("className", "")
         applied_values, _ = attachments_view.applied(document)
         waiting = (known_classes is not None and class_name not in known_classes
                    and document.get("lifecycleStatus") == TaskLifecycleStatus.Created.value)
+        shown = shown_state(document, retry_backoff_ms)
         return cls(
             id=document["id"], className=class_name,
             lifecycleStatus=document.get("lifecycleStatus", "Created"), executor=document.get("executor"),
@@ -137,7 +142,7 @@ class TaskResponse(BaseModel):
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
-            statusUnconfirmed=unconfirmed,
+            statusUnconfirmed=unconfirmed, state=shown.state, nextAttemptAt=shown.next_attempt_at,
         )
 
 

@@ -84,7 +84,12 @@ def _confirmation(context: ApiContext) -> Callable[[dict[str, Any]], str | None]
 
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
     beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
-    return TaskResponse.from_document(document, beat, exception, _known(context), _confirmation(context)(document))
+    return TaskResponse.from_document(document, beat, exception, _known(context), _confirmation(context)(document),
+                                      _backoff_ms(context))
+
+
+def _backoff_ms(context: ApiContext) -> int:
+    return int(context.config.retry_backoff_seconds * 1000)
 
 
 def _run(action: Any, *args: Any) -> dict[str, Any]:
@@ -126,7 +131,8 @@ def list_tasks(
     documents = found.documents
     live, known = _live(context, [document["id"] for document in documents]), _known(context)
     why = _confirmation(context)
-    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known, why(d)) for d in documents]
+    backoff = _backoff_ms(context)
+    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known, why(d), backoff) for d in documents]
     return TaskPage(items=items, total=found.total, page=page, pageSize=page_size, nextCursor=found.next_cursor,
                     totalIsLowerBound=found.total_is_lower_bound)
 
@@ -191,14 +197,14 @@ def _action(context: ApiContext, task_id: str, action: Any, message: str, respon
     """200 when the change is done; 202 when it is stored and its node still has to carry it out."""
     _usable(context, task_id)
     document = _run(action, task_id)
-    task = TaskResponse.from_document(document)
+    task = TaskResponse.from_document(document, retry_backoff_ms=_backoff_ms(context))
     text = message.format(status=task.lifecycleStatus)
     if task.pending:
         response.status_code = 202
         text += f": pending until node {task.executor} has done it"
     return ActionResponse(message=text, data={"taskId": task_id, "status": task.lifecycleStatus,
                                               "desiredStatus": task.desiredStatus, "pending": task.pending,
-                                              "task": task.model_dump()})
+                                              "state": task.state, "task": task.model_dump()})
 
 
 @router.put("/{task_id}/status", response_model=ActionResponse, responses={**ACTION, **BODY},

@@ -44,11 +44,33 @@ export function statusBadge(status) {
     dataset: { status: status || '' } });
 }
 
-/** The status, what the user asked that its node has not carried out yet (a pending cancel, pause, resume),
- *  and whether its node confirms the status now. */
+/** What a task is shown as: `state` (Cancelling, Pausing while its node carries the request out; Retrying
+ *  while a failed task waits for its retry), else the stored status (an older controller sends no state). */
+export function shownState(task) {
+  return task.state || task.lifecycleStatus;
+}
+
+function stateBadge(task) {
+  const state = shownState(task);
+  const badge = statusBadge(state);
+  if (state === 'Retrying') {
+    badge.textContent = `Retrying ${(task.retryCount || 0) + 1}/${task.maxRetries || 0}`;
+    if (task.nextAttemptAt) badge.title = `failed; retry ${(task.retryCount || 0) + 1} of ${task.maxRetries} at ${formatTime(task.nextAttemptAt)}`;
+  } else if (state !== task.lifecycleStatus) {
+    badge.title = `${state}: its node is carrying the request out (stored status ${task.lifecycleStatus})`;
+  }
+  return badge;
+}
+
+/** The shown state, what the user asked that its node has not carried out yet (a pending resume; a pending
+ *  cancel or pause is the state itself), and whether its node confirms the status now. */
 export function statusBadges(task) {
-  const badges = [statusBadge(task.lifecycleStatus)];
-  if (task.pending) {
+  const badges = [stateBadge(task)];
+  if (shownState(task) !== task.lifecycleStatus) {
+    badges.push(' ', h('span', { class: 'stored-status muted small', text: `(${task.lifecycleStatus})`,
+      dataset: { stored: task.lifecycleStatus } }));
+  }
+  if (task.pending && shownState(task) === task.lifecycleStatus) {
     badges.push(' ', h('span', { class: 'pending-request', text: `→ ${task.desiredStatus}`,
       title: `${task.desiredStatus} requested; pending until its node has done it`,
       dataset: { pending: task.desiredStatus } }));
