@@ -50,7 +50,8 @@ def test_a_request_for_an_edge_task_is_refused_only_when_it_cannot_reach_the_nod
     assert unreachable(edge_task, record(requests="")) is None  # an older edge node did not say: not refused
     assert "no event connection" in unreachable(edge_task, record(requests="none"))
     assert "offline" in unreachable(edge_task, record(online=False))
-    assert "not registered" in unreachable(edge_task, None)
+    assert unreachable(edge_task, None) is None  # not seen (yet): the controller cannot tell, so it does not refuse
+    assert unreachable(edge_task, record(mode="node", requests="none")) is None
     assert unreachable(doc("Running", mode="Passive"), None) is None  # a node's task: the monitor handles that
     assert unreachable(doc("Finished", mode="Active"), None) is None  # nothing runs: the store alone decides
 

@@ -16,14 +16,12 @@ from skalds.transport.node_registry import NodeRecord
 
 def unreachable(document: dict[str, Any], record: NodeRecord | None) -> str | None:
     """Why a request for this task cannot reach its edge node; None when it can, or when the task is not an
-    edge task that a process may be running (then the node or the dispatcher carries it out as usual)."""
+    edge task that a process may be running on a node the controller knows (otherwise the node or the
+    monitor carries it out as usual)."""
     executor = document.get("executor")
     if document.get("mode") != ModeEnum.Active.value or not executor or not process_may_exist(document):
         return None
-    if record is None:
-        return (f"edge node {executor} that runs task {document.get('id')!r} is not registered (stopped, or "
-                "without live state): the request could not reach it")
-    if record.mode != "edge":
+    if record is None or record.mode != "edge":  # a node not seen yet, or not an edge node: not refused here
         return None
     if not record.online:
         return f"edge node {executor} is offline: the request could not reach it"
