@@ -7,8 +7,8 @@ import signal
 import subprocess
 
 import pytest
-
 from cli.runner import SKALDS
+
 from support.cluster import wait_for
 
 pytestmark = pytest.mark.integration
