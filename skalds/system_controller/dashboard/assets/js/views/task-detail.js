@@ -79,6 +79,8 @@ export function mount(container, route) {
       ...field('Executor', task.executor ? nodeLink(task.executor) : null),
       ...field('Attempt', String(task.attempt), { dataset: { field: 'attempt' } }), ...field('Priority', String(task.priority)),
       ...field('Retries', `${task.retryCount} of ${task.maxRetries}`),
+      ...(task.state === 'Retrying' && task.nextAttemptAt // a failed task waiting for its automatic retry
+        ? field('Next attempt', relativeTime(task.nextAttemptAt), { dataset: { field: 'next-attempt' } }) : []),
       ...field('Heartbeat', String(task.heartbeat), { class: 'mono', dataset: { field: 'heartbeat' } }),
       ...field('Exit code', task.exitCode === null ? null : String(task.exitCode)),
       ...field('Attachments', attachmentState(), { dataset: { field: 'attachments-state' } }),
