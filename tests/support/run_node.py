@@ -5,10 +5,10 @@ import sys
 
 from skalds import Skald
 from skalds.config.skald_config import SkaldConfig
-from support.workers import ALL_WORKERS
+from support.workers import ALL_WORKERS, CANCEL_WORKERS
 
 if __name__ == "__main__":
     app = Skald(SkaldConfig())
-    for worker in ALL_WORKERS:
+    for worker in [*ALL_WORKERS, *CANCEL_WORKERS]:
         app.register_task_worker(worker)
     sys.exit(app.run())

@@ -155,6 +155,9 @@ class PollingWorker(SleepWorker):
         record(self.data.record_to, "main_end", task=self.task_id, cancelled=self.is_cancel_requested())
 
 
+CANCEL_WORKERS = [NapWorker, PollingWorker, FlakyWorker]  # the cancel and retry tests' (issue #15); see run_node
+
+
 class UnpicklableWorker(SleepWorker):
     """Holds a lock from its constructor: it cannot be sent to its process."""
 
@@ -268,4 +271,3 @@ class ChattyWorker(BaseTaskWorker[ChattyModel]):
 
 ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
                UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker]
-ALL_WORKERS += [NapWorker, PollingWorker, FlakyWorker]  # the cancel and retry tests' (issue #15)
