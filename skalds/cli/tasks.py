@@ -161,7 +161,9 @@ def _act(action: str, task_id: str, url: str, token: str | None, as_json: bool) 
         _print_json(result)
     else:
         data = result.get("data", {})
-        pending = f", {data.get('desiredStatus')} pending" if data.get("pending") else ""
+        state = data.get("state")  # Cancelling / Pausing while its node carries it out (an older controller: none)
+        pending = f", now {state}" if state and state != data.get("status") else (
+            f", {data.get('desiredStatus')} pending" if data.get("pending") else "")
         console.print(f"task [bold]{task_id}[/]: {result.get('message', action)} "
                       f"(status {data.get('status', '?')}{pending})")
 

@@ -47,6 +47,7 @@ def test_watch_exits_1_on_a_final_failure_and_on_a_cancel(skalds, controllers, n
     assert skalds("task", "create", "SleepWorker", "--id", "stopped", "-a", '{"seconds": 60}', "--url",
                   controller.url).returncode == 0
     wait_for(lambda: controller.http.get("/api/tasks/stopped").json()["lifecycleStatus"] == "Running", 30, "running")
-    assert skalds("task", "cancel", "stopped", "--url", controller.url).returncode == 0
+    asked = skalds("task", "cancel", "stopped", "--url", controller.url)
+    assert asked.returncode == 0 and "(status Running, now Cancelling)" in asked.stdout, asked.stdout
     cancelled = skalds("task", "watch", "stopped", "--interval", "0.2", "--timeout", "60", "--url", controller.url)
     assert cancelled.returncode == 1 and "stopped Cancelled" in cancelled.stderr, cancelled.stderr
