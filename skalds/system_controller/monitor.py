@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol
 
 from skalds.model.task import TaskLifecycleStatus
@@ -67,8 +67,8 @@ class Monitor:
         """The tasks that hold a node, from the live view (a fresh dict each call)."""
         return self.view.active()
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
-        return self.view.waiting(limit)
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]:
+        return self.view.waiting(limit, classes)
 
     def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
         return self.view.failed_with_retries()[:limit]
