@@ -160,13 +160,23 @@ class LogQuery:
     limit: int = 500
 
 
+@dataclass(frozen=True)
+class LogRead:
+    """The lines a read matched, oldest first, and `scanned`: the newest line id it looked at, matched or
+    not (None: it looked at none). A follower resumes after `scanned`, so lines a filter left out are not
+    read again."""
+
+    lines: list[LogLine]
+    scanned: str | None
+
+
 class TaskLogs(Protocol):
     """Bounded per-task logs: the node appends, the controller reads."""
 
     def append(self, lines: Sequence[LogLine]) -> None:
         """Store lines of any tasks, trimming each task's log to its caps."""
         ...
-    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+    def read(self, task_id: str, query: LogQuery) -> LogRead:
         """Oldest first: with `after`, the first `limit` matches after it; else the last `limit` matches."""
         ...
     def close(self) -> None: ...

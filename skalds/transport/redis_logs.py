@@ -14,7 +14,7 @@ import redis
 
 from skalds.transport.errors import LiveStateUnavailableError
 from skalds.transport.log_common import LogLimits, line_bytes, matches
-from skalds.transport.ports import LogLine, LogQuery
+from skalds.transport.ports import LogLine, LogQuery, LogRead
 from skalds.transport.redis_state import RedisSettings, redis_client
 from skalds.transport.translate import translating
 
@@ -89,19 +89,23 @@ class RedisTaskLogs:
                 args += [line.attempt, line.level, line.ts, line.source, line.text]
             self._append(keys=[key, key + "-bytes"], args=args)
 
-    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+    def read(self, task_id: str, query: LogQuery) -> LogRead:
         """Forward from `after`, or backward from the newest line; filtered here, CHUNK entries a round trip."""
         key, forward, found = self._key(task_id), query.after is not None, []
-        bound = f"({query.after}" if forward else "+"
+        bound, scanned = (f"({query.after}" if forward else "+"), None
         while len(found) < query.limit:
             entries = (self.client.xrange(key, min=bound, count=CHUNK) if forward
                        else self.client.xrevrange(key, max=bound, count=CHUNK))
+            if entries and (forward or scanned is None):
+                scanned = entries[-1][0] if forward else entries[0][0]
             found += [line for line in (_line(task_id, i, f) for i, f in entries) if matches(line, query)]
             if len(entries) < CHUNK:
                 break
             bound = f"({entries[-1][0]}"
+        if forward and len(found) > query.limit:  # the lines after the cut are read again next time
+            scanned = found[query.limit - 1].id
         found = found[:query.limit]
-        return found if forward else found[::-1]
+        return LogRead(found if forward else found[::-1], scanned)
 
     def close(self) -> None:
         self.client.close()

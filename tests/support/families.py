@@ -17,7 +17,7 @@ from typing import Any
 from skalds.config.skald_config import SkaldConfig
 from skalds.transport import factory
 from skalds.transport.kafka_events import KafkaSettings
-from skalds.transport.ports import Event, EventConsumer, EventPublisher, LiveState, TaskStore
+from skalds.transport.ports import Event, EventConsumer, EventPublisher, LiveState, TaskLogs, TaskStore
 from support.cluster import drop_topics
 from support.services import Endpoints
 
@@ -82,6 +82,9 @@ class Family:
         config = self.config if key_prefix is None else self.config.model_copy(
             update={"redis_key_prefix": key_prefix})
         return self._keep(factory.build_live(config))
+
+    def logs(self) -> TaskLogs:
+        return self._keep(factory.build_logs(self.config))
 
     def _keep(self, adapter: Any) -> Any:
         self._opened.append(adapter)
