@@ -12,10 +12,9 @@ from collections.abc import Sequence
 
 import redis
 
-from skalds.transport.errors import LiveStateUnavailableError
 from skalds.transport.log_common import LogLimits, line_bytes, matches
 from skalds.transport.ports import LogLine, LogQuery, LogRead
-from skalds.transport.redis_state import RedisSettings, redis_client
+from skalds.transport.redis_state import RedisSettings, redis_client, redis_errors
 from skalds.transport.translate import translating
 
 CHUNK = 1000  # entries read per round trip while filtering
@@ -51,19 +50,13 @@ return total
 """
 
 
-def _translate(error: Exception) -> Exception | None:
-    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
-        return LiveStateUnavailableError(f"task logs (Redis) did not answer: {error}")
-    return None
-
-
 def _line(task_id: str, entry_id: str, fields: dict[str, str]) -> LogLine:
     return LogLine(task_id=task_id, attempt=int(fields.get("a", 0)), level=fields.get("l", "INFO"),
                    ts=int(fields.get("t", 0)), text=fields.get("m", ""), source=fields.get("s", "logger"),
                    id=entry_id)
 
 
-@translating(_translate)
+@translating(redis_errors("task logs"))
 class RedisTaskLogs:
     def __init__(self, settings: RedisSettings, limits: LogLimits | None = None,
                  client: redis.Redis | None = None) -> None:
