@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ class Event:
     key: str | None
     value: bytes | None
     handle: Any = None
+    headers: Mapping[str, str] | None = None  # trace context (traceparent, tracestate), bounded by the adapter
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Change:
 
 
 class EventPublisher(Protocol):
-    def publish(self, topic: str, key: str, value: bytes | str) -> None: ...
-    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+    def publish(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> None: ...
+    def offer(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> bool:
         """Queue the event without ever waiting: False when the local queue is full (the bus is away)."""
         ...
     def flush(self, timeout: float = 10.0) -> int: ...

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from skalds import telemetry
+from skalds.telemetry import flow
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
 from skalds.worker.protocol import (
@@ -213,6 +215,7 @@ class WorkerRuntime:
             file_name=f"{self.settings.skald_id}_{task_id}", rotation_mb=self.settings.log_rotation_mb,
             retention=self.settings.log_retention, json=self.settings.log_json,
         )
+        telemetry.setup("skalds-worker")  # after the fork: this process's own exporter thread
 
     def _call(self, kind: str) -> None:
         name = self.worker._skalds_hooks.get(kind)
@@ -220,7 +223,14 @@ class WorkerRuntime:
             if kind == MAIN:
                 raise NotImplementedError(f"{type(self.worker).__name__} has no @run_main_handler")
             return
-        getattr(self.worker, name)()
+        with self._hook_span(kind):
+            getattr(self.worker, name)()
+
+    def _hook_span(self, kind: str) -> contextlib.AbstractContextManager[Any]:
+        task = getattr(self.worker, "task", None)
+        return flow.hook_span(kind, getattr(self.worker, "_skalds_traceparent", None), {
+            "task.id": self.worker.task_id, "task.class": getattr(task, "class_name", type(self.worker).__name__),
+            "task.attempt": getattr(task, "attempt", 0), "skald.id": self.settings.skald_id})
 
     def execute(self) -> int:
         """Run the task to its end; returns the process exit code."""
@@ -234,7 +244,8 @@ class WorkerRuntime:
             if self.settings.supervised:
                 model = type(self.worker).get_data_model().model_validate(self.attachments or {})
                 self.worker.attachments_version = self.attachments_version
-                self.worker.initialize(model)
+                with self._hook_span("initialize"):
+                    self.worker.initialize(model)
             self._initialized.set()
             self._call(BEFORE)
             if self.worker.cancel_requested.is_set():
@@ -291,6 +302,7 @@ def _short(error: ValidationError) -> str:
 
 def exit_with(code: int) -> None:
     """End the worker process with `code` (through SystemExit, so multiprocessing records it)."""
+    telemetry.shutdown()  # export the spans still queued
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)

@@ -47,10 +47,10 @@ class Family:
     def publisher(self) -> EventPublisher:
         return self._keep(factory.build_publisher(self.config))
 
-    def publish(self, topic: str, key: str, value: bytes | str) -> None:
+    def publish(self, topic: str, key: str, value: bytes | str, headers: dict[str, str] | None = None) -> None:
         publisher = getattr(self, "_publisher", None) or self.publisher()
         self._publisher = publisher
-        publisher.publish(topic, key, value)
+        publisher.publish(topic, key, value, headers)
         publisher.flush(10)
 
     def consumer(self, group: str, topics: list[str], timeout: float = 60.0) -> EventConsumer:

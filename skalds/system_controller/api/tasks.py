@@ -25,6 +25,7 @@ from skalds.system_controller.task_service import TaskActionError
 from skalds.tasks import lifecycle, paging, queries
 from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import problem_of
+from skalds.telemetry import flow
 from skalds.transport.wire_names import RedisKey
 
 S = TaskLifecycleStatus
@@ -144,9 +145,11 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
     else:
         runners = refuse_unknown_class(context, body.class_name)
     check_attachments(body.class_name, body.attachments, runners)
-    document = _run(lambda: context.service.create(
-        task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
-        name=body.name, description=body.description, max_retries=body.max_retries))
+    with flow.create_span(body.class_name, body.id) as span:
+        document = _run(lambda: context.service.create(
+            task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
+            name=body.name, description=body.description, max_retries=body.max_retries))
+        span.set_attribute("task.id", document["id"])
     response.headers["Location"] = f"/api/tasks/{document['id']}"
     return TaskResponse.from_document(document, known_classes={body.class_name} if runners else set())
 
