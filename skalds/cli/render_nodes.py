@@ -9,6 +9,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from skalds.cli import render_resources
 from skalds.cli.render import age
 
 NODE_STYLES = {"online": "bold green", "offline": "red"}
@@ -47,9 +48,11 @@ def nodes_table(nodes: list[dict[str, Any]], title: str | None = None) -> Table:
     table.add_column("Last beat", no_wrap=True)
     table.add_column("Classes", overflow="fold", ratio=1)
     table.add_column("Running tasks", overflow="fold", ratio=1)
+    table.add_column("Resources", overflow="fold")
     for node in nodes:
         table.add_row(str(node.get("id", "?")), str(node.get("type", "?")), _status(node), age(last_beat_ms(node)),
-                      ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node))
+                      ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node),
+                      render_resources.usage(node.get("resources")))
     return table
 
 
@@ -64,6 +67,8 @@ def node_detail(node: dict[str, Any], tasks: list[dict[str, Any]]) -> Table:
     table.add_row("last heartbeat", f"{age(beat)} (heartbeat {node.get('heartbeat', '?')})")
     table.add_row("capacity", str(node.get("capacity") or "no limit"))
     table.add_row("classes", ", ".join(node.get("supportedTasks") or []) or "-")
+    table.add_row("resources", render_resources.usage(node.get("resources")) + " (node and workers)")
+    table.add_row("memory", render_resources.machine(node.get("resources")))
     table.add_row("running tasks", str(len(tasks)) if tasks else "none")
     for task in tasks:
         table.add_row("", f"{task.get('id', '?')} ({task.get('className', '?')})")

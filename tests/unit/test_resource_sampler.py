@@ -13,7 +13,8 @@ import pytest
 from skalds.node.memory_limits import MIB, breach, effective_limit_mb
 from skalds.node.resource_sampler import ResourceSampler
 
-CHILD = "import time; b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('ready', flush=True); time.sleep(60)"
+CHILD = ("import time; b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); "
+         "print('ready', flush=True); time.sleep(60)")
 PARENT = f"""
 import subprocess, sys, time
 child = subprocess.Popen([sys.executable, '-c', {CHILD!r}], stdout=subprocess.PIPE)

@@ -57,14 +57,19 @@ MEMORY_LIMIT_FIELD: Any = Field(None, alias="memoryLimitMb", ge=1, le=1024 * 102
 
 
 class ResourceFigures(BaseModel):
-    """The latest CPU and memory of a task's worker tree (or of a node and all its workers)."""
+    """The latest CPU and memory of a task's worker tree (the worker process and its children)."""
 
     cpuPercent: float  # percent of one core: 200 = two cores busy
     rssBytes: int
     processes: int
     at: int  # ms time of the measurement
-    memoryTotalBytes: int | None = None  # a node's: the machine's memory
-    memoryAvailableBytes: int | None = None
+
+
+class NodeResourceFigures(ResourceFigures):
+    """A node process and all its workers together, with the machine's memory."""
+
+    memoryTotalBytes: int
+    memoryAvailableBytes: int
 
 
 class TaskCreateRequest(BaseModel):
@@ -201,7 +206,7 @@ class SkaldResponse(BaseModel):
     taskCount: int
     capacity: int = 0
     heartbeatAgeMs: int = 0
-    resources: ResourceFigures | None = None  # the node process and all its workers; None from an older node
+    resources: NodeResourceFigures | None = None  # None from an older node
 
 
 class SkaldList(BaseModel):
