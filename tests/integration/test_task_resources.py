@@ -80,6 +80,13 @@ def test_busy_and_big_workers_show_cpu_and_rss_in_api_cli_and_node(system):
                        "the node's figures with both workers")
     assert figures["processes"] >= 3 and 0 < figures["memoryAvailableBytes"] <= figures["memoryTotalBytes"]
     assert set(spinning) == {"cpuPercent", "rssBytes", "processes", "at"}
+    label = f'{{node="{node.skald_id}"}}'
+    metrics = wait_for(lambda: (t := controller.http.get("/metrics").text) and f"skalds_node_running_tasks{label} 2.0"
+                       in t and t, 15, "the node's gauges")
+    rss = re.search(rf"^skalds_node_rss_bytes{re.escape(label)} (\S+)$", metrics, re.M)
+    assert rss and float(rss.group(1)) > 200 * MIB, metrics
+    assert re.search(rf"^skalds_node_cpu_percent{re.escape(label)} ", metrics, re.M)
+    assert re.search(rf"^skalds_node_memory_available_bytes{re.escape(label)} ", metrics, re.M)
 
     shown = cli(controller, "task", "show", big)
     assert re.search(r"resources\s+CPU [\d.]+ %, RSS (\d+)\.\d MiB", shown), shown
