@@ -16,6 +16,7 @@ import pytest
 from support.cluster import wait_for
 from support.controller import ControllerFactory, ControllerProcess
 from support.failure_logs import print_logs_on_failure
+from support.families import FAMILIES
 from support.nodes import REPO, NodeFactory
 from support.services import Endpoints
 
@@ -25,22 +26,20 @@ SCRIPT = REPO / "tests" / "support" / "run_resource_node.py"
 SKALDS = Path(sys.executable).parent / "skalds"
 
 
-@pytest.fixture(params=["services", "embedded"])
-def family(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
-    return tmp_path / "embedded" / "skalds.db" if request.param == "embedded" else None
-
-
-@pytest.fixture
-def system(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path,
-           family: Path | None) -> Iterator[tuple[ControllerProcess, NodeFactory]]:
-    started = {kind: make(services, names, tmp_path, embedded=family)
-               for kind, make in (("controller", ControllerFactory), ("node", NodeFactory))}
+@pytest.fixture(params=FAMILIES)
+def system(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str],
+           tmp_path: Path) -> Iterator[tuple[ControllerProcess, NodeFactory]]:
+    """A controller and a node factory on the real services or on one embedded file."""
+    embedded = tmp_path / "embedded" / "skalds.db" if request.param == "embedded" else None
+    controllers = ControllerFactory(services, names, tmp_path, embedded=embedded)
+    nodes = NodeFactory(services, names, tmp_path, embedded=embedded)
     try:
-        yield started["controller"].start(), started["node"]
+        yield controllers.start(), nodes
     finally:
-        for kind, factory in started.items():
-            factory.stop_all()
-            print_logs_on_failure(request, {f"{kind} {n}": p.log for n, p in enumerate(factory.started)})
+        controllers.stop_all()  # the controller first, as the other family tests do
+        nodes.stop_all()
+        logs = {f"controller {n}": c.log for n, c in enumerate(controllers.started)}
+        print_logs_on_failure(request, {**logs, **{f"node {n.skald_id}": n.log for n in nodes.started}})
 
 
 def create(controller: ControllerProcess, **body: object) -> str:
