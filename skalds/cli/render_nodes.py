@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skalds.cli import render_resources
-from skalds.cli.render import age
+from skalds.cli.render import WIDE, age
 
 NODE_STYLES = {"online": "bold green", "offline": "red"}
 
@@ -38,8 +38,10 @@ def _tasks(node: dict[str, Any]) -> str:
     return count + (": " + ", ".join(running) if running else "")
 
 
-def nodes_table(nodes: list[dict[str, Any]], title: str | None = None) -> Table:
-    """One node a row; the id never wraps, the class and task lists fold to the width left."""
+def nodes_table(nodes: list[dict[str, Any]], title: str | None = None, width: int = WIDE) -> Table:
+    """One node a row; the id never wraps, the class and task lists fold to the width left. From `WIDE`
+    columns on, the node's CPU and RSS (with its workers) too; `skalds nodes show` always has them."""
+    wide = width >= WIDE
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     longest = max((len(str(node.get("id", ""))) for node in nodes), default=2)
     table.add_column("ID", no_wrap=True, min_width=min(longest, 30), overflow="fold")
@@ -48,11 +50,12 @@ def nodes_table(nodes: list[dict[str, Any]], title: str | None = None) -> Table:
     table.add_column("Last beat", no_wrap=True)
     table.add_column("Classes", overflow="fold", ratio=1)
     table.add_column("Running tasks", overflow="fold", ratio=1)
-    table.add_column("Resources", overflow="fold")
+    if wide:
+        table.add_column("Resources", overflow="fold")
     for node in nodes:
-        table.add_row(str(node.get("id", "?")), str(node.get("type", "?")), _status(node), age(last_beat_ms(node)),
-                      ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node),
-                      render_resources.usage(node.get("resources")))
+        cells = [str(node.get("id", "?")), str(node.get("type", "?")), _status(node), age(last_beat_ms(node)),
+                 ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node)]
+        table.add_row(*cells, *([render_resources.usage(node.get("resources"))] if wide else []))
     return table
 
 

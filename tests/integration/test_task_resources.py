@@ -56,7 +56,7 @@ def task(controller: ControllerProcess, task_id: str) -> dict:
 
 def cli(controller: ControllerProcess, *args: str) -> str:
     result = subprocess.run([str(SKALDS), *args, "--url", controller.url], capture_output=True, text=True,
-                            timeout=60, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+                            timeout=60, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
