@@ -12,6 +12,7 @@ import pytest
 
 from skalds.node.memory_limits import MIB, breach, effective_limit_mb
 from skalds.node.resource_sampler import ResourceSampler
+from skalds.transport.node_registry import TASK_FIGURES, resource_figures
 
 CHILD = ("import time; b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); "
          "print('ready', flush=True); time.sleep(60)")
@@ -40,13 +41,20 @@ def tree():
 
 
 def test_a_busy_tree_with_a_big_child_is_measured_whole(tree):
-    sampler = ResourceSampler()
-    sampler.sample({"t": tree.pid})  # the reference point of cpu_percent
-    time.sleep(1.0)
-    usage = sampler.sample({"t": tree.pid})["t"]
-    assert usage.processes == 2
-    assert usage.rss_bytes > 200 * MIB
-    assert usage.cpu_percent > 40  # the parent spins on one core (2 shared cores: well above 40 %)
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        sampler = ResourceSampler()
+        sampler.sample({"t": tree.pid, "idle": idle.pid})  # the reference point of cpu_percent
+        time.sleep(1.0)
+        usage = sampler.sample({"t": tree.pid, "idle": idle.pid})
+    finally:
+        idle.kill()
+        idle.wait(10)
+    assert usage["t"].processes == 2 and usage["idle"].processes == 1
+    assert usage["t"].rss_bytes > 200 * MIB > usage["idle"].rss_bytes
+    # the parent spins: a core's worth on a quiet machine, still well above a sleeper's ~0 on a loaded one
+    assert usage["t"].cpu_percent > 10 > 2 > usage["idle"].cpu_percent
+    usage = usage["t"]
     assert sampler.pids("t")[0] == tree.pid and len(sampler.pids("t")) == 2
     wire = usage.to_wire(123)
     assert set(wire) == {"cpuPercent", "rssBytes", "processes", "at"} and wire["at"] == 123
@@ -83,3 +91,12 @@ def test_a_task_limit_wins_over_the_node_default():
     assert effective_limit_mb(None, 2048) == 2048
     assert effective_limit_mb(None, 0) == 0
     assert effective_limit_mb(0, 64) == 64
+
+
+def test_figures_a_node_wrote_are_read_bounded():
+    good = '{"cpuPercent": 12.5, "rssBytes": 1024, "processes": 2, "at": 5}'
+    assert resource_figures(good, TASK_FIGURES) == {"cpuPercent": 12.5, "rssBytes": 1024, "processes": 2, "at": 5}
+    for bad in (None, "", "[]", "not json", '{"cpuPercent": 1}', good.replace("12.5", "-1"),
+                good.replace("12.5", "true"), good.replace("12.5", '"12"'), good.replace("12.5", "NaN"),
+                good.replace("12.5", "1e300"), good[:-1] + ', "pad": "' + "x" * 2000 + '"}'):
+        assert resource_figures(bad, TASK_FIGURES) is None, bad
