@@ -129,12 +129,12 @@ def test_a_leaking_worker_is_killed_at_its_limit_failed_and_retried(system):
 
 def test_memory_limit_is_validated_and_can_be_changed(system):
     controller, _ = system
-    for bad in (0, -5, 2**40, "100", 1.5, True):
+    for bad in (0, -5, 2**40, "100", 1.5, True, 1e300):
         response = controller.http.post("/api/tasks", json={"className": "ResourceHogWorker", "waitForClass": True,
                                                             "memoryLimitMb": bad})
         assert response.status_code == 422, (bad, response.text)
     task_id = create(controller, attachments={"seconds": 0.1})
-    changed = controller.http.put(f"/api/tasks/{task_id}/limits", json={"memoryLimitMb": 256})
+    changed = controller.http.put(f"/api/tasks/{task_id}/limits", json={"memoryLimitMb": 256.0})  # an integer
     assert changed.status_code == 200 and changed.json()["memoryLimitMb"] == 256, changed.text
     assert controller.http.put(f"/api/tasks/{task_id}/limits", json={"memoryLimitMb": 0}).status_code == 422
     assert controller.http.put("/api/tasks/no-such/limits", json={"memoryLimitMb": 5}).status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from skalds.model.task import ACTIVE_STATUSES, HeartbeatCode, TaskLifecycleStatus
 from skalds.tasks import attachments_view, lifecycle
@@ -51,7 +51,15 @@ Attachments = Annotated[dict[str, Any], AfterValidator(_storable),
                         WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Attachments"}]})]
 
 
-MEMORY_LIMIT_FIELD: Any = Field(None, alias="memoryLimitMb", ge=1, le=1024 * 1024, strict=True, description=(
+def _whole_number(value: Any) -> Any:
+    """An integer as JSON Schema means it (`475.0` is one); never a string or a boolean, which lax mode would take."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be an integer")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+MemoryLimit = Annotated[int, Field(ge=1, le=1024 * 1024), BeforeValidator(_whole_number)]
+MEMORY_LIMIT_FIELD: Any = Field(None, alias="memoryLimitMb", description=(
     "RSS cap of the worker's process tree in MiB: over it the node kills the worker and records Failed "
     "(the retry policy applies); none = the node's default (SkaldConfig.task_memory_limit_mb)"))
 
@@ -85,7 +93,7 @@ class TaskCreateRequest(BaseModel):
     wait_for_class: bool = Field(False, alias="waitForClass", description=(
         "Accept the task although no node has registered its class yet: it waits for one (its attachments are "
         "then checked by the node that starts it)"))
-    memory_limit_mb: int | None = MEMORY_LIMIT_FIELD
+    memory_limit_mb: MemoryLimit | None = MEMORY_LIMIT_FIELD
 
 
 class TaskLimitsRequest(BaseModel):
@@ -93,7 +101,7 @@ class TaskLimitsRequest(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    memory_limit_mb: int | None = MEMORY_LIMIT_FIELD
+    memory_limit_mb: MemoryLimit | None = MEMORY_LIMIT_FIELD
 
 
 class TaskStatusRequest(BaseModel):
