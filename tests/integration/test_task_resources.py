@@ -140,3 +140,14 @@ def test_memory_limit_is_validated_and_can_be_changed(system):
     assert controller.http.put("/api/tasks/no-such/limits", json={"memoryLimitMb": 5}).status_code == 404
     cleared = controller.http.put(f"/api/tasks/{task_id}/limits", json={"memoryLimitMb": None})
     assert cleared.status_code == 200 and cleared.json()["memoryLimitMb"] is None
+
+
+def test_the_node_default_limit_applies_to_a_task_without_its_own(system):
+    controller, nodes = system
+    nodes.start(script=SCRIPT, TASK_MEMORY_LIMIT_MB="120")
+    leaking = create(controller, attachments={"leakMbPerSecond": 100, "seconds": 60})
+    modest = create(controller, attachments={"holdMb": 20, "seconds": 1})
+    failed = wait_for(lambda: (d := task(controller, leaking))["lifecycleStatus"] == "Failed" and d, 60, "Failed")
+    assert re.match(r"^memory limit 120 MiB exceeded \(RSS \d+ MiB\)$", failed["error"]), failed["error"]
+    assert failed["memoryLimitMb"] is None and failed["retryCount"] == 0  # no retries asked for: none made
+    wait_for(lambda: task(controller, modest)["lifecycleStatus"] == "Finished", 30, "the modest task Finished")
