@@ -138,6 +138,13 @@ class Task(BaseModel):
     exit_code: int | None = Field(None, alias="exitCode")
     max_retries: int = Field(0, alias="maxRetries")
     retry_count: int = Field(0, alias="retryCount")
+    memory_limit_mb: int | None = Field(None, alias="memoryLimitMb")  # RSS cap of its worker tree; None: the node's
+
+    @field_validator("memory_limit_mb", mode="before")
+    @classmethod
+    def _limit_or_none(cls, value: Any) -> Any:
+        """A stored limit that is not a positive whole number means none (the API refuses such input)."""
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
     @field_validator("attachments")
     @classmethod

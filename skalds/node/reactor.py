@@ -141,7 +141,7 @@ class Reactor:
             handle.connection.close()
         handle.process.close()
         how = _describe_exit(handle)
-        verdict = judge_exit(handle.outcome, code, handle.stop_reason, how)
+        verdict = judge_exit(handle.imposed_outcome or handle.outcome, code, handle.stop_reason, how)
         if verdict.status is None or verdict.heartbeat is None:
             self._finish_released(handle, how)
             return

@@ -27,14 +27,16 @@ from skalds.node.keepalive import KeepAliveThread
 from skalds.node.launcher import Launcher
 from skalds.node.log_capture import LogCapture
 from skalds.node.log_shipper import LogShipper
+from skalds.node.memory_limits import MEMORY_STOP
 from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
+from skalds.node.resource_watch import ResourceWatch
 from skalds.node.settings import NodeRole, launch_settings
 from skalds.node.stopping import StopDeadlines, StopPolicy, kill, pause, resume
 from skalds.transport.ports import LiveState, TaskLogs, TaskStore
 from skalds.utils.logging import logger
-from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
+from skalds.worker.protocol import Cancel, Fence, Outcome, OutcomeReport, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
 
 STALE_STOPS = frozenset({"lost", "superseded"})  # stops of a copy whose task now belongs to another attempt
@@ -63,7 +65,8 @@ class Supervisor:
                                           config.skald_id) if liveness is not None else None
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
                                 self._finished, self._keepalive.fenced if self._keepalive is not None else None)
-        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
+        self._resources = ResourceWatch(config, self._handles, self._over_memory_limit)
+        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self._resources)
         self._threads: list[threading.Thread] = []
 
     @property
@@ -79,6 +82,7 @@ class Supervisor:
         self._recorder.start()
         self._deferred.start()
         self._spawn(lambda: self._reactor.run(self._stop), "skalds-watcher")
+        self._spawn(lambda: self._resources.run(self._stop), "skalds-resources")
         if self._keepalive is not None:
             keepalive = self._keepalive
             self._spawn(lambda: keepalive.run(self._stop), "skalds-keepalive")
@@ -201,6 +205,19 @@ class Supervisor:
         if fenced:
             logger.warning(f"fenced {fenced} worker(s): {why}")
             self._reactor.wake()
+
+    def _over_memory_limit(self, handle: WorkerHandle, error: str, kill_tree: Callable[[], int]) -> None:
+        """Kill a worker tree over its memory limit at once (a leak leaves it no time to recover), its
+        outcome recorded first: the reactor then records Failed with `error` and the retry policy applies."""
+        with self._handles.lock:
+            if self._handles.get(handle.task_id) is not handle or handle.exited or handle.imposed_outcome:
+                return
+            handle.imposed_outcome = OutcomeReport(Outcome.FAILED, error)
+            handle.stop_reason = handle.stop_reason or MEMORY_STOP
+            handle.deadlines = None
+            killed = kill_tree()
+        logger.warning(f"task {handle.task_id}: {error}; killed its {killed} process(es)")
+        self._reactor.wake()
 
     def _attempt_lost(self, task_id: str, attempt: int) -> None:
         """The store has another owner for this attempt: stop the copy running it (not a newer one)."""

@@ -114,6 +114,7 @@ class Monitor:
                                  {"heartbeat": node.heartbeat, "status": "online", "tasks": current[1]})
         self.metrics.nodes_online.set(sum(node.online for node in nodes.values()))
         self.metrics.nodes_total.set(len(nodes))
+        self.metrics.node_gauges.observe(nodes)
         self._recheck_reported(nodes)
 
     def _recheck_reported(self, nodes: dict[str, NodeRecord]) -> None:
