@@ -19,6 +19,7 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task, TaskLifecycleStatus
+from skalds.node.checkpoint_summaries import Summary
 from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.node.deferred import Deferred
 from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument
@@ -61,7 +62,7 @@ class Supervisor:
         self._capture = LogCapture(self._shipper, config.task_log_lines_per_second, config.skald_id)
         self._launcher.capture = self._capture
         self._deferred = Deferred()
-        self._checkpoints = CheckpointWriter(store, config.skald_id) \
+        self._checkpoints = CheckpointWriter(store, config.skald_id, self._record_summary) \
             if store is not None and self.role.record_in_store else None
         self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
                                           config.skald_id) if liveness is not None else None
@@ -229,6 +230,15 @@ class Supervisor:
                 and not self._checkpoints.wait_written([h.task_id for h in asked], deadline):
             logger.warning(f"checkpoints of {len(asked)} task(s) not all written within {timeout:g}s")
         return [task_id for task_id in task_ids if self.cancel_task(task_id, reason)]
+
+    def _record_summary(self, summary: Summary) -> None:
+        """In order with this node's status writes (one writer thread: they never race each other)."""
+        executor = self.config.skald_id
+
+        def write(store: TaskStore) -> None:
+            store.set_checkpoint_summary(summary.task_id, executor=executor, attempt=summary.attempt,
+                                         summary=summary.fields)
+        self._recorder.store_call(write)
 
     def fence_all(self, why: str) -> None:
         """Stop every running worker at once, without hooks, as a release: the node cannot prove it

@@ -100,8 +100,12 @@ class TaskStore(Protocol):
     def append_history_many(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
     def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]: ...
     def save_checkpoint(self, task_id: str, *, executor: str, attempt: int, state: str, saved_at: int) -> bool:
-        """Store the task's checkpoint (`state` JSON text) and its summary (`checkpoint` on the task) while
-        `executor` holds `attempt` and no later attempt saved one; False (nothing written) otherwise."""
+        """Store the task's checkpoint (`state` JSON text, in `task_checkpoints`, not on the task) while `executor`
+        holds `attempt` and no later attempt saved one; False (nothing written) otherwise."""
+        ...
+    def set_checkpoint_summary(self, task_id: str, *, executor: str, attempt: int, summary: dict[str, int]) -> bool:
+        """`checkpoint` on the task document (`checkpoint_docs.summary`) while `executor` holds `attempt`;
+        `updateDateTime` stays (a save is not a change of the task's state)."""
         ...
     def get_checkpoint(self, task_id: str) -> dict[str, Any] | None:
         """{attempt, savedAt, sizeBytes, state (a dict)} of the latest saved checkpoint, or None."""

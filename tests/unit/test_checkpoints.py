@@ -10,6 +10,7 @@ from multiprocessing import Pipe
 import pytest
 from pydantic import BaseModel
 
+from skalds.node.checkpoint_summaries import SummaryPacer
 from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_tasks import SqliteTaskStore
@@ -102,19 +103,21 @@ def _store(tmp_path, attempt=1):
 
 def test_the_writer_keeps_only_the_latest_save_of_a_task_while_it_cannot_write(tmp_path):
     store = _store(tmp_path)
-    writer = CheckpointWriter(store, "n")
+    summaries = []
+    writer = CheckpointWriter(store, "n", summaries.append)
     for step in range(50):  # before its thread runs: as saves that come faster than it writes
         writer.offer("t", 1, json.dumps({"step": step}), saved_at=step)
     writer.start()
     assert writer.wait_written(["t"], time.monotonic() + 10)
     assert store.get_checkpoint("t")["state"] == {"step": 49}
     assert (writer.written, writer.coalesced) == (1, 49)
+    assert [(s.task_id, s.attempt, s.fields["savedAt"]) for s in summaries] == [("t", 1, 49)]
     writer.close()
 
 
 def test_the_writer_drops_a_save_of_an_attempt_the_node_no_longer_holds(tmp_path):
     store = _store(tmp_path, attempt=2)
-    writer = CheckpointWriter(store, "n")
+    writer = CheckpointWriter(store, "n", lambda summary: None)
     writer.start()
     writer.offer("t", 2, '{"step":2}', saved_at=2)
     assert writer.wait_written(["t"], time.monotonic() + 10)
@@ -123,3 +126,42 @@ def test_the_writer_drops_a_save_of_an_attempt_the_node_no_longer_holds(tmp_path
     assert (writer.written, writer.refused) == (2 - 1, 1)
     assert store.get_checkpoint("t")["state"] == {"step": 2}
     writer.close()
+
+
+def test_summaries_follow_the_saves_at_a_bounded_pace_and_at_once_before_a_release(tmp_path):
+    store, summaries = _store(tmp_path), []
+    writer = CheckpointWriter(store, "n", summaries.append, pacer=SummaryPacer(every=0.5))
+    writer.start()
+    started = time.monotonic()
+    for step in range(1, 31):  # 30 saves over about 1.5 s
+        writer.offer("t", 1, json.dumps({"step": step}), saved_at=step)
+        time.sleep(0.05)
+    assert writer.wait_written(["t"], time.monotonic() + 10)  # a release: the held summary goes now
+    elapsed = time.monotonic() - started
+    assert summaries[0].fields["savedAt"] == 1  # the first of the attempt at once
+    assert summaries[-1].fields["savedAt"] == 30  # the latest, not left behind
+    assert 2 <= len(summaries) <= elapsed / 0.5 + 2, [s.fields for s in summaries]
+    writer.offer("t", 2, '{"step":31}', saved_at=31)  # a new attempt: its first summary goes at once
+    assert writer.wait_written(["t"], time.monotonic() + 10)
+    writer.close()
+
+
+def test_a_held_summary_goes_out_when_its_time_comes_without_another_save(tmp_path):
+    store, summaries = _store(tmp_path), []
+    writer = CheckpointWriter(store, "n", summaries.append, pacer=SummaryPacer(every=0.3))
+    writer.start()
+    writer.offer("t", 1, '{"step":1}', saved_at=1)
+    assert wait_for_count(summaries, 1)
+    writer.offer("t", 1, '{"step":2}', saved_at=2)
+    time.sleep(0.1)
+    assert len(summaries) == 1  # held: within the pace
+    assert wait_for_count(summaries, 2, timeout=3.0)
+    assert [s.fields["savedAt"] for s in summaries] == [1, 2]
+    writer.close()
+
+
+def wait_for_count(items, count, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while len(items) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(items) >= count
