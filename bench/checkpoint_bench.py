@@ -39,6 +39,7 @@ from logs_bench import environment, free_port
 BENCH = Path(__file__).resolve().parent
 SKALDS = Path(sys.executable).parent / "skalds"
 WORKER = "checkpoint_workers:CheckpointBenchWorker"
+BACKENDS = {"services": ["services"], "embedded": ["embedded"], "both": ["services", "embedded"]}
 
 
 class System:
@@ -181,6 +182,12 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+NOTE = ("Times from the SIGKILL of node A's process group. The controller runs with its default "
+        "MONITOR_HEARTBEAT_TIMEOUT (6 s): a node is declared lost no sooner than that after its last heartbeat (and "
+        "after its fence time plus margin), which is most of the resume time; the rest is the assignment and the "
+        "worker start on node B, which reads the checkpoint before `initialize`.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["services", "embedded", "both"], default="both")
@@ -188,22 +195,16 @@ def main() -> None:
     parser.add_argument("--output", default=str(BENCH / "results" / f"checkpoint-{dt.date.today()}.md"),
                         help="markdown file for the table ('-' for none)")
     args = parser.parse_args()
-    backends = ["services", "embedded"] if args.backend == "both" else [args.backend]
-    rows = [bench(backend, args.tasks) for backend in backends]
-    text = table(rows)
+    text = table([bench(backend, args.tasks) for backend in BACKENDS[args.backend]])
     print(text)
-    if args.output != "-":
-        machine = (f"{platform.node()}, {psutil.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} at the end")
-        Path(args.output).write_text(
-            f"# Resume from a checkpoint after a node kill, {dt.date.today()}\n\n{machine}; "
-            f"`bench/checkpoint_bench.py --backend {args.backend} --tasks {args.tasks}`\n\n{text}\n\n"
-            "Times from the SIGKILL of node A's process group. The controller runs with its default "
-            "MONITOR_HEARTBEAT_TIMEOUT (6 s): a node is declared lost no sooner than that after its last "
-            "heartbeat (and after its fence time plus margin), which is most of the resume time; the rest is "
-            "the assignment and the worker start on node B, which reads the checkpoint before `initialize`.\n",
-            encoding="utf-8")
-        print(f"written to {args.output}")
+    if args.output == "-":
+        return
+    machine = (f"{platform.node()}, {psutil.cpu_count()} cores, Python {platform.python_version()}, "
+               f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} at the end")
+    command = f"`bench/checkpoint_bench.py --backend {args.backend} --tasks {args.tasks}`"
+    Path(args.output).write_text(f"# Resume from a checkpoint after a node kill, {dt.date.today()}\n\n{machine}; "
+                                 f"{command}\n\n{text}\n\n{NOTE}\n", encoding="utf-8")
+    print(f"written to {args.output}")
 
 
 if __name__ == "__main__":
