@@ -29,6 +29,9 @@ class SkaldConfig(ServiceConfig):
     heartbeat_period: float = 1.0  # a few heartbeats fit in fence_seconds: one slow write does not fence the node
     cancel_request_timeout: float = 2.0
     cancel_grace_seconds: float = 10.0
+    # Checkpoints: the largest state a worker may save, and how long a release waits for @checkpoint_handler.
+    checkpoint_max_bytes: int = Field(1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    checkpoint_timeout_seconds: float = Field(5.0, ge=0, le=600)
     max_concurrent_tasks: int = 0
     standby_workers: int = 2  # processes forked ahead of time so an assigned task starts at once; 0 = off
     reconcile_period: float = 5.0  # seconds between two comparisons of the tasks held here with the store

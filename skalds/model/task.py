@@ -94,6 +94,7 @@ class HistoryType(_ListableEnum):
     ATTACHMENTS_REJECTED = "attachments_rejected"
     DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
     HISTORY_TRUNCATED = "history_truncated"  # the oldest entries were dropped (`dropped`: how many in all)
+    CHECKPOINT_RESTORED = "checkpoint_restored"  # an attempt starts from a checkpoint (`checkpoint`: attempt, savedAt)
 
 
 class HeartbeatCode(IntEnum):

@@ -19,6 +19,7 @@ from skalds.model.event import TaskEvent
 from skalds.model.ids import shown
 from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
 from skalds.model.task import DesiredStatus as D
+from skalds.node.resume import last_checkpoint
 from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.attachments_view import start_attachments
@@ -248,9 +249,10 @@ class CommandHandler:
             return False
         task = Task.from_document({**document, "attachmentsVersion": version}, attachments)
         raw = attachments.model_dump(mode="json", by_alias=True)
+        checkpoint = last_checkpoint(self.store, document)  # before the try: a store outage is retried
         try:
             with flow.starting(document):  # current while the worker is handed its start
-                return self.supervisor.start_task(task, attempt, raw)
+                return self.supervisor.start_task(task, attempt, raw, checkpoint)
         except Exception as error:  # the worker's constructor raised or it could not be sent to its process
             logger.exception(f"task {shown(task_id)}: worker process could not start: {error}")
             self._record_failed(task_id, attempt, f"worker could not start: {error!r}")

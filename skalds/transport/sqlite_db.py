@@ -45,6 +45,9 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS task_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, "
     "ts INTEGER NOT NULL, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS task_history_task ON task_history (task_id, ts)",
+    # checkpoints: one per task, the state as JSON text (see checkpoint_docs)
+    "CREATE TABLE IF NOT EXISTS task_checkpoints (task_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, "
+    "saved_at INTEGER NOT NULL, size_bytes INTEGER NOT NULL, state TEXT NOT NULL)",
     # live state: strings and lists (a JSON array) with an optional wall-clock expiry; hashes by field
     "CREATE TABLE IF NOT EXISTS live_keys (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "expires_at REAL)",

@@ -112,6 +112,23 @@ class TaskAttachmentsRequest(BaseModel):
     attachments: Attachments
 
 
+class CheckpointSummary(BaseModel):
+    """When the task's latest checkpoint was saved, by which attempt, how large (bytes of JSON)."""
+
+    savedAt: int
+    attempt: int
+    sizeBytes: int
+
+    @classmethod
+    def of(cls, value: Any) -> CheckpointSummary | None:
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls.model_validate(value)
+        except ValueError:  # a document written by hand: shown without it
+            return None
+
+
 class TaskResponse(BaseModel):
     """0.3.8's TaskResponse fields first; the rest are additive."""
 
@@ -147,6 +164,7 @@ class TaskResponse(BaseModel):
     statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
     memoryLimitMb: int | None = None
     resources: ResourceFigures | None = None  # its worker tree's latest figures, while it runs
+    checkpoint: CheckpointSummary | None = None  # its latest saved checkpoint (the state: /api/tasks/{id}/checkpoint)
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
@@ -178,7 +196,7 @@ class TaskResponse(BaseModel):
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
-            statusUnconfirmed=unconfirmed,
+            statusUnconfirmed=unconfirmed, checkpoint=CheckpointSummary.of(document.get("checkpoint")),
             memoryLimitMb=document.get("memoryLimitMb") if isinstance(document.get("memoryLimitMb"), int) else None,
             resources=ResourceFigures.model_validate(resources)
             if resources and document.get("lifecycleStatus") in ACTIVE_STATUSES else None,

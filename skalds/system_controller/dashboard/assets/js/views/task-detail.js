@@ -87,7 +87,15 @@ export function mount(container, route) {
       ...field('Attachments', attachmentState(), { dataset: { field: 'attachments-state' } }),
       ...field('Run time', currentRunTime(entries, task), { dataset: { field: 'duration' } }),
       ...field('Created', relativeTime(task.createDateTime), { dataset: { field: 'created' } }),
-      ...field('Updated', relativeTime(task.updateDateTime), { dataset: { field: 'updated' } }));
+      ...field('Updated', relativeTime(task.updateDateTime), { dataset: { field: 'updated' } }),
+      ...field('Checkpoint', checkpointState(), { dataset: { field: 'checkpoint' } }));
+  }
+
+  function checkpointState() { // the state itself: GET /api/tasks/{id}/checkpoint
+    const saved = task.checkpoint;
+    if (!saved) return null;
+    const size = saved.sizeBytes < 1024 ? `${saved.sizeBytes} B` : `${(saved.sizeBytes / 1024).toFixed(1)} KiB`;
+    return h('span', {}, 'saved ', relativeTime(saved.savedAt), ` by attempt ${saved.attempt} (${size})`);
   }
 
   function renderStatus() {
