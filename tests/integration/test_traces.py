@@ -94,8 +94,6 @@ def test_a_task_is_one_trace_from_the_api_to_the_worker_hooks(factories):
 
 
 def test_tracing_off_prints_no_span(factories):
-    if factories[0].embedded is None:
-        pytest.skip("the embedded run shows it (nothing of it depends on the backend)")
     controller_factory, node_factory = factories
     controller = controller_factory.start()
     node = node_factory.start()
