@@ -95,6 +95,7 @@ class HistoryType(_ListableEnum):
     DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
     HISTORY_TRUNCATED = "history_truncated"  # the oldest entries were dropped (`dropped`: how many in all)
     SIGNAL = "signal"  # a stopping worker was sent SIGTERM or SIGKILL (`signal`, `at` ms, `attempt`, `executor`)
+    CHECKPOINT_RESTORED = "checkpoint_restored"  # an attempt starts from a checkpoint (`checkpoint`: attempt, savedAt)
 
 
 class HeartbeatCode(IntEnum):
@@ -139,6 +140,13 @@ class Task(BaseModel):
     exit_code: int | None = Field(None, alias="exitCode")
     max_retries: int = Field(0, alias="maxRetries")
     retry_count: int = Field(0, alias="retryCount")
+    memory_limit_mb: int | None = Field(None, alias="memoryLimitMb")  # RSS cap of its worker tree; None: the node's
+
+    @field_validator("memory_limit_mb", mode="before")
+    @classmethod
+    def _limit_or_none(cls, value: Any) -> Any:
+        """A stored limit that is not a positive whole number means none (the API refuses such input)."""
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
     @field_validator("attachments")
     @classmethod

@@ -61,6 +61,14 @@ def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable
         batch.hset(info, "requests", node.requests)
 
 
+def write_node_resources(batch: LiveBatch, skald_id: str, cpu_percent: float, rss_bytes: int, processes: int,
+                         memory_total: int, memory_available: int, at_ms: int) -> None:
+    """The node process and all its workers together, and the machine's memory: one JSON field of the info hash."""
+    figures = {"cpuPercent": round(cpu_percent, 1), "rssBytes": rss_bytes, "processes": processes,
+               "memoryTotalBytes": memory_total, "memoryAvailableBytes": memory_available, "at": at_ms}
+    batch.hset(RedisKey.skald_info(skald_id), "resources", json.dumps(figures))
+
+
 def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
     """How long the node's workers may outlive its last heartbeat (`SkaldConfig.fence_seconds`): the
     controller waits longer than that before it moves the node's tasks."""
@@ -92,6 +100,7 @@ class NodeRecord:
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
     requests: str = ""  # how it hears users' requests ("events", "store", "none"); "": it did not say
+    resources: dict[str, float | int] | None = None  # see `write_node_resources`; an older node publishes none
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -109,6 +118,7 @@ class NodeRecord:
             "taskCount": len(self.current_tasks),
             "capacity": self.capacity,
             "heartbeatAgeMs": int(self.age_seconds() * 1000),
+            "resources": self.resources,
         }
 
 
@@ -140,12 +150,13 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
                 batch.get(RedisKey.skald_task_class_schema(skald_id))
                 batch.hget(RedisKey.skald_info(skald_id), "requests")
+                batch.hget(RedisKey.skald_info(skald_id), "resources")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence, schemas, requests = details[index * 7:index * 7 + 7]
+            heartbeat, all_tasks, classes, capacity, fence, schemas, requests, resources = details[index * 8:][:8]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
@@ -158,7 +169,7 @@ class NodeRegistry:
             record.capacity = _int(capacity)
             record.fence_seconds = _float(fence)
             record.class_schemas = _schemas(schemas, record.supported_tasks)
-            record.requests = requests if requests in REQUEST_PATHS else ""
+            record.requests, record.resources = _request_path(requests), resource_figures(resources, NODE_FIGURES)
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
@@ -169,6 +180,11 @@ class NodeRegistry:
                 transitions.append((skald_id, "offline"))
         self.nodes = fresh
         return fresh, transitions
+
+
+def _request_path(value: Any) -> str:
+    """How the node hears users' requests, if it said so in a known word (else "")."""
+    return value if value in REQUEST_PATHS else ""
 
 
 def _int(value: Any) -> int:
@@ -194,6 +210,31 @@ def _tasks(raw: str | None) -> list[dict[str, str]]:
         return []
     return [{"id": task["id"], "className": task.get("class_name", "")} for task in data.get("tasks", [])
             if isinstance(task, dict) and "id" in task]
+
+
+NODE_FIGURES = ("cpuPercent", "rssBytes", "processes", "memoryTotalBytes", "memoryAvailableBytes", "at")
+TASK_FIGURES = ("cpuPercent", "rssBytes", "processes", "at")
+MAX_FIGURES_BYTES = 1024
+
+
+def resource_figures(raw: str | None, names: tuple[str, ...]) -> dict[str, float | int] | None:
+    """Figures a node wrote (`write_node_resources`, a task's `task:{id}:resources`), bounded: small JSON,
+    the names expected, each a finite non-negative number; anything else reads as none."""
+    if not raw or len(raw) > MAX_FIGURES_BYTES:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    figures: dict[str, float | int] = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 2**63:
+            return None
+        figures[name] = value
+    return figures
 
 
 def _schemas(raw: str | None, classes: list[str]) -> dict[str, dict[str, Any]]:
