@@ -1,0 +1,87 @@
+"""A task's progress report: what a worker may say about itself, its bounds, and its wire form.
+
+The worker checks what it is given (`check_*`: a ValueError with a clear text), the node checks
+again what comes out of the pipe (`sanitized`: worker code could put anything there), and the
+controller reads the JSON its node wrote each heartbeat (`decode`: anything else is ignored).
+Key `task:{id}:progress` holds `{"fraction", "message", "metrics", "at", "attempt"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+MAX_MESSAGE = 500  # characters of a message kept (the rest is cut)
+MAX_METRICS = 32  # distinct metric names per task
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # also a safe Prometheus label value
+MAX_JSON = 8192  # a progress value longer than this in live state is not one a node wrote
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_fraction(value: object) -> float | None:
+    if value is None:
+        return None
+    if not _real(value) or not math.isfinite(float(value)) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+        raise ValueError(f"progress fraction must be a number from 0 to 1 or None, not {value!r:.60}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_message(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"progress message must be a string or None, not {type(value).__name__}")
+    return value[:MAX_MESSAGE]
+
+
+def check_metrics(values: dict[str, object], known: dict[str, float] | None = None) -> dict[str, float]:
+    """`known` merged with `values`, each name safe and each value a finite number, at most MAX_METRICS names."""
+    merged = dict(known or {})
+    for name, value in values.items():
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise ValueError(f"metric name {name!r:.70} must match {NAME_PATTERN.pattern} (letters, digits, _)")
+        if not _real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+            raise ValueError(f"metric {name} must be a finite number, not {value!r:.60}")
+        merged[name] = float(value)  # type: ignore[arg-type]
+    if len(merged) > MAX_METRICS:
+        raise ValueError(f"a task reports at most {MAX_METRICS} metrics ({len(merged)} names given so far)")
+    return merged
+
+
+def sanitized(fraction: object, message: object, metrics: object) -> tuple[float | None, str | None,
+                                                                            dict[str, float]] | None:
+    """The three checked, or None when any is not valid."""
+    try:
+        if not isinstance(metrics, dict):
+            return None
+        return check_fraction(fraction), check_message(message), check_metrics(metrics)
+    except ValueError:
+        return None
+
+
+def encode(fraction: float | None, message: str | None, metrics: dict[str, float], at: int, attempt: int) -> str:
+    return json.dumps({"fraction": fraction, "message": message, "metrics": metrics, "at": at, "attempt": attempt},
+                      separators=(",", ":"))
+
+
+def decode(raw: str | None) -> dict[str, Any] | None:
+    """The sample a node wrote, checked again (live state is shared), or None."""
+    if not raw or len(raw) > MAX_JSON:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not _real(value.get("at")) or not _real(value.get("attempt")):
+        return None
+    checked = sanitized(value.get("fraction"), value.get("message"), value.get("metrics"))
+    if checked is None:
+        return None
+    fraction, message, metrics = checked
+    return {"fraction": fraction, "message": message, "metrics": metrics, "at": int(value["at"]),
+            "attempt": int(value["attempt"])}
