@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 from typing import Any
 
@@ -20,15 +21,28 @@ MAX_JSON = 8192  # a progress value longer than this in live state is not one a 
 
 
 def _real(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (numpy's too), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite(value: object) -> float | None:
+    """`value` as a finite float, or None (not a number, NaN, infinite, too large for a float)."""
+    if not _real(value):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def check_fraction(value: object) -> float | None:
     if value is None:
         return None
-    if not _real(value) or not math.isfinite(float(value)) or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+    number = _finite(value)
+    if number is None or not 0.0 <= number <= 1.0:
         raise ValueError(f"progress fraction must be a number from 0 to 1 or None, not {value!r:.60}")
-    return float(value)  # type: ignore[arg-type]
+    return number
 
 
 def check_message(value: object) -> str | None:
@@ -41,13 +55,16 @@ def check_message(value: object) -> str | None:
 
 def check_metrics(values: dict[str, object], known: dict[str, float] | None = None) -> dict[str, float]:
     """`known` merged with `values`, each name safe and each value a finite number, at most MAX_METRICS names."""
+    if len(values) > MAX_METRICS:
+        raise ValueError(f"a task reports at most {MAX_METRICS} metrics ({len(values)} names given)")
     merged = dict(known or {})
     for name, value in values.items():
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             raise ValueError(f"metric name {name!r:.70} must match {NAME_PATTERN.pattern} (letters, digits, _)")
-        if not _real(value) or not math.isfinite(float(value)):  # type: ignore[arg-type]
+        number = _finite(value)
+        if number is None:
             raise ValueError(f"metric {name} must be a finite number, not {value!r:.60}")
-        merged[name] = float(value)  # type: ignore[arg-type]
+        merged[name] = number
     if len(merged) > MAX_METRICS:
         raise ValueError(f"a task reports at most {MAX_METRICS} metrics ({len(merged)} names given so far)")
     return merged

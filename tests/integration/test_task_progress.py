@@ -123,7 +123,10 @@ def test_the_per_task_gauges_stop_at_their_cap(system):
     assert gauge(text, "skalds_task_run_duration_seconds_count", **{"class": "ProgressWorker"}) == 4
 
 
-def test_metrics_of_an_unknown_task_is_404(system):
+def test_a_task_without_reports_has_no_metrics_and_an_unknown_task_is_404(system):
     controllers, _nodes = system
     controller = controllers.start()
+    task_id = create(controller)  # no node runs it: it never reports
+    assert metrics(controller, task_id) == {"taskId": task_id, "latest": None, "series": [], "windowSeconds": 3600.0}
+    assert task(controller, task_id)["progress"] is None
     assert controller.http.get("/api/tasks/no-such-task/metrics").status_code == 404

@@ -28,6 +28,8 @@ pytestmark = pytest.mark.unit
     ({"fraction": math.nan}, "fraction must be a number from 0 to 1"),
     ({"fraction": True}, "fraction must be a number from 0 to 1"),
     ({"fraction": "0.5"}, "fraction must be a number from 0 to 1"),
+    ({"fraction": 10**400}, "fraction must be a number from 0 to 1"),
+    ({"metrics": {"big": 10**400}}, "metric big must be a finite number"),
     ({"message": 42}, "message must be a string"),
     ({"metrics": {"fps": math.inf}}, "metric fps must be a finite number"),
     ({"metrics": {"fps": "24"}}, "metric fps must be a finite number"),
@@ -41,6 +43,17 @@ def test_a_bad_report_raises_value_error_with_a_clear_text(call, says):
     with pytest.raises(ValueError, match=says.replace("(", r"\(")):
         reporter.report(call.get("fraction"), call.get("message"), call.get("metrics"))
     assert reporter.latest() is None  # nothing of a refused report is kept
+
+
+def test_numbers_of_other_real_types_are_taken():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    reporter = ProgressReporter(None)
+    reporter.report(Fraction(1, 4), None, {"ratio": Fraction(1, 3), "count": 7})
+    assert reporter.latest().fraction == 0.25 and reporter.latest().metrics["count"] == 7.0
+    with pytest.raises(ValueError, match="must be a finite number"):
+        reporter.report(metrics={"price": Decimal("1.5")})  # not a numbers.Real
 
 
 def test_values_merge_the_message_is_cut_and_names_count_across_reports():

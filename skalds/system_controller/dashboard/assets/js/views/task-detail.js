@@ -196,6 +196,7 @@ export function mount(container, route) {
       renderProblems(shown);
       renderEditor();
       timeline.replaceChildren(...historyItems(entries, task, { shown, openState }));
+      progress.start();
     } catch (error) {
       if (stopped) return;
       if (error.status === 404) {

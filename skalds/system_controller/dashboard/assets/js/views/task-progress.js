@@ -1,6 +1,7 @@
 // The task page's progress panel: a bar for the fraction the worker last reported (report_progress),
 // its message, and a small line chart per metric it reports (fps, dropped...), from
-// /api/tasks/{id}/metrics, read again every few seconds while the page is open. Plain SVG.
+// /api/tasks/{id}/metrics, read again every few seconds while the page is open (from `start()`, once the
+// page has shown the task). Plain SVG.
 import { api } from '../api.js';
 import { h } from '../dom.js';
 
@@ -49,6 +50,7 @@ export function progressPanel(taskId) {
     dataset: { panel: 'progress' } }, h('h3', { id: 'progress-title', text: 'Progress' }),
   h('div', { class: 'progress-row' }, bar, label), message, charts);
   let stopped = false;
+  let started = false;
   let timer = null;
 
   function render(data) {
@@ -79,9 +81,13 @@ export function progressPanel(taskId) {
     if (!stopped) timer = setTimeout(load, POLL_MS);
   }
 
-  load();
   return {
     element,
+    // Called once the task page has shown the task: the panel's reads never hold up the page's own.
+    start() {
+      if (!started && !stopped) load();
+      started = true;
+    },
     close() {
       stopped = true;
       clearTimeout(timer);
