@@ -97,7 +97,8 @@ class ProgressSeries:
         track.latest = sample
         if track.points and track.points[-1]["at"] == sample["at"]:
             return
-        track.points.append({"at": sample["at"], "fraction": sample["fraction"], "metrics": sample["metrics"]})
+        track.points.append({"at": sample["at"], "attempt": sample["attempt"], "fraction": sample["fraction"],
+                             "metrics": sample["metrics"]})
         while len(track.points) > self.limits.max_points:
             track.points.popleft()
         self._tracks.move_to_end(task_id)

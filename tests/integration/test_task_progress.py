@@ -68,6 +68,7 @@ def test_progress_and_metrics_reach_the_api_the_list_and_prometheus(system):
     series = running["series"]
     assert [point["at"] for point in series] == sorted({point["at"] for point in series})  # one per report, in order
     assert series[-1]["fraction"] >= series[0]["fraction"] and running["windowSeconds"] == 3600
+    assert {point["attempt"] for point in series} == {1}
     listed = wait_for(lambda: next((item for item in controller.http.get("/api/tasks").json()["items"]
                                     if item["id"] == task_id and item["progress"]), None), 10, "progress in the list")
     assert 0 < listed["progress"] <= 1 and listed["progressMessage"].startswith("step ")

@@ -11,12 +11,24 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from skalds.model import progress as model
+from skalds.model._time import now_ms
+from skalds.system_controller.hub import EventHub
 from skalds.system_controller.live_view import LiveView
+from skalds.system_controller.metrics import ControllerMetrics
+from skalds.system_controller.monitor import Monitor
+from skalds.system_controller.policy.cadence import Cadence
+from skalds.system_controller.policy.verdicts import LostLimits
 from skalds.system_controller.progress_series import TRAIL_CYCLES, ProgressSeries, SeriesLimits
 from skalds.system_controller.task_counters import TaskCounters
 from skalds.system_controller.task_gauges import TaskGauges
+from skalds.system_controller.task_service import TaskService
+from skalds.transport.sqlite_db import SqliteDatabase
+from skalds.transport.sqlite_state import SqliteLiveState
+from skalds.transport.sqlite_tasks import SqliteTaskStore
+from skalds.transport.wire_names import RedisKey
 from skalds.worker.progress import ProgressReporter
 from skalds.worker.protocol import ExitCode, Progress
+from support.live_views import view_of
 from support.progress_workers import ProgressModel, ProgressWorker
 
 pytestmark = pytest.mark.unit
@@ -191,3 +203,45 @@ def test_failures_retries_reassignments_cancels_and_run_times_count_by_class():
                  'skalds_task_run_duration_seconds_count{class="Video"} 2.0',
                  'skalds_task_run_duration_seconds_sum{class="Video"} 32.0'):
         assert line in text, line
+
+
+class CountingLive:
+    """A live state that records each read it is asked for (a real one behind it)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.reads: list[tuple[str, object]] = []
+
+    def __getattr__(self, name: str) -> object:
+        attribute = getattr(self.inner, name)
+        if name not in ("mget", "get", "hgetall", "lrange", "read"):
+            return attribute
+
+        def counted(*args: object) -> object:
+            self.reads.append((name, args[0] if args else None))
+            return attribute(*args)
+        return counted
+
+
+def test_the_monitor_reads_progress_in_the_heartbeat_read_and_sends_it_with_the_heartbeat(tmp_path):
+    database = SqliteDatabase(tmp_path / "skalds.db")
+    store, live = SqliteTaskStore(database), CountingLive(SqliteLiveState(database))
+    service, hub = TaskService(store, None), EventHub()
+    service.assign(service.create(task_id="t-1", class_name="Video", attachments={}), "node-1")
+    rereader = view_of(store)
+    monitor = Monitor(service, live, hub, ControllerMetrics(), view=rereader.view, refresher=rereader,  # type: ignore[arg-type]
+                      limits=LostLimits(heartbeat_timeout=6.0, assign_timeout=15.0), cadence=Cadence(1.0, 1.0))
+    live.write(lambda batch: (batch.set(RedisKey.task_heartbeat("t-1"), "7"),
+                              batch.set(RedisKey.task_progress("t-1"), sample(now_ms() - 1000, 0.75, fps=25.0))))
+    monitor.cycle(leader=False, now=100.0)
+    live.reads.clear()
+    live.write(lambda batch: (batch.set(RedisKey.task_heartbeat("t-1"), "8"),
+                              batch.set(RedisKey.task_progress("t-1"), sample(now_ms(), 0.8, fps=26.0))))
+    monitor.cycle(leader=False, now=102.0)
+    task_reads = [keys for kind, keys in live.reads if kind == "mget" and RedisKey.task_heartbeat("t-1") in keys]
+    assert task_reads == [[RedisKey.task_heartbeat("t-1"), RedisKey.task_heartbeat_at("t-1"),
+                           RedisKey.task_progress("t-1")]]  # one round trip for heartbeats and progress
+    assert not any(RedisKey.task_progress("t-1") == keys for _kind, keys in live.reads)  # no read of its own
+    assert [point["fraction"] for point in monitor.progress.series("t-1")] == [0.75, 0.8]
+    beats = [message for message in hub.since(0, "tasks") if '"task_heartbeat"' in message.data]
+    assert '"progress": 0.8' in beats[-1].data

@@ -33,6 +33,7 @@ class ProgressSample(BaseModel):
 
 class SeriesPoint(BaseModel):
     at: int
+    attempt: int
     fraction: float | None
     metrics: dict[str, float]
 
