@@ -88,12 +88,10 @@ def encode(fraction: float | None, message: str | None, metrics: dict[str, float
 
 def decode(raw: str | None) -> dict[str, Any] | None:
     """The sample a node wrote, checked again (live state is shared), or None."""
-    if not raw or len(raw) > MAX_JSON:
-        return None
     try:
-        value = json.loads(raw)
+        value = json.loads(raw) if raw and len(raw) <= MAX_JSON else None
     except ValueError:
-        return None
+        value = None
     if not isinstance(value, dict) or not _real(value.get("at")) or not _real(value.get("attempt")):
         return None
     checked = sanitized(value.get("fraction"), value.get("message"), value.get("metrics"))

@@ -24,12 +24,13 @@ TRAIL_CYCLES = 3
 
 @dataclass(frozen=True)
 class SeriesLimits:
-    window_seconds: float = 3600.0
-    max_points: int = 720
+    window_seconds: float = 3600.0  # points older than this go
+    max_points: int = 720  # per task: an hour at the default heartbeat, reported every 5 s
     max_tasks: int = 1000
 
     @classmethod
     def of(cls, config: SystemControllerConfig) -> SeriesLimits:
+        """The controller's settings (TASK_PROGRESS_*)."""
         return cls(config.task_progress_window_seconds, config.task_progress_max_points,
                    config.task_progress_max_tasks)
 

@@ -116,8 +116,7 @@ class WorkerRuntime:
         self._initialized = threading.Event()  # updates wait for `initialize`
         self._checkpointing = threading.Lock()  # one @checkpoint_handler run at a time
         worker._skalds_runtime = self  # `save_checkpoint` sends through it
-        self.progress = ProgressReporter(self.send if connection is not None else None)
-        worker._skalds_progress = self.progress  # what `report_progress` keeps and sends
+        worker._skalds_progress = self.progress = ProgressReporter(self.send if connection is not None else None)
 
     # --- checkpoints -----------------------------------------------------------------------------
     def save_checkpoint(self, state: Any) -> dict[str, Any]:
