@@ -32,6 +32,7 @@ from skalds.worker.checkpoints import encode_checkpoint
 from skalds.worker.hooks import AFTER, BEFORE, CHECKPOINT, MAIN, RELEASE, UPDATE
 from skalds.worker.interrupt import INTERRUPT_SIGNAL, Interrupter, interrupt_deferred
 from skalds.worker.launch_settings import LaunchSettings
+from skalds.worker.progress import ProgressReporter
 from skalds.worker.protocol import (
     Cancel,
     Checkpoint,
@@ -63,6 +64,7 @@ class RunnableWorker(Protocol):
     cancel_requested: threading.Event
     _skalds_hooks: dict[str, str]
     _skalds_runtime: Any
+    _skalds_progress: ProgressReporter | None
 
     @classmethod
     def get_data_model(cls) -> type[BaseModel]: ...
@@ -91,6 +93,7 @@ class WorkerRuntime:
         self._interrupter = Interrupter(threading.main_thread().ident or 0, self._may_interrupt)
         self._checkpointing = threading.Lock()  # one @checkpoint_handler run at a time
         worker._skalds_runtime = self  # `save_checkpoint` sends through it
+        worker._skalds_progress = self.progress = ProgressReporter(self.send if connection is not None else None)
 
     # --- checkpoints -----------------------------------------------------------------------------
     def save_checkpoint(self, state: Any) -> dict[str, Any]:
@@ -297,6 +300,7 @@ class WorkerRuntime:
             self._in_hooks = False
             self._releasing = True
             self._release()
+        self.progress.flush()  # the last values reach the node before the outcome
         self.send(OutcomeReport(outcome, error_text))
         if outcome == Outcome.FINISHED:
             logger.debug("task finished successfully")
