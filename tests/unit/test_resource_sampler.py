@@ -45,15 +45,16 @@ def test_a_busy_tree_with_a_big_child_is_measured_whole(tree):
     try:
         sampler = ResourceSampler()
         sampler.sample({"t": tree.pid, "idle": idle.pid})  # the reference point of cpu_percent
-        time.sleep(1.0)
+        time.sleep(1.5)
         usage = sampler.sample({"t": tree.pid, "idle": idle.pid})
     finally:
         idle.kill()
         idle.wait(10)
     assert usage["t"].processes == 2 and usage["idle"].processes == 1
     assert usage["t"].rss_bytes > 200 * MIB > usage["idle"].rss_bytes
-    # the parent spins: a core's worth on a quiet machine, still well above a sleeper's ~0 on a loaded one
-    assert usage["t"].cpu_percent > 10 > 2 > usage["idle"].cpu_percent
+    # the parent spins: a core's worth on a quiet machine; on one loaded 6-fold (the suite beside other work)
+    # its share can be a tenth of that, still far above a sleeper's ~0
+    assert usage["t"].cpu_percent > 4 > 1 > usage["idle"].cpu_percent
     usage = usage["t"]
     assert sampler.pids("t")[0] == tree.pid and len(sampler.pids("t")) == 2
     wire = usage.to_wire(123)
