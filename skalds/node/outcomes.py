@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
 from skalds.worker.protocol import Outcome, OutcomeReport, outcome_for_exit_code
 
-RELEASING_STOPS = frozenset({"shutdown", "lost", "superseded", "fenced"})  # stops that record no Cancelled
+RELEASING_STOPS = frozenset({"shutdown", "lost", "superseded", "fenced", "drain"})  # stops that record no Cancelled
 
 _RECORDED = {
     Outcome.FINISHED: (TaskLifecycleStatus.Finished, HeartbeatCode.FINISHED),

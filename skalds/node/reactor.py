@@ -34,6 +34,8 @@ from skalds.worker.protocol import (
     describe_exit,
 )
 
+GIVE_BACK = {"shutdown": "node shutdown", "drain": "drain"}  # releasing stops that hand the task back
+
 
 class Reactor:
     def __init__(self, handles: HandleTable, launcher: Launcher, recorder: Recorder, deferred: Deferred,
@@ -162,10 +164,11 @@ class Reactor:
         logger.info(f"task {handle.task_id} stopped ({handle.stop_reason or 'fenced itself'}, {how})")
         if not fenced:
             self.recorder.clear_task_keys(handle.task_id)
-        if handle.stop_reason == "shutdown":
+        if handle.stop_reason in GIVE_BACK:
             task_id, attempt, skald_id = handle.task_id, handle.attempt, self.skald_id
+            why = GIVE_BACK[handle.stop_reason]
             self.recorder.store_call(lambda store: lifecycle.release(store, task_id, executor=skald_id,
-                                                                     attempt=attempt, reason="node shutdown"))
+                                                                     attempt=attempt, reason=why))
         elif fenced:
             self.recorder.status(handle.task_id, handle.attempt, TaskLifecycleStatus.Assigning, reason="fenced")
             if self.on_fenced is not None:

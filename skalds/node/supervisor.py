@@ -65,6 +65,7 @@ class Supervisor:
                                 self._finished, self._keepalive.fenced if self._keepalive is not None else None)
         self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
         self._threads: list[threading.Thread] = []
+        self.draining = False  # set by the node's self-drain (skalds/node/self_drain.py)
 
     @property
     def _fork_server(self) -> ForkServer:
@@ -119,6 +120,10 @@ class Supervisor:
     def deregister(self) -> None:
         self._pulse.deregister()
 
+    def write_live(self, fill: Callable[[Any], None]) -> threading.Event | None:
+        """Queue a live-state write of the node's own (its draining flag); the event is set once applied."""
+        return self._recorder.live(fill)
+
     def write_heartbeats(self, wait: float | None = None) -> None:
         self._pulse.write_heartbeats(wait=wait)
 
@@ -130,6 +135,8 @@ class Supervisor:
         return self._handles.get(task_id)
 
     def has_capacity(self) -> bool:
+        if self.draining:
+            return False  # it drains itself before exiting: an assign that arrives now is given back
         limit = self.config.max_concurrent_tasks
         return limit <= 0 or len(self._handles) < limit
 

@@ -63,6 +63,11 @@ def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
     batch.hset(RedisKey.skald_info(skald_id), "fence", f"{fence_seconds:g}")
 
 
+def write_draining(batch: LiveBatch, skald_id: str) -> None:
+    """The node drains itself before it exits: the controller gives it no new task meanwhile."""
+    batch.hset(RedisKey.skald_info(skald_id), "draining", "1")
+
+
 def write_deregistration(batch: LiveBatch, skald_id: str) -> None:
     """Remove every key `write_registration` writes: the controller sees the node gone at once."""
     batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
@@ -87,6 +92,7 @@ class NodeRecord:
     fence_seconds: float = 0.0  # the node's fence time (0: it did not say, an older node or no fencing)
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
+    draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -134,12 +140,13 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "capacity")
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
                 batch.get(RedisKey.skald_task_class_schema(skald_id))
+                batch.hget(RedisKey.skald_info(skald_id), "draining")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence, schemas = details[index * 6:index * 6 + 6]
+            heartbeat, all_tasks, classes, capacity, fence, schemas, draining = details[index * 7:index * 7 + 7]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
@@ -152,6 +159,7 @@ class NodeRegistry:
             record.capacity = _int(capacity)
             record.fence_seconds = _float(fence)
             record.class_schemas = _schemas(schemas, record.supported_tasks)
+            record.draining = draining == "1"
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:

@@ -170,6 +170,8 @@ class SkaldResponse(BaseModel):
     taskCount: int
     capacity: int = 0
     heartbeatAgeMs: int = 0
+    drainState: Literal["cordoned", "draining", "drained"] | None = None  # None: it takes new tasks
+    drainDeadline: int | None = None  # ms: a drain stops what is left at this time
 
 
 class SkaldList(BaseModel):
