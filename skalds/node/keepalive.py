@@ -28,12 +28,14 @@ KEEPALIVE_BYTES = bytes(ForkingPickler.dumps(KeepAlive()))  # what `Connection.s
 
 class KeepAliveThread:
     def __init__(self, handles: HandleTable, liveness: Liveness, fence: Callable[[str], None],
-                 deferred: Deferred, skald_id: str) -> None:
+                 deferred: Deferred, skald_id: str,
+                 unfenced: Callable[[WorkerHandle], bool] = lambda _handle: False) -> None:
         self.handles = handles
         self.liveness = liveness
         self.fence = fence  # (why): stop every running worker at once, as a release
         self.deferred = deferred
         self.skald_id = skald_id
+        self.unfenced = unfenced  # workers the node never fences (`replace: false`): they hear it while fenced
         self.period = keepalive_period(liveness.fence_seconds)
         self.store: TaskStore | None = None  # with `start`: where fenced tasks are reclaimed
         self.start: StartDocument | None = None
@@ -53,6 +55,7 @@ class KeepAliveThread:
                              "(the controller will move their tasks)")
             self._fenced = True
             self.fence(why)
+            self.send_keepalives(only=self.unfenced)
             return
         if self._fenced:
             logger.warning(f"node {self.skald_id}: heartbeats reach live state again; carrying on")
@@ -60,10 +63,10 @@ class KeepAliveThread:
         self.send_keepalives()
         self._reclaim_pending()
 
-    def send_keepalives(self) -> None:
-        """One keep-alive to every running worker whose pipe can take it now."""
+    def send_keepalives(self, only: Callable[[WorkerHandle], bool] | None = None) -> None:
+        """One keep-alive to every running worker (or those `only` picks) whose pipe can take it now."""
         with self.handles.lock:  # every send to a worker is made under this lock: messages never interleave
-            handles = [h for h in self.handles.all() if not h.paused and not h.exited]
+            handles = [h for h in self.handles.all() if not h.paused and not h.exited and (only is None or only(h))]
             if not handles:
                 return
             for handle in _writable(handles):

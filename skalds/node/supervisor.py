@@ -60,7 +60,7 @@ class Supervisor:
         self._launcher.capture = self._capture
         self._deferred = Deferred()
         self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
-                                          config.skald_id) if liveness is not None else None
+                                          config.skald_id, self.never_replaced) if liveness is not None else None
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
                                 self._finished, self._keepalive.fenced if self._keepalive is not None else None)
         self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
@@ -199,7 +199,7 @@ class Supervisor:
         fenced = 0
         with self._handles.lock:
             for handle in self._handles.all():
-                if handle.paused or handle.exited or handle.stop_reason == "fenced":
+                if handle.paused or handle.exited or handle.stop_reason == "fenced" or self.never_replaced(handle):
                     continue
                 handle.stop_reason = "fenced"
                 handle.deadlines = StopDeadlines(term_at=None, kill_at=time.monotonic() + FENCE_KILL_SECONDS)
@@ -208,6 +208,12 @@ class Supervisor:
         if fenced:
             logger.warning(f"fenced {fenced} worker(s): {why}")
             self._reactor.wake()
+
+    def never_replaced(self, handle: WorkerHandle) -> bool:
+        """A task whose disconnect policy says `replace: false` (its own, else this node's): no other copy can
+        start while this node is unreachable, so it is never fenced and keeps running through an outage."""
+        policy = handle.task.disconnect
+        return not (policy.replace if policy is not None else self.config.disconnect_replace)
 
     def _attempt_lost(self, task_id: str, attempt: int) -> None:
         """The store has another owner for this attempt: stop the copy running it (not a newer one)."""

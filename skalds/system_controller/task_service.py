@@ -107,10 +107,11 @@ class TaskService:
     # --- actions of users --------------------------------------------------------------------------
     def create(self, *, task_id: str | None, class_name: str, attachments: dict[str, Any] | None,
                priority: int = 0, name: str | None = None, description: str | None = None,
-               max_retries: int = 0, source: str = "API") -> dict[str, Any]:
+               max_retries: int = 0, source: str = "API", disconnect: dict[str, Any] | None = None) -> dict[str, Any]:
         task = Task(id=task_id or f"task-{uuid.uuid4().hex[:12]}", class_name=class_name, source=source,
                     name=name, description=description, priority=priority, max_retries=max_retries)
         document = task.to_document()
+        document["disconnect"] = disconnect  # validated by the API (DisconnectPolicy)
         document["attachments"] = _checked_attachments(attachments or {})
         with _storable(f"task {task.id!r}"):
             created = _applied(lifecycle.create(self.store, document))

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skalds.model.disconnect import MAX_LOST_AFTER_SECONDS, NODE_DEFAULT, Disconnect
 from skalds.model.task import TaskWorkerSimpleMapList
 from skalds.transport.ports import LiveBatch, LiveReadBatch, LiveState
 from skalds.transport.wire_names import RedisKey
@@ -33,6 +34,7 @@ class NodeRegistration:
     started_ms: int
 
 
+PER_NODE = 9  # reads per node in `NodeRegistry.refresh`
 MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
 
 
@@ -61,6 +63,13 @@ def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
     """How long the node's workers may outlive its last heartbeat (`SkaldConfig.fence_seconds`): the
     controller waits longer than that before it moves the node's tasks."""
     batch.hset(RedisKey.skald_info(skald_id), "fence", f"{fence_seconds:g}")
+
+
+def write_disconnect_default(batch: LiveBatch, skald_id: str, lost_after_seconds: float, replace: bool) -> None:
+    """The node's default disconnect policy, for its tasks that name none (`SkaldConfig.disconnect_*`)."""
+    info = RedisKey.skald_info(skald_id)
+    batch.hset(info, "lostAfter", f"{lost_after_seconds:g}")
+    batch.hset(info, "replace", "1" if replace else "0")
 
 
 def write_draining(batch: LiveBatch, skald_id: str) -> None:
@@ -93,6 +102,7 @@ class NodeRecord:
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
     draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
+    disconnect: Disconnect = NODE_DEFAULT  # its default disconnect policy (an older node says none)
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -141,25 +151,20 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
                 batch.get(RedisKey.skald_task_class_schema(skald_id))
                 batch.hget(RedisKey.skald_info(skald_id), "draining")
+                batch.hget(RedisKey.skald_info(skald_id), "lostAfter")
+                batch.hget(RedisKey.skald_info(skald_id), "replace")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence, schemas, draining = details[index * 7:index * 7 + 7]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
                 record.last_heartbeat_ms = stamp
                 record.seen_change_at = now
             record.mode = modes.get(skald_id, "node")
-            record.heartbeat = _int(heartbeat)
-            record.current_tasks = _tasks(all_tasks)
-            record.supported_tasks = list(classes)
-            record.capacity = _int(capacity)
-            record.fence_seconds = _float(fence)
-            record.class_schemas = _schemas(schemas, record.supported_tasks)
-            record.draining = draining == "1"
+            _fill(record, details[index * PER_NODE:index * PER_NODE + PER_NODE])
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
@@ -170,6 +175,20 @@ class NodeRegistry:
                 transitions.append((skald_id, "offline"))
         self.nodes = fresh
         return fresh, transitions
+
+
+def _fill(record: NodeRecord, details: list[Any]) -> None:
+    """A node's record from its keys, as `refresh` read them (PER_NODE values)."""
+    heartbeat, all_tasks, classes, capacity, fence, schemas, draining, lost_after, replace = details
+    record.heartbeat = _int(heartbeat)
+    record.current_tasks = _tasks(all_tasks)
+    record.supported_tasks = list(classes)
+    record.capacity = _int(capacity)
+    record.fence_seconds = _float(fence)
+    record.class_schemas = _schemas(schemas, record.supported_tasks)
+    record.draining = draining == "1"
+    seconds = _float(lost_after)
+    record.disconnect = Disconnect(seconds if 0 <= seconds <= MAX_LOST_AFTER_SECONDS else 0.0, replace != "0")
 
 
 def _int(value: Any) -> int:

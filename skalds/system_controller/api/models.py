@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
+from skalds.model.task import DisconnectPolicy, HeartbeatCode, TaskLifecycleStatus
 from skalds.tasks import attachments_view, lifecycle
 
 KEY_PATTERN = r"^([^$.\x00][^.\x00]*)?$"  # what the task stores accept as a key, at any depth
@@ -61,6 +61,9 @@ class TaskCreateRequest(BaseModel):
     name: str | None = Field(None, max_length=500)
     description: str | None = Field(None, max_length=5000)
     max_retries: int = Field(0, alias="maxRetries", ge=0, le=100)
+    disconnect: DisconnectPolicy | None = Field(None, description=(
+        "While its node is unreachable: move the task after lostAfterSeconds (never sooner than the controller's "
+        "timeout), or, with replace false, never move it (its node keeps it running); default: its node's"))
     wait_for_class: bool = Field(False, alias="waitForClass", description=(
         "Accept the task although no node has registered its class yet: it waits for one (its attachments are "
         "then checked by the node that starts it)"))
@@ -72,6 +75,9 @@ class TaskStatusRequest(BaseModel):
 
 class TaskAttachmentsRequest(BaseModel):
     attachments: Attachments
+
+
+UNKNOWN = "Unknown"  # shown while the task's node is silent: not lost (not moved yet), not confirmed either
 
 
 class TaskResponse(BaseModel):
@@ -107,6 +113,8 @@ class TaskResponse(BaseModel):
     retryCount: int = 0
     waitingFor: str | None = None  # "waiting for a node that runs X": a Created task no registered node can run
     statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
+    shownStatus: str = "Created"  # what to show: lifecycleStatus, or Unknown while its node is silent
+    disconnect: dict[str, Any] | None = None  # {lostAfterSeconds, replace}; None: its node's default
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
@@ -138,6 +146,8 @@ class TaskResponse(BaseModel):
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
             statusUnconfirmed=unconfirmed,
+            shownStatus=UNKNOWN if unconfirmed else document.get("lifecycleStatus", "Created"),
+            disconnect=document.get("disconnect") if isinstance(document.get("disconnect"), dict) else None,
         )
 
 

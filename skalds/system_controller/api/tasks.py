@@ -146,7 +146,8 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
     check_attachments(body.class_name, body.attachments, runners)
     document = _run(lambda: context.service.create(
         task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
-        name=body.name, description=body.description, max_retries=body.max_retries))
+        name=body.name, description=body.description, max_retries=body.max_retries,
+        disconnect=body.disconnect.model_dump(by_alias=True) if body.disconnect is not None else None))
     response.headers["Location"] = f"/api/tasks/{document['id']}"
     return TaskResponse.from_document(document, known_classes={body.class_name} if runners else set())
 
