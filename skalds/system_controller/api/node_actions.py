@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skalds.model.ids import is_valid_id
 from skalds.system_controller.api.context import ApiContext, get_context
-from skalds.system_controller.api.responses import ADMIN, errors
+from skalds.system_controller.api.responses import ADMIN, BODY, errors
 from skalds.system_controller.api.security import require_admin
 from skalds.system_controller.drain_desk import MAX_DRAIN_SECONDS, DrainDesk, shown
 
@@ -58,7 +58,7 @@ def cordon(skald_id: str, context: Context) -> NodeAction:
     return _answer(context, skald_id, _desk(context, skald_id).cordon(skald_id))
 
 
-@router.post("/{skald_id}/drain", response_model=NodeAction, status_code=202, responses=errors(422, 503))
+@router.post("/{skald_id}/drain", response_model=NodeAction, status_code=202, responses={**BODY, **errors(503)})
 def drain(skald_id: str, context: Context, request: DrainRequest | None = None) -> NodeAction:
     """Cordon the node, then move every task it holds to other nodes within `deadlineSeconds`."""
     body = request or DrainRequest()
