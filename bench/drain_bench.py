@@ -89,12 +89,13 @@ def row(controller, source: str, target: str, count: int, parallelism: int, reco
     moved = time.monotonic() - started
     wait_until(lambda: http.get(f"/api/skalds/{source}").json()["drainState"] == "drained", 30, "drained")
     attempts = {http.get(f"/api/tasks/{task_id}").json()["attempt"] for task_id in ids}
+    lost = count - sum(1 for node in executors().values() if node == target)  # re-read once drained
     twice_free = never_twice(read_records(record_to), set(ids))
     for task_id in ids:
         http.delete(f"/api/tasks/{task_id}")  # a cancel; the next row's tasks are new ones
     wait_until(lambda: not executors(), 60, "tasks cancelled")
     return {"tasks": count, "parallelism": parallelism, "seconds": moved, "per_task_ms": moved / count * 1000,
-            "attempts": sorted(attempts), "lost": count - len(ids), "twice": not twice_free}
+            "attempts": sorted(attempts), "lost": lost, "twice": not twice_free}
 
 
 def main() -> int:

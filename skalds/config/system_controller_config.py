@@ -34,7 +34,7 @@ class SystemControllerConfig(ServiceConfig):
     task_retention_days: float = 7.0  # terminal tasks unchanged this long are removed with their history; 0 = keep
     retention_interval: float = 60.0  # seconds between the retention job's looks at its schedule (leader)
     drain_parallelism: int = Field(2, ge=1, le=1000)  # tasks a drain moves at once (a request may say otherwise)
-    drain_interval: float = Field(1.0, gt=0)  # seconds between the drain reconciler's looks (leader)
+    drain_interval: float = Field(0.25, gt=0)  # seconds between the drain reconciler's looks (leader)
 
     @field_validator("task_retention_days", "retention_interval")
     @classmethod
