@@ -20,7 +20,7 @@ from typing import Any
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.node.deferred import Deferred
-from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument
+from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument, fence_after
 from skalds.node.forkserver import ForkServer, pickle_worker
 from skalds.node.handles import HandleTable, WorkerHandle
 from skalds.node.keepalive import KeepAliveThread
@@ -60,7 +60,7 @@ class Supervisor:
         self._launcher.capture = self._capture
         self._deferred = Deferred()
         self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
-                                          config.skald_id, self.never_replaced) if liveness is not None else None
+                                          config.skald_id) if liveness is not None else None
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
                                 self._finished, self._keepalive.fenced if self._keepalive is not None else None)
         self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
@@ -193,13 +193,15 @@ class Supervisor:
         self._reactor.wake()
         return True
 
-    def fence_all(self, why: str) -> None:
+    def fence_all(self, why: str, silence: float = float("inf")) -> None:
         """Stop every running worker at once, without hooks, as a release: the node cannot prove it
-        is alive, so the controller may be giving its tasks to other nodes. Paused workers run nothing."""
+        is alive (for `silence` seconds), so the controller may be giving its tasks to other nodes. Paused
+        workers run nothing; a task whose disconnect policy lets it outlive the silence keeps running."""
         fenced = 0
         with self._handles.lock:
             for handle in self._handles.all():
-                if handle.paused or handle.exited or handle.stop_reason == "fenced" or self.never_replaced(handle):
+                if handle.paused or handle.exited or handle.stop_reason == "fenced" or \
+                        silence < self.fence_after(handle):
                     continue
                 handle.stop_reason = "fenced"
                 handle.deadlines = StopDeadlines(term_at=None, kill_at=time.monotonic() + FENCE_KILL_SECONDS)
@@ -209,11 +211,14 @@ class Supervisor:
             logger.warning(f"fenced {fenced} worker(s): {why}")
             self._reactor.wake()
 
-    def never_replaced(self, handle: WorkerHandle) -> bool:
-        """A task whose disconnect policy says `replace: false` (its own, else this node's): no other copy can
-        start while this node is unreachable, so it is never fenced and keeps running through an outage."""
+    def fence_after(self, handle: WorkerHandle) -> float:
+        """How long this node may be cut off before it fences the task's worker (`fencing.fence_after`), by the
+        task's disconnect policy, else this node's default: never for `replace: false` (no other copy can start
+        while this node is unreachable), later than the fence time for a long `lostAfterSeconds`."""
         policy = handle.task.disconnect
-        return not (policy.replace if policy is not None else self.config.disconnect_replace)
+        lost_after = policy.lost_after_seconds if policy is not None else self.config.disconnect_lost_after_seconds
+        replace = policy.replace if policy is not None else self.config.disconnect_replace
+        return fence_after(self.config.fence_seconds, lost_after, replace)
 
     def _attempt_lost(self, task_id: str, attempt: int) -> None:
         """The store has another owner for this attempt: stop the copy running it (not a newer one)."""

@@ -83,3 +83,31 @@ def test_a_node_cut_off_keeps_its_replace_false_tasks_and_records_what_it_queued
     moved = [r for r in read_records(records) if r["event"] == "main" and r["task"] == moves]
     assert len(moved) == 2 and not alive(moved[0]["pid"]) and alive(moved[1]["pid"])
     assert shown(controller, moves)["executor"] == other.skald_id
+
+
+def test_a_long_lost_after_keeps_a_worker_through_a_shorter_outage(controllers, nodes, proxies, tmp_path):
+    """Without the policy the node fences its worker after 4 s and the controller moves the task after 6 s;
+    with `lostAfterSeconds: 40` a 15 s outage changes nothing: same worker, same attempt, same node."""
+    controller = controllers.start()
+    cut = nodes.start("flap-node", MONGO_HOST=f"mongodb://root:root@127.0.0.1:{proxies['mongo'].port}/",
+                      REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port))
+    records = str(tmp_path / "r.jsonl")
+    patient = create(controller, {"lostAfterSeconds": 40}, seconds=600, recordTo=records, label="patient")
+    plain = create(controller, seconds=600, recordTo=records, label="plain")
+    for task_id in (patient, plain):
+        wait_for(lambda task_id=task_id: shown(controller, task_id)["lifecycleStatus"] == "Running", 30,
+                 f"{task_id} Running")
+    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == patient)
+    other = nodes.start("steady-node")
+    for proxy in proxies.values():
+        proxy.stop()
+    wait_for(lambda: shown(controller, patient)["shownStatus"] == "Unknown", 15, "Unknown shown")
+    wait_for(lambda: shown(controller, plain)["executor"] == other.skald_id, 30, "the plain task moved")
+    time.sleep(max(0.0, 15 - 8))
+    assert shown(controller, patient)["executor"] == cut.skald_id and alive(pid)
+    for proxy in proxies.values():
+        proxy.start()
+    wait_for(lambda: shown(controller, patient)["shownStatus"] == "Running", 30, "confirmed again")
+    document = shown(controller, patient)
+    assert document["executor"] == cut.skald_id and document["attempt"] == 1 and alive(pid)
+    assert [r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == patient] == [pid]

@@ -1,8 +1,6 @@
 """The disconnect policy (`disconnect: {lostAfterSeconds, replace}`): read from documents, judged by the monitor,
 honoured by the node's fencing, shown by the API."""
 
-import time
-
 import pytest
 from pydantic import ValidationError
 
@@ -77,21 +75,23 @@ def test_a_task_whose_node_is_silent_shows_unknown():
     assert TaskResponse.from_document(document).shownStatus == "Running"
 
 
-def test_the_node_never_fences_a_task_that_must_not_be_replaced(tmp_path):
+def test_the_node_fences_a_worker_only_when_its_policy_says_the_task_may_move():
     from skalds.config.skald_config import SkaldConfig
     from skalds.model.task import Task
+    from skalds.node.fencing import fence_after
     from skalds.node.handles import WorkerHandle
     from skalds.node.supervisor import Supervisor
     from skalds.worker.registry import WorkerRegistry
 
-    supervisor = Supervisor(SkaldConfig(skald_id="n1", disconnect_replace=True), WorkerRegistry(), None, None)
-    keep = Task(id="k", class_name="X", source="t", disconnect=DisconnectPolicy(replace=False))
-    move = Task(id="m", class_name="X", source="t")
+    assert fence_after(4.0, 0.0, True) == 4.0 and fence_after(4.0, 60.0, True) == 56.0
+    assert fence_after(4.0, 60.0, False) == float("inf")
+    supervisor = Supervisor(SkaldConfig(skald_id="n1", fence_seconds=4), WorkerRegistry(), None, None)
     handle = WorkerHandle.__new__(WorkerHandle)
-    handle.task = keep
-    assert supervisor.never_replaced(handle)
-    handle.task = move
-    assert not supervisor.never_replaced(handle)
-    supervisor.config = SkaldConfig(skald_id="n1", disconnect_replace=False)
-    assert supervisor.never_replaced(handle)
-    assert time.monotonic() > 0
+    handle.task = Task(id="k", class_name="X", source="t", disconnect=DisconnectPolicy(replace=False))
+    assert supervisor.fence_after(handle) == float("inf")
+    handle.task = Task(id="l", class_name="X", source="t", disconnect=DisconnectPolicy(lost_after_seconds=30))
+    assert supervisor.fence_after(handle) == 26.0
+    handle.task = Task(id="m", class_name="X", source="t")
+    assert supervisor.fence_after(handle) == 4.0
+    supervisor.config = SkaldConfig(skald_id="n1", disconnect_replace=False)  # the node's default
+    assert supervisor.fence_after(handle) == float("inf")
