@@ -40,22 +40,33 @@ def shown(controller, task_id):
     return controller.http.get(f"/api/tasks/{task_id}").json()
 
 
+def start_cut_off(nodes, proxies, skald_id):
+    """A node that reaches every service through the test's proxies."""
+    return nodes.start(skald_id, MONGO_HOST=f"mongodb://root:root@127.0.0.1:{proxies['mongo'].port}/",
+                       REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port))
+
+
+def run_then_cut(controller, nodes, proxies, records, watched, task_ids, other_id):
+    """Wait until `task_ids` run, note the pid of `watched`'s worker, start another node, cut the proxies."""
+    for task_id in task_ids:
+        wait_for(lambda task_id=task_id: shown(controller, task_id)["lifecycleStatus"] == "Running", 30,
+                 f"{task_id} Running")
+    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == watched)
+    other = nodes.start(other_id)
+    for proxy in proxies.values():
+        proxy.stop()
+    return pid, other
+
+
 def test_a_node_cut_off_keeps_its_replace_false_tasks_and_records_what_it_queued(controllers, nodes, proxies,
                                                                                   tmp_path):
     controller = controllers.start()
-    cut = nodes.start("cut-node", MONGO_HOST=f"mongodb://root:root@127.0.0.1:{proxies['mongo'].port}/",
-                      REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port))
+    cut = start_cut_off(nodes, proxies, "cut-node")
     records = str(tmp_path / "r.jsonl")
     keep = create(controller, {"replace": False}, seconds=600, recordTo=records, label="keep")
     ends = create(controller, {"replace": False}, seconds=20, recordTo=records, label="ends")
     moves = create(controller, seconds=600, recordTo=records, label="moves")
-    for task_id in (keep, ends, moves):
-        wait_for(lambda task_id=task_id: shown(controller, task_id)["lifecycleStatus"] == "Running", 30,
-                 f"{task_id} Running")
-    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == keep)
-    other = nodes.start("other-node")
-    for proxy in proxies.values():
-        proxy.stop()
+    pid, other = run_then_cut(controller, nodes, proxies, records, keep, (keep, ends, moves), "other-node")
     cut_at = time.monotonic()
     wait_for(lambda: shown(controller, keep)["shownStatus"] == "Unknown", 15, "Unknown shown while cut off")
     document = shown(controller, keep)
@@ -89,18 +100,11 @@ def test_a_long_lost_after_keeps_a_worker_through_a_shorter_outage(controllers, 
     """Without the policy the node fences its worker after 4 s and the controller moves the task after 6 s;
     with `lostAfterSeconds: 40` a 15 s outage changes nothing: same worker, same attempt, same node."""
     controller = controllers.start()
-    cut = nodes.start("flap-node", MONGO_HOST=f"mongodb://root:root@127.0.0.1:{proxies['mongo'].port}/",
-                      REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port))
+    cut = start_cut_off(nodes, proxies, "flap-node")
     records = str(tmp_path / "r.jsonl")
     patient = create(controller, {"lostAfterSeconds": 40}, seconds=600, recordTo=records, label="patient")
     plain = create(controller, seconds=600, recordTo=records, label="plain")
-    for task_id in (patient, plain):
-        wait_for(lambda task_id=task_id: shown(controller, task_id)["lifecycleStatus"] == "Running", 30,
-                 f"{task_id} Running")
-    pid = next(r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == patient)
-    other = nodes.start("steady-node")
-    for proxy in proxies.values():
-        proxy.stop()
+    pid, other = run_then_cut(controller, nodes, proxies, records, patient, (patient, plain), "steady-node")
     wait_for(lambda: shown(controller, patient)["shownStatus"] == "Unknown", 15, "Unknown shown")
     wait_for(lambda: shown(controller, plain)["executor"] == other.skald_id, 30, "the plain task moved")
     time.sleep(max(0.0, 15 - 8))
