@@ -49,7 +49,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def environment(backend: str, workdir: Path, run_id: str) -> dict[str, str]:
+def environment(backend: str, workdir: Path, run_id: str, name: str = "logbench") -> dict[str, str]:
+    """A controller's or node's environment: a fresh embedded file, or the services under names of this run."""
     env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
     env.update(PYTHONUNBUFFERED="1", LOG_LEVEL="INFO", LOG_PATH=str(workdir / "logs"),
                PYTHONPATH=os.pathsep.join([str(BENCH), str(REPO)]))
@@ -57,10 +58,10 @@ def environment(backend: str, workdir: Path, run_id: str) -> dict[str, str]:
         return {**env, "SKALDS_EMBEDDED_PATH": str(workdir / "skalds.db")}
     host = "127.0.0.1"
     return {**env, "KAFKA_HOST": host, "KAFKA_PORT": os.environ.get("SKALDS_KAFKA_PORT", "9092"),
-            "KAFKA_REPLICATION_FACTOR": "1", "KAFKA_TOPIC_PREFIX": f"logbench{run_id}.",
+            "KAFKA_REPLICATION_FACTOR": "1", "KAFKA_TOPIC_PREFIX": f"{name}{run_id}.",
             "MONGO_HOST": f"mongodb://root:root@{host}:{os.environ.get('SKALDS_MONGO_PORT', '27017')}/",
-            "DB_NAME": f"logbench_{run_id}", "REDIS_HOST": host,
-            "REDIS_PORT": os.environ.get("SKALDS_REDIS_PORT", "6379"), "REDIS_KEY_PREFIX": f"logbench{run_id}:"}
+            "DB_NAME": f"{name}_{run_id}", "REDIS_HOST": host,
+            "REDIS_PORT": os.environ.get("SKALDS_REDIS_PORT", "6379"), "REDIS_KEY_PREFIX": f"{name}{run_id}:"}
 
 
 class System:

@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from skalds import telemetry
 from skalds.config.skald_config import SkaldConfig
 from skalds.node.commands import CommandHandler
 from skalds.node.dead_letter import DeadLetters
@@ -76,6 +77,7 @@ class Skald:
         configure_logging(level=config.log_level, skald_id=self.skald_id,
                           log_path=config.log_path or None, file_name=self.skald_id,
                           rotation_mb=config.log_rotation_mb, retention=config.log_retention, json=config.log_json)
+        telemetry.setup("skalds-node")  # only when OTEL_* variables ask for traces
         logger.block("Configuration", [f"{key}: {value}" for key, value in factory.settings_in_use(config).items()])
         logger.block("Registered TaskWorker classes",
                      [f"{name} -> {self.registry.model_for(name).__name__}" for name in self.registry.names()]
@@ -96,6 +98,7 @@ class Skald:
             self.exit_code = 2
         finally:
             self._shutdown()
+            telemetry.shutdown()
         return self.exit_code
 
     # --- wiring --------------------------------------------------------------------------------

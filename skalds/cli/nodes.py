@@ -42,7 +42,7 @@ def _list(status: str | None, url: str, token: str | None, as_json: bool) -> Non
         return
     items = result["items"]
     title = f"Nodes ({len(items)})" if items else "No nodes (start one with `skalds node` or `skalds dev`)"
-    console.print(nodes_table(items, title=title))
+    console.print(nodes_table(items, title=title, width=console.width))
 
 
 @app.callback()

@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from skalds.cli import render_resources
 from skalds.model.task import TERMINAL_STATUSES
 
 STATUS_STYLES = {"Created": "white", "Assigning": "yellow", "Running": "bold green", "Paused": "cyan",
@@ -110,12 +111,14 @@ def task_detail(task: dict[str, Any], history: list[dict[str, Any]] | None = Non
     table.add_column(overflow="fold")
     for key in ("id", "className", "lifecycleStatus", "executor", "attempt", "heartbeat", "priority", "name",
                 "description", "mode", "source", "attachmentsVersion", "appliedAttachmentsVersion", "exitCode",
-                "maxRetries", "retryCount", "error", "exception"):
+                "maxRetries", "retryCount", "memoryLimitMb", "error", "exception"):
         value = task.get(key)
         if value in (None, "") and key not in ("executor",):
             continue
         rendered: Any = status_text(value) if key == "lifecycleStatus" else str(value if value is not None else "-")
         table.add_row(key, rendered)
+    if task.get("resources"):
+        table.add_row("resources", render_resources.usage(task.get("resources")))
     table.add_row("attachments", json.dumps(task.get("attachments"), ensure_ascii=False))
     table.add_row("created", age(task.get("createDateTime")))
     table.add_row("updated", age(task.get("updateDateTime")))

@@ -9,7 +9,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from skalds.cli.render import age
+from skalds.cli import render_resources
+from skalds.cli.render import WIDE, age
 
 NODE_STYLES = {"online": "bold green", "offline": "red"}
 
@@ -41,8 +42,10 @@ def _tasks(node: dict[str, Any]) -> str:
     return count + (": " + ", ".join(running) if running else "")
 
 
-def nodes_table(nodes: list[dict[str, Any]], title: str | None = None) -> Table:
-    """One node a row; the id never wraps, the class and task lists fold to the width left."""
+def nodes_table(nodes: list[dict[str, Any]], title: str | None = None, width: int = WIDE) -> Table:
+    """One node a row; the id never wraps, the class and task lists fold to the width left. From `WIDE`
+    columns on, the node's CPU and RSS (with its workers) too; `skalds nodes show` always has them."""
+    wide = width >= WIDE
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     longest = max((len(str(node.get("id", ""))) for node in nodes), default=2)
     table.add_column("ID", no_wrap=True, min_width=min(longest, 30), overflow="fold")
@@ -51,9 +54,12 @@ def nodes_table(nodes: list[dict[str, Any]], title: str | None = None) -> Table:
     table.add_column("Last beat", no_wrap=True)
     table.add_column("Classes", overflow="fold", ratio=1)
     table.add_column("Running tasks", overflow="fold", ratio=1)
+    if wide:
+        table.add_column("Resources", overflow="fold")
     for node in nodes:
-        table.add_row(str(node.get("id", "?")), str(node.get("type", "?")), _status(node), age(last_beat_ms(node)),
-                      ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node))
+        cells = [str(node.get("id", "?")), str(node.get("type", "?")), _status(node), age(last_beat_ms(node)),
+                 ", ".join(node.get("supportedTasks") or []) or "-", _tasks(node)]
+        table.add_row(*cells, *([render_resources.usage(node.get("resources"))] if wide else []))
     return table
 
 
@@ -68,6 +74,8 @@ def node_detail(node: dict[str, Any], tasks: list[dict[str, Any]]) -> Table:
     table.add_row("last heartbeat", f"{age(beat)} (heartbeat {node.get('heartbeat', '?')})")
     table.add_row("capacity", str(node.get("capacity") or "no limit"))
     table.add_row("classes", ", ".join(node.get("supportedTasks") or []) or "-")
+    table.add_row("resources", render_resources.usage(node.get("resources")) + " (node and workers)")
+    table.add_row("memory", render_resources.machine(node.get("resources")))
     table.add_row("running tasks", str(len(tasks)) if tasks else "none")
     for task in tasks:
         table.add_row("", f"{task.get('id', '?')} ({task.get('className', '?')})")

@@ -69,13 +69,16 @@ def create(
     max_retries: Annotated[int, typer.Option("--max-retries", help="Automatic retries after a failure.")] = 0,
     wait_for_class: Annotated[bool, typer.Option("--wait-for-class", help="Accept it although no node runs its "
                                                  "class yet: it waits for one.")] = False,
+    memory_limit_mb: Annotated[int | None, typer.Option("--memory-limit-mb", help="RSS cap of its worker in MiB "
+                                                        "(over it: killed, Failed).", show_default=False)] = None,
     url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False,
 ) -> None:
     """Create a task; the controller assigns it to a node that runs its class (and refuses attachments that do
     not fit the schema the class's nodes published, listing each field)."""
     body: dict[str, Any] = {"className": class_name, "attachments": parse_attachments(attachments),
                             "priority": priority, "maxRetries": max_retries, "waitForClass": wait_for_class}
-    for key, value in (("id", task_id), ("name", name), ("description", description)):
+    for key, value in (("id", task_id), ("name", name), ("description", description),
+                       ("memoryLimitMb", memory_limit_mb)):
         if value is not None:
             body[key] = value
     with _client(url, token) as client:

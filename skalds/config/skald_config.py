@@ -29,6 +29,9 @@ class SkaldConfig(ServiceConfig):
     heartbeat_period: float = 1.0  # a few heartbeats fit in fence_seconds: one slow write does not fence the node
     cancel_request_timeout: float = 2.0
     cancel_grace_seconds: float = 10.0
+    # Checkpoints: the largest state a worker may save, and how long a release waits for @checkpoint_handler.
+    checkpoint_max_bytes: int = Field(1024 * 1024, ge=1024, le=16 * 1024 * 1024)
+    checkpoint_timeout_seconds: float = Field(5.0, ge=0, le=600)
     max_concurrent_tasks: int = 0
     standby_workers: int = 2  # processes forked ahead of time so an assigned task starts at once; 0 = off
     reconcile_period: float = 5.0  # seconds between two comparisons of the tasks held here with the store
@@ -40,6 +43,9 @@ class SkaldConfig(ServiceConfig):
     task_log_max_bytes: int = Field(4 * 1024 * 1024, ge=4096, le=1024 ** 3)
     task_log_lines_per_second: int = Field(2000, ge=1, le=1_000_000)  # per task; the excess is dropped, and counted
     task_log_ttl_seconds: int = Field(7 * 86400, ge=60)  # a task's log is kept this long after its last line
+    # Resources: how often worker trees are measured (and their memory limits checked), the default limit.
+    resource_sample_seconds: float = Field(0.5, ge=0.1, le=60.0)
+    task_memory_limit_mb: int = Field(0, ge=0, le=1024 * 1024)  # a task's own memoryLimitMb wins; 0 = none
 
     def reconcile_seconds(self) -> float:
         """The reconcile period: `reconcile_period`, or `ownership_check_period` when only that was given."""

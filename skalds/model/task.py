@@ -94,6 +94,7 @@ class HistoryType(_ListableEnum):
     ATTACHMENTS_REJECTED = "attachments_rejected"
     DESIRED = "desired"  # a user asked for a state its node carries out later (`desiredStatus`)
     HISTORY_TRUNCATED = "history_truncated"  # the oldest entries were dropped (`dropped`: how many in all)
+    CHECKPOINT_RESTORED = "checkpoint_restored"  # an attempt starts from a checkpoint (`checkpoint`: attempt, savedAt)
 
 
 class HeartbeatCode(IntEnum):
@@ -152,6 +153,13 @@ class Task(BaseModel):
     max_retries: int = Field(0, alias="maxRetries")
     retry_count: int = Field(0, alias="retryCount")
     disconnect: DisconnectPolicy | None = None  # None: the node's default (SkaldConfig disconnect_*)
+    memory_limit_mb: int | None = Field(None, alias="memoryLimitMb")  # RSS cap of its worker tree; None: the node's
+
+    @field_validator("memory_limit_mb", mode="before")
+    @classmethod
+    def _limit_or_none(cls, value: Any) -> Any:
+        """A stored limit that is not a positive whole number means none (the API refuses such input)."""
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
     @field_validator("attachments")
     @classmethod

@@ -20,10 +20,12 @@ from skalds.model.ids import shown
 from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
 from skalds.model.task import DesiredStatus as D
 from skalds.node.release import Releases
+from skalds.node.resume import last_checkpoint
 from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
 from skalds.tasks.attachments_view import start_attachments
 from skalds.tasks.status_change import StatusChange
+from skalds.telemetry import flow
 from skalds.transport.ports import Event, ServiceUnavailableError, TaskStore
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
@@ -163,9 +165,10 @@ class CommandHandler:
         started = time.perf_counter()
         documents = self.documents(parsed.task_ids)
         logger.debug(f"{len(parsed.task_ids)} document(s) read in {(time.perf_counter() - started) * 1000:.1f} ms")
-        for task_id in parsed.task_ids:
-            if task_id in documents:
-                self.assign_document(documents[task_id], parsed.attempt)
+        with flow.received(event.headers):
+            for task_id in parsed.task_ids:
+                if task_id in documents:
+                    self.assign_document(documents[task_id], parsed.attempt)
 
     def assign_document(self, document: dict[str, Any], event_attempt: int | None = None) -> None:
         """Start the attempt `document` assigns here, unless it runs or ran here, or its user wants it
@@ -249,8 +252,10 @@ class CommandHandler:
             return False
         task = Task.from_document({**document, "attachmentsVersion": version}, attachments)
         raw = attachments.model_dump(mode="json", by_alias=True)
+        checkpoint = last_checkpoint(self.store, document)  # before the try: a store outage is retried
         try:
-            return self.supervisor.start_task(task, attempt, raw)
+            with flow.starting(document):  # current while the worker is handed its start
+                return self.supervisor.start_task(task, attempt, raw, checkpoint)
         except Exception as error:  # the worker's constructor raised or it could not be sent to its process
             logger.exception(f"task {shown(task_id)}: worker process could not start: {error}")
             self._record_failed(task_id, attempt, f"worker could not start: {error!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from skalds.model.task import ModeEnum, Task, TaskLifecycleStatus, attachments_to_dict
+from skalds.node.resume import last_checkpoint
 from skalds.node.supervisor import Supervisor
 from skalds.node.yaml_tasks import YamlTask, YamlTaskError, read_yaml_tasks
 from skalds.tasks import lifecycle
@@ -40,7 +41,7 @@ def _start_one(entry: YamlTask, supervisor: Supervisor, store: TaskStore | None,
         logger.error(f"edge task {entry.task_id}: class {entry.class_name!r} is not registered; skipped")
         return False
     raw = entry.attachments
-    attempt = 0
+    attempt, checkpoint = 0, None
     if store is not None:
         document = store.get(entry.task_id)
         digest = entry.attachments_digest()
@@ -66,6 +67,7 @@ def _start_one(entry: YamlTask, supervisor: Supervisor, store: TaskStore | None,
             lifecycle.record_yaml_digest(store, entry.task_id, digest)
         assigned = lifecycle.assign_to(store, entry.task_id, skald_id).document
         attempt = int(assigned.get("attempt") or 0) if assigned is not None else 0
+        checkpoint = last_checkpoint(store, assigned) if assigned is not None else None  # a restart goes on
     else:
         try:
             attachments = model.model_validate(raw)
@@ -73,7 +75,7 @@ def _start_one(entry: YamlTask, supervisor: Supervisor, store: TaskStore | None,
             logger.error(f"edge task {entry.task_id}: attachments invalid for {entry.class_name}: {error}; skipped")
             return False
     task = _edge_task(entry, skald_id, attachments)
-    return supervisor.start_task(task, attempt, attachments.model_dump(mode="json", by_alias=True))
+    return supervisor.start_task(task, attempt, attachments.model_dump(mode="json", by_alias=True), checkpoint)
 
 
 def _edge_task(entry: YamlTask, skald_id: str, attachments: object) -> Task:

@@ -36,6 +36,8 @@ class WorkerHandle:
     reported_in: bool = False
     held: tuple[int, dict[str, Any]] | None = None  # the attachments version and values the worker runs with
     sent: dict[int, dict[str, Any]] = field(default_factory=dict)  # versions delivered, not answered yet
+    imposed_outcome: OutcomeReport | None = None  # set by the node when it kills the worker (memory limit)
+    checkpoint_answered: threading.Event = field(default_factory=threading.Event)  # its @checkpoint_handler ran
 
     @property
     def task_id(self) -> str:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from skalds.model.task import HeartbeatCode, TaskLifecycleStatus
 from skalds.worker.protocol import Outcome, OutcomeReport, outcome_for_exit_code
 
-RELEASING_STOPS = frozenset({"shutdown", "lost", "superseded", "fenced", "drain"})  # stops that record no Cancelled
+RELEASING_STOPS = frozenset({"shutdown", "drain", "lost", "superseded", "fenced"})  # stops that record no Cancelled
+GIVING_BACK = {"shutdown": "node shutdown", "drain": "drain"}  # releases that hand the task back (history reason)
 
 _RECORDED = {
     Outcome.FINISHED: (TaskLifecycleStatus.Finished, HeartbeatCode.FINISHED),

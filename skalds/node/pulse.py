@@ -4,6 +4,7 @@ on the events thread: see `reconciler`.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -12,8 +13,14 @@ from skalds.config.skald_config import SkaldConfig
 from skalds.model._time import now_ms
 from skalds.node.handles import HandleTable
 from skalds.node.recorder import Recorder
+from skalds.node.resource_watch import ResourceWatch
 from skalds.node.settings import NodeRole
-from skalds.transport.node_registry import NodeRegistration, write_deregistration, write_registration
+from skalds.transport.node_registry import (
+    NodeRegistration,
+    write_deregistration,
+    write_node_resources,
+    write_registration,
+)
 from skalds.transport.ports import LiveBatch
 from skalds.transport.wire_names import RedisKey
 from skalds.worker.registry import WorkerRegistry
@@ -26,6 +33,7 @@ class Pulse:
     handles: HandleTable
     registry: WorkerRegistry
     recorder: Recorder
+    resources: ResourceWatch | None = None
     node: NodeRegistration = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,15 +56,23 @@ class Pulse:
         now = now_ms()
         ttl = self.config.heartbeat_period + 5
         tasks = [(handle.task_id, handle.task.class_name) for handle in handles]
+        sampled = self.resources.latest() if self.resources is not None else None
 
         def fill(batch: LiveBatch) -> None:
             for handle in handles:
                 if handle.stop_reason is None and not handle.exited:  # never over a terminal code
                     batch.set(RedisKey.task_heartbeat(handle.task_id), str(handle.counter), ttl)
                     batch.set(RedisKey.task_heartbeat_at(handle.task_id), str(now), ttl)
+                    if sampled is not None and (usage := sampled.tasks.get(handle.task_id)) is not None:
+                        batch.set(RedisKey.task_resources(handle.task_id),
+                                  json.dumps(usage.to_wire(sampled.node.at_ms)), ttl)
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
                                    self.config.redis_key_ttl, schemas=self.registry.schemas_json())
+                if sampled is not None and sampled.node.at_ms:
+                    node = sampled.node
+                    write_node_resources(batch, self.config.skald_id, node.usage.cpu_percent, node.usage.rss_bytes,
+                                         node.usage.processes, node.memory_total, node.memory_available, node.at_ms)
         self.recorder.heartbeat(fill, wait=wait)  # renews the node's liveness (fencing)
 
     def deregister(self) -> None:

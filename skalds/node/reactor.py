@@ -17,15 +17,18 @@ from multiprocessing.connection import Pipe, wait
 from typing import Any
 
 from skalds.model.task import TaskLifecycleStatus
+from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.node.deferred import Deferred
 from skalds.node.handles import HandleTable, WorkerHandle
 from skalds.node.launcher import Launcher
-from skalds.node.outcomes import judge_exit
+from skalds.node.outcomes import GIVING_BACK, judge_exit
 from skalds.node.recorder import Recorder
 from skalds.node.stopping import next_wait, send_signal
 from skalds.tasks import lifecycle
 from skalds.utils.logging import logger
 from skalds.worker.protocol import (
+    Checkpoint,
+    CheckpointHandled,
     OutcomeReport,
     Running,
     Started,
@@ -34,13 +37,12 @@ from skalds.worker.protocol import (
     describe_exit,
 )
 
-GIVE_BACK = {"shutdown": "node shutdown", "drain": "drain"}  # releasing stops that hand the task back
-
 
 class Reactor:
     def __init__(self, handles: HandleTable, launcher: Launcher, recorder: Recorder, deferred: Deferred,
                  skald_id: str, on_finished: Callable[[str, str], None],
-                 on_fenced: Callable[[str, int], None] | None = None) -> None:
+                 on_fenced: Callable[[str, int], None] | None = None,
+                 checkpoints: CheckpointWriter | None = None) -> None:
         self.handles = handles
         self.launcher = launcher
         self.recorder = recorder
@@ -48,6 +50,7 @@ class Reactor:
         self.skald_id = skald_id
         self.on_finished = on_finished  # (task id, status): once per recorded end
         self.on_fenced = on_fenced  # (task id, attempt): a copy ended fenced, the task may start again here
+        self.checkpoints = checkpoints  # writes the workers' saves (None: nothing records them)
         self._wake_r, self._wake_w = Pipe(duplex=False)
 
     def wake(self) -> None:
@@ -119,6 +122,13 @@ class Reactor:
             handle.outcome = message
         elif isinstance(message, UpdateResult):
             self._on_update_result(handle, message)
+        elif isinstance(message, Checkpoint):
+            if self.checkpoints is not None:  # for the attempt this copy holds: the store fences it
+                self.checkpoints.offer(task_id, handle.attempt, message.state, message.saved_at)
+        elif isinstance(message, CheckpointHandled):
+            if message.error:
+                logger.warning(f"task {task_id}: checkpoint handler failed: {message.error}")
+            handle.checkpoint_answered.set()
 
     def _on_update_result(self, handle: WorkerHandle, result: UpdateResult) -> None:
         """Record the worker's answer with the attachments it holds after it (kept apart from the desired ones)."""
@@ -137,13 +147,16 @@ class Reactor:
     # --- exits ---------------------------------------------------------------------------------
     def _on_exit(self, handle: WorkerHandle) -> None:
         handle.exited = True
+        handle.checkpoint_answered.set()  # nobody waits for a checkpoint of a process that is gone
+        if self.checkpoints is not None:
+            self.checkpoints.forget(handle.task_id)
         code = handle.process.exitcode
         self.handles.remove(handle.task_id)
         with contextlib.suppress(OSError):
             handle.connection.close()
         handle.process.close()
         how = _describe_exit(handle)
-        verdict = judge_exit(handle.outcome, code, handle.stop_reason, how)
+        verdict = judge_exit(handle.imposed_outcome or handle.outcome, code, handle.stop_reason, how)
         if verdict.status is None or verdict.heartbeat is None:
             self._finish_released(handle, how)
             return
@@ -164,9 +177,9 @@ class Reactor:
         logger.info(f"task {handle.task_id} stopped ({handle.stop_reason or 'fenced itself'}, {how})")
         if not fenced:
             self.recorder.clear_task_keys(handle.task_id)
-        if handle.stop_reason in GIVE_BACK:
+        if handle.stop_reason in GIVING_BACK:
             task_id, attempt, skald_id = handle.task_id, handle.attempt, self.skald_id
-            why = GIVE_BACK[handle.stop_reason]
+            why = GIVING_BACK[handle.stop_reason]
             self.recorder.store_call(lambda store: lifecycle.release(store, task_id, executor=skald_id,
                                                                      attempt=attempt, reason=why))
         elif fenced:

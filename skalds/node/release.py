@@ -3,8 +3,8 @@
 The worker is stopped with the stop reason DRAIN, a releasing stop: once its process is gone the node records
 the task given back for the attempt it held (Created, no executor: `lifecycle.release`), and only then can the
 dispatcher start the next attempt elsewhere, so the task never runs twice. `release_copy` is the one place that
-stops a copy for a drain (h/checkpoint's `Supervisor.release_task`, which lets the worker checkpoint first, is
-meant to replace its body). A forced release (past the drain's deadline) kills the worker at once.
+stops a copy for a drain: through `Supervisor.release_task`, which lets the worker checkpoint first. A forced
+release (past the drain's deadline) kills the worker at once.
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ FORCED_KILL_SECONDS = 1.0  # a forced release: SIGTERM now, SIGKILL after this
 
 
 def release_copy(supervisor: Supervisor, task_id: str, *, forced: bool = False) -> bool:
-    """Stop the running copy of `task_id` as a release (given back once it exited); False if none runs.
-    A copy already stopping for another reason (a cancel) keeps that reason."""
+    """Stop the running copy of `task_id` as a release (given back once it exited); False if none runs. It
+    checkpoints first (`Supervisor.release_task`), unless the drain's deadline has passed (`forced`: no time
+    is left, the worker is stopped at once). A copy already stopping for another reason (a cancel) keeps it."""
+    if not forced:
+        return supervisor.release_task(task_id, DRAIN)
     if not supervisor.cancel_task(task_id, DRAIN):
         return False
     handle = supervisor.handle(task_id)
-    if forced and handle is not None and handle.stop_reason == DRAIN:
+    if handle is not None and handle.stop_reason == DRAIN:
         now = time.monotonic()
         handle.deadlines = StopDeadlines(term_at=now, kill_at=now + FORCED_KILL_SECONDS)
     return True

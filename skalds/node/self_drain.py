@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 
-from skalds.node.release import release_copy
+from skalds.node.release import DRAIN
 from skalds.node.supervisor import Supervisor
 from skalds.transport.node_registry import write_draining
 from skalds.utils.logging import logger
@@ -38,9 +38,10 @@ def drain_self(supervisor: Supervisor, deadline_seconds: float, parallelism: int
             announced = time.monotonic()
         running = supervisor.running_ids()
         under_way = [task_id for task_id in running if task_id in asked]
-        for task_id in [task_id for task_id in running if task_id not in asked][:max(0, parallelism - len(under_way))]:
-            asked.add(task_id)
-            release_copy(supervisor, task_id)
+        batch = [task_id for task_id in running if task_id not in asked][:max(0, parallelism - len(under_way))]
+        asked.update(batch)
+        if batch:  # the batch checkpoints together, then stops as a release
+            supervisor.release_tasks(batch, DRAIN)
         time.sleep(POLL_SECONDS)
     left = len(supervisor.running_ids())
     if left:

@@ -41,4 +41,4 @@ def launch_settings(config: SkaldConfig) -> LaunchSettings:
     return LaunchSettings(skald_id=config.skald_id, log_level=config.log_level, log_path=config.log_path,
                           log_split=config.log_split_with_worker_id, log_rotation_mb=config.log_rotation_mb,
                           log_retention=config.log_retention, log_json=config.log_json, supervised=True,
-                          fence_seconds=fence)
+                          fence_seconds=fence, checkpoint_max_bytes=config.checkpoint_max_bytes)

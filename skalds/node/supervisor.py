@@ -19,6 +19,8 @@ from typing import Any
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model.task import Task, TaskLifecycleStatus
+from skalds.node.checkpoint_summaries import Summary
+from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.node.deferred import Deferred
 from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument, fence_after
 from skalds.node.forkserver import ForkServer, pickle_worker
@@ -27,14 +29,17 @@ from skalds.node.keepalive import KeepAliveThread
 from skalds.node.launcher import Launcher
 from skalds.node.log_capture import LogCapture
 from skalds.node.log_shipper import LogShipper
+from skalds.node.memory_limits import MEMORY_STOP
 from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
+from skalds.node.resource_watch import ResourceWatch
+from skalds.node.resume import restored_entry
 from skalds.node.settings import NodeRole, launch_settings
 from skalds.node.stopping import StopDeadlines, StopPolicy, kill, pause, resume
 from skalds.transport.ports import LiveState, TaskLogs, TaskStore
 from skalds.utils.logging import logger
-from skalds.worker.protocol import Cancel, Fence, ToWorker, Update
+from skalds.worker.protocol import Cancel, CheckpointRequest, Fence, Outcome, OutcomeReport, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
 
 STALE_STOPS = frozenset({"lost", "superseded"})  # stops of a copy whose task now belongs to another attempt
@@ -59,11 +64,15 @@ class Supervisor:
         self._capture = LogCapture(self._shipper, config.task_log_lines_per_second, config.skald_id)
         self._launcher.capture = self._capture
         self._deferred = Deferred()
+        self._checkpoints = CheckpointWriter(store, config.skald_id, self._record_summary) \
+            if store is not None and self.role.record_in_store else None
         self._keepalive = KeepAliveThread(self._handles, liveness, self.fence_all, self._deferred,
                                           config.skald_id) if liveness is not None else None
         self._reactor = Reactor(self._handles, self._launcher, self._recorder, self._deferred, config.skald_id,
-                                self._finished, self._keepalive.fenced if self._keepalive is not None else None)
-        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder)
+                                self._finished, self._keepalive.fenced if self._keepalive is not None else None,
+                                self._checkpoints)
+        self._resources = ResourceWatch(config, self._handles, self._over_memory_limit)
+        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self._resources)
         self._threads: list[threading.Thread] = []
         self.draining = False  # set by the node's self-drain (skalds/node/self_drain.py)
 
@@ -78,8 +87,11 @@ class Supervisor:
             self._shipper.start()
         self._spawn(lambda: self._capture.run(self._stop), "skalds-log-capture")
         self._recorder.start()
+        if self._checkpoints is not None:
+            self._checkpoints.start()
         self._deferred.start()
         self._spawn(lambda: self._reactor.run(self._stop), "skalds-watcher")
+        self._spawn(lambda: self._resources.run(self._stop), "skalds-resources")
         if self._keepalive is not None:
             keepalive = self._keepalive
             self._spawn(lambda: keepalive.run(self._stop), "skalds-keepalive")
@@ -101,7 +113,10 @@ class Supervisor:
         self._threads.append(thread)
 
     def stop_all(self, reason: str = "shutdown", timeout: float | None = None) -> None:
-        """Stop every worker within the grace period and wait for them."""
+        """Stop every worker within the grace period and wait for them (a shutdown is a release: each
+        worker's @checkpoint_handler runs first, see `release_tasks`)."""
+        if reason == "shutdown":
+            self.release_tasks(self.running_ids(), reason)
         for task_id in self.running_ids():
             self.cancel_task(task_id, reason)
         deadline = time.monotonic() + (timeout if timeout is not None else self.stop_policy.patience())
@@ -113,6 +128,8 @@ class Supervisor:
         for thread in self._threads:
             thread.join(timeout=5)
         self._launcher.close()
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         if self._shipper is not None:
             self._shipper.close()
         self._recorder.close()
@@ -141,8 +158,10 @@ class Supervisor:
         return limit <= 0 or len(self._handles) < limit
 
     # --- commands ----------------------------------------------------------------------------
-    def start_task(self, task: Task, attempt: int, attachments: dict[str, Any] | None) -> bool:
-        """Start a worker process for `task`; False if it runs here already."""
+    def start_task(self, task: Task, attempt: int, attachments: dict[str, Any] | None,
+                   checkpoint: dict[str, Any] | None = None) -> bool:
+        """Start a worker process for `task`; False if it runs here already. `checkpoint` (a stored one, see
+        `TaskStore.get_checkpoint`) becomes the worker's `last_checkpoint`, and the history says so."""
         worker_class = self.registry.get(task.class_name)
         if worker_class is None:
             raise LookupError(f"worker class {task.class_name!r} is not registered on {self.config.skald_id}")
@@ -156,6 +175,10 @@ class Supervisor:
                 return False
             worker = worker_class(task=task)
             worker._skalds_supervise(None, self.launch_settings, attachments)
+            if checkpoint is not None:
+                worker.last_checkpoint = checkpoint.get("state")
+                entry = restored_entry(self.config.skald_id, attempt, checkpoint)
+                self._recorder.store_call(lambda store: store.append_history(task.id, entry))
             payload = pickle_worker(worker)
             process, parent_end, how = self._launcher.launch(payload, task.id, attempt)
             self._handles.add(WorkerHandle(task=task, attempt=attempt, process=process, connection=parent_end,
@@ -193,6 +216,41 @@ class Supervisor:
         self._reactor.wake()
         return True
 
+    def release_task(self, task_id: str, reason: str = "drain", checkpoint_timeout: float | None = None) -> bool:
+        """Stop one worker as a release (`reason` one of `outcomes.GIVING_BACK`): it checkpoints first."""
+        return task_id in self.release_tasks([task_id], reason, checkpoint_timeout)
+
+    def release_tasks(self, task_ids: list[str], reason: str = "shutdown",
+                      checkpoint_timeout: float | None = None) -> list[str]:
+        """Ask each worker to run its @checkpoint_handler, wait until each answered and its saves are written
+        (at most `checkpoint_timeout`, default the config's), then stop them as a release; returns those stopped.
+        A paused worker cannot answer: it is stopped without asking."""
+        timeout = self.config.checkpoint_timeout_seconds if checkpoint_timeout is None else checkpoint_timeout
+        deadline = time.monotonic() + max(0.0, timeout)
+        asked = []
+        with self._handles.lock:
+            for handle in (self._handles.get(task_id) for task_id in task_ids):
+                if handle is not None and handle.stop_reason is None and not handle.paused:
+                    handle.checkpoint_answered.clear()
+                    if self._send(handle, CheckpointRequest(reason)):
+                        asked.append(handle)
+        for handle in asked:
+            if not handle.checkpoint_answered.wait(max(0.0, deadline - time.monotonic())):
+                logger.warning(f"task {handle.task_id}: no checkpoint within {timeout:g}s; releasing it anyway")
+        if asked and self._checkpoints is not None \
+                and not self._checkpoints.wait_written([h.task_id for h in asked], deadline):
+            logger.warning(f"checkpoints of {len(asked)} task(s) not all written within {timeout:g}s")
+        return [task_id for task_id in task_ids if self.cancel_task(task_id, reason)]
+
+    def _record_summary(self, summary: Summary) -> None:
+        """In order with this node's status writes (one writer thread: they never race each other)."""
+        executor = self.config.skald_id
+
+        def write(store: TaskStore) -> None:
+            store.set_checkpoint_summary(summary.task_id, executor=executor, attempt=summary.attempt,
+                                         summary=summary.fields)
+        self._recorder.store_call(write)
+
     def fence_all(self, why: str, silence: float = float("inf")) -> None:
         """Stop every running worker at once, without hooks, as a release: the node cannot prove it
         is alive (for `silence` seconds), so the controller may be giving its tasks to other nodes. Paused
@@ -219,6 +277,18 @@ class Supervisor:
         lost_after = policy.lost_after_seconds if policy is not None else self.config.disconnect_lost_after_seconds
         replace = policy.replace if policy is not None else self.config.disconnect_replace
         return fence_after(self.config.fence_seconds, lost_after, replace)
+    def _over_memory_limit(self, handle: WorkerHandle, error: str, kill_tree: Callable[[], int]) -> None:
+        """Kill a worker tree over its memory limit at once (a leak leaves it no time to recover), its
+        outcome recorded first: the reactor then records Failed with `error` and the retry policy applies."""
+        with self._handles.lock:
+            if self._handles.get(handle.task_id) is not handle or handle.exited or handle.imposed_outcome:
+                return
+            handle.imposed_outcome = OutcomeReport(Outcome.FAILED, error)
+            handle.stop_reason = handle.stop_reason or MEMORY_STOP
+            handle.deadlines = None
+            killed = kill_tree()
+        logger.warning(f"task {handle.task_id}: {error}; killed its {killed} process(es)")
+        self._reactor.wake()
 
     def _attempt_lost(self, task_id: str, attempt: int) -> None:
         """The store has another owner for this attempt: stop the copy running it (not a newer one)."""

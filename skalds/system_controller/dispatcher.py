@@ -10,7 +10,7 @@ failed task is retried are decided in `policy`; this module reads the facts and 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from skalds.config._enum import DispatcherStrategyEnum
@@ -29,7 +29,7 @@ class ClusterView(Protocol):
 
     def active_tasks(self) -> dict[str, dict[str, Any]]: ...
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]: ...
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]: ...
 
     def failed_with_retries(self, limit: int) -> list[dict[str, Any]]: ...
 
@@ -91,11 +91,13 @@ class Dispatcher:
         recent = self.inbox.recent.since(time.monotonic() - max(3.0, 3 * self.view_period))
         # the view can still show a task this dispatcher has just assigned as waiting: planning it again would
         # only fail its compare-and-set and spend a round-robin turn
-        waiting = [document for document in self.view.waiting(self.window) if document["id"] not in recent]
-        self.inbox.maybe_waiting = bool(waiting)
+        nodes, loads = self._eligible()
+        room = placement.classes_with_room(nodes, loads, self.default_capacity)
+        waiting = [document for document in self.view.waiting(self.window, room) if document["id"] not in recent]
+        # capacity freed later must wake a pass while any task waits, placeable now or not
+        self.inbox.maybe_waiting = bool(waiting) or bool(self.view.waiting(1))
         if not waiting:
             return 0
-        nodes, loads = self._eligible()
         plan = placement.plan_batch(waiting, nodes, loads, default_capacity=self.default_capacity,
                                     choose=self._choose, state=self._rotation, limit=len(waiting))
         assigned = 0

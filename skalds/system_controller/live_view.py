@@ -11,9 +11,10 @@ task another program wrote) marks the counters stale, and the follower reads the
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from skalds.model.task import ACTIVE_STATUSES, TERMINAL_STATUSES, HistoryType, ModeEnum, TaskLifecycleStatus
@@ -27,6 +28,10 @@ S = TaskLifecycleStatus
 
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _dispatch_order(document: Mapping[str, Any]) -> tuple[float, float]:
+    return -_number(document.get("priority")), _number(document.get("createDateTime"))
 
 
 def _came_from(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,14 +122,15 @@ class LiveView:
             return {task_id: document for task_id, document in self._tasks.items()
                     if document.get("lifecycleStatus") in ACTIVE_STATUSES}
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
-        """Created dispatchable tasks, highest priority first, oldest first."""
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]:
+        """Created dispatchable tasks, highest priority first, oldest first; with `classes`, only tasks of those
+        classes, chosen before the limit, so a flood of a class no node has room for hides no other class."""
         with self._lock:
             created = [document for document in self._tasks.values()
                        if document.get("lifecycleStatus") == S.Created.value
-                       and document.get("mode") == ModeEnum.Passive.value]
-        created.sort(key=lambda document: (-(document.get("priority") or 0), document.get("createDateTime") or 0))
-        return created[:limit]
+                       and document.get("mode") == ModeEnum.Passive.value
+                       and (classes is None or document.get("className") in classes)]
+        return heapq.nsmallest(limit, created, key=_dispatch_order)
 
     def failed_with_retries(self) -> list[dict[str, Any]]:
         with self._lock:

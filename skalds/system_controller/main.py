@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from skalds import telemetry
 from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.system_controller.api.app import create_app
 from skalds.system_controller.api.context import ApiContext
@@ -274,6 +275,7 @@ class SystemController:
     def run(self) -> int:
         configure_logging(level=self.config.log_level, skald_id=f"controller:{self.controller_id}",
                           log_path=self.config.log_path or None, file_name="SystemController")
+        telemetry.setup("skalds-controller")  # only when OTEL_* variables ask for traces
         logger.block("System Controller configuration",
                      [f"{key}: {value}" for key, value in factory.settings_in_use(self.config).items()])
         signals = {"count": 0}
@@ -296,6 +298,7 @@ class SystemController:
             return 0
         finally:
             self.shutdown()
+            telemetry.shutdown()
         logger.info("System Controller stopped")
         return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from skalds.system_controller.node_metrics import NodeGauges
 from skalds.tasks.problems import ProblemLog
 
 
@@ -32,6 +33,7 @@ class ControllerMetrics:
                                         "controller made, by operation", ["operation"], registry=self.registry)
         self.feed_rebuilds = Counter("skalds_controller_view_rebuilds", "Times the live view was read from the "
                                      "store (start, leadership, a gap in the change feed)", registry=self.registry)
+        self.node_gauges = NodeGauges(self.registry)  # per node: running tasks, CPU, memory
         self._skips_seen = 0
 
     def observe_problems(self, problems: ProblemLog) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol
 
 from skalds.model.task import TaskLifecycleStatus
@@ -67,8 +67,8 @@ class Monitor:
         """The tasks that hold a node, from the live view (a fresh dict each call)."""
         return self.view.active()
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
-        return self.view.waiting(limit)
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]:
+        return self.view.waiting(limit, classes)
 
     def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
         return self.view.failed_with_retries()[:limit]
@@ -114,6 +114,7 @@ class Monitor:
                                  {"heartbeat": node.heartbeat, "status": "online", "tasks": current[1]})
         self.metrics.nodes_online.set(sum(node.online for node in nodes.values()))
         self.metrics.nodes_total.set(len(nodes))
+        self.metrics.node_gauges.observe(nodes)
         self._recheck_reported(nodes)
 
     def _recheck_reported(self, nodes: dict[str, NodeRecord]) -> None:

@@ -22,6 +22,7 @@ from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.system_controller.listeners import NO_DISPATCH, DispatchListener
 from skalds.tasks import batch_assign, lifecycle, retention
 from skalds.tasks.lifecycle import Refusal, Transition
+from skalds.telemetry import flow
 from skalds.transport.ports import EventPublisher, ServiceUnavailableError, TaskStore, UnstorableError
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
@@ -80,7 +81,9 @@ class TaskService:
         event = TaskEvent(id=task_ids[0], task_ids=task_ids, attempt=attempt, initiator="SystemController",
                           recipient=recipient)
         try:
-            self.publisher.publish(self.topic_prefix + topic, task_ids[0], event.model_dump_json(by_alias=True))
+            with flow.publishing(self.topic_prefix + topic, task_ids) as headers:
+                self.publisher.publish(self.topic_prefix + topic, task_ids[0], event.model_dump_json(by_alias=True),
+                                       headers)
         except ServiceUnavailableError as error:
             logger.warning(f"{topic} of {len(task_ids)} task(s) from {task_ids[0]} not announced ({error}); their "
                            "node picks them up when it reconciles")
@@ -107,12 +110,15 @@ class TaskService:
     # --- actions of users --------------------------------------------------------------------------
     def create(self, *, task_id: str | None, class_name: str, attachments: dict[str, Any] | None,
                priority: int = 0, name: str | None = None, description: str | None = None,
-               max_retries: int = 0, source: str = "API", disconnect: dict[str, Any] | None = None) -> dict[str, Any]:
+               max_retries: int = 0, source: str = "API", memory_limit_mb: int | None = None,
+               disconnect: dict[str, Any] | None = None) -> dict[str, Any]:
         task = Task(id=task_id or f"task-{uuid.uuid4().hex[:12]}", class_name=class_name, source=source,
-                    name=name, description=description, priority=priority, max_retries=max_retries)
+                    name=name, description=description, priority=priority, max_retries=max_retries,
+                    memory_limit_mb=memory_limit_mb)
         document = task.to_document()
         document["disconnect"] = disconnect  # validated by the API (DisconnectPolicy)
         document["attachments"] = _checked_attachments(attachments or {})
+        document.update(flow.document_fields())  # the create span's traceparent: the task's trace
         with _storable(f"task {task.id!r}"):
             created = _applied(lifecycle.create(self.store, document))
         self.listener.work_waiting()
@@ -195,14 +201,16 @@ class TaskService:
 
         One assign event per node and attempt (nearly always one per node: a burst is attempt 1), at most
         `MAX_EVENT_TASK_IDS` ids each."""
-        applied = batch_assign.assign_many(self.store, pairs)
-        groups: dict[tuple[str, int], list[str]] = {}
-        for document in applied:
-            groups.setdefault((document["executor"], document["attempt"]), []).append(document["id"])
-        for (node_id, attempt), task_ids in groups.items():
-            for start in range(0, len(task_ids), MAX_EVENT_TASK_IDS):
-                self.announce_many(KafkaTopic.TASK_ASSIGN, task_ids[start:start + MAX_EVENT_TASK_IDS], attempt,
-                                   flush=False, recipient=node_id)
+        with flow.dispatching(document for document, _node in pairs) as dispatch:
+            applied = batch_assign.assign_many(self.store, pairs)
+            flow.dispatched(dispatch, applied)
+            groups: dict[tuple[str, int], list[str]] = {}
+            for document in applied:
+                groups.setdefault((document["executor"], document["attempt"]), []).append(document["id"])
+            for (node_id, attempt), task_ids in groups.items():
+                for start in range(0, len(task_ids), MAX_EVENT_TASK_IDS):
+                    self.announce_many(KafkaTopic.TASK_ASSIGN, task_ids[start:start + MAX_EVENT_TASK_IDS], attempt,
+                                       flush=False, recipient=node_id)
         if flush and applied:
             self.flush_events()
         return applied

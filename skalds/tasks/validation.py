@@ -19,7 +19,7 @@ MODES = frozenset(ModeEnum.list())
 DESIRED = frozenset(DesiredStatus.list())
 NUMBERS = ("attempt", "attachmentsVersion", "retryCount", "maxRetries", "priority", "createDateTime",
            "updateDateTime", "deadlineDateTime", "assignedDateTime", "exitCode", "appliedAttachmentsVersion",
-           "rejectedAttachmentsVersion")
+           "rejectedAttachmentsVersion", "memoryLimitMb")
 TEXTS = ("className", "executor", "source", "name", "description", "error")
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from skalds.transport import event_headers
 from skalds.transport.errors import EventBusUnavailableError
 from skalds.transport.ports import Event
 from skalds.transport.translate import translated, translating
@@ -135,19 +136,19 @@ class KafkaEventPublisher:
                 if len(self._errors) < MAX_KEPT_ERRORS:  # a producer nobody flushes must not grow
                     self._errors.append(text)
 
-    def publish(self, topic: str, key: str, value: bytes | str) -> None:
+    def publish(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> None:
         """Queue the event, waiting while the client's queue is full."""
-        while not self.offer(topic, key, value):
+        while not self.offer(topic, key, value, headers):
             self._producer.poll(0.1)
 
-    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+    def offer(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> bool:
         """`publish` for writers that must never wait (a node's store writer): False when the client's queue is
         full, which happens only after the broker has been away for a long while."""
         if key is None or key == "":
             raise ValueError("an event needs a key (the task id)")
         try:
             self._producer.produce(topic, key=key.encode(), value=value.encode() if isinstance(value, str) else value,
-                                   on_delivery=self._on_delivery)
+                                   headers=list(headers.items()) if headers else None, on_delivery=self._on_delivery)
         except BufferError:
             return False
         self._producer.poll(0)
@@ -275,6 +276,7 @@ class KafkaEventConsumer:
             key=key.decode("utf-8", errors="replace") if key is not None else None,
             value=message.value(),
             handle=message,
+            headers=event_headers.bounded(message.headers()),
         )
 
     def commit(self, event: Event) -> None:

@@ -12,8 +12,10 @@ from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 
 from skalds.model._time import now_ms
+from skalds.transport.checkpoint_docs import CHECKPOINTS
 from skalds.transport.errors import DuplicateTaskError, StoreUnavailableError, UnstorableError
 from skalds.transport.history_cap import MARKER, HistoryCap, already_dropped, marker
+from skalds.transport.mongo_checkpoints import MongoCheckpoints
 from skalds.transport.ports import Change
 from skalds.transport.task_indexes import HISTORY_INDEXES, TASK_INDEXES
 from skalds.transport.translate import translating
@@ -90,7 +92,7 @@ def _wrote(document: dict[str, Any], change: Change, stamp: int) -> bool:
 
 
 @translating(_translate)
-class MongoTaskStore:
+class MongoTaskStore(MongoCheckpoints):
     """Documents as stored by 0.3.8 (`id` unique, camelCase) with compare-and-set updates."""
 
     def __init__(self, client: MongoClient, db_name: str, history_limit: int = 0) -> None:
@@ -221,6 +223,7 @@ class MongoTaskStore:
             deleted += [task_id for task_id in legacy if task_id in present and task_id not in remaining]
         for chunk in _chunks(deleted):
             self.events.delete_many({"taskId": {"$in": chunk}})
+            self.db[CHECKPOINTS].delete_many({"_id": {"$in": chunk}})
         return deleted
 
     def find(

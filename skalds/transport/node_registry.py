@@ -34,7 +34,7 @@ class NodeRegistration:
     started_ms: int
 
 
-PER_NODE = 9  # reads per node in `NodeRegistry.refresh`
+PER_NODE = 10  # reads per node in `NodeRegistry.refresh`
 MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
 
 
@@ -57,6 +57,14 @@ def write_registration(batch: LiveBatch, node: NodeRegistration, tasks: Iterable
     batch.hset(info, "capacity", str(node.capacity))
     batch.hset(info, "pid", str(node.pid))
     batch.hset(info, "started", str(node.started_ms))
+
+
+def write_node_resources(batch: LiveBatch, skald_id: str, cpu_percent: float, rss_bytes: int, processes: int,
+                         memory_total: int, memory_available: int, at_ms: int) -> None:
+    """The node process and all its workers together, and the machine's memory: one JSON field of the info hash."""
+    figures = {"cpuPercent": round(cpu_percent, 1), "rssBytes": rss_bytes, "processes": processes,
+               "memoryTotalBytes": memory_total, "memoryAvailableBytes": memory_available, "at": at_ms}
+    batch.hset(RedisKey.skald_info(skald_id), "resources", json.dumps(figures))
 
 
 def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
@@ -103,6 +111,7 @@ class NodeRecord:
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
     draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
     disconnect: Disconnect = NODE_DEFAULT  # its default disconnect policy (an older node says none)
+    resources: dict[str, float | int] | None = None  # see `write_node_resources`; an older node publishes none
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -120,6 +129,7 @@ class NodeRecord:
             "taskCount": len(self.current_tasks),
             "capacity": self.capacity,
             "heartbeatAgeMs": int(self.age_seconds() * 1000),
+            "resources": self.resources,
         }
 
 
@@ -153,6 +163,7 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "draining")
                 batch.hget(RedisKey.skald_info(skald_id), "lostAfter")
                 batch.hget(RedisKey.skald_info(skald_id), "replace")
+                batch.hget(RedisKey.skald_info(skald_id), "resources")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
@@ -179,7 +190,7 @@ class NodeRegistry:
 
 def _fill(record: NodeRecord, details: list[Any]) -> None:
     """A node's record from its keys, as `refresh` read them (PER_NODE values)."""
-    heartbeat, all_tasks, classes, capacity, fence, schemas, draining, lost_after, replace = details
+    heartbeat, all_tasks, classes, capacity, fence, schemas, draining, lost_after, replace, resources = details
     record.heartbeat = _int(heartbeat)
     record.current_tasks = _tasks(all_tasks)
     record.supported_tasks = list(classes)
@@ -189,6 +200,7 @@ def _fill(record: NodeRecord, details: list[Any]) -> None:
     record.draining = draining == "1"
     seconds = _float(lost_after)
     record.disconnect = Disconnect(seconds if 0 <= seconds <= MAX_LOST_AFTER_SECONDS else 0.0, replace != "0")
+    record.resources = resource_figures(resources, NODE_FIGURES)
 
 
 def _int(value: Any) -> int:
@@ -214,6 +226,31 @@ def _tasks(raw: str | None) -> list[dict[str, str]]:
         return []
     return [{"id": task["id"], "className": task.get("class_name", "")} for task in data.get("tasks", [])
             if isinstance(task, dict) and "id" in task]
+
+
+NODE_FIGURES = ("cpuPercent", "rssBytes", "processes", "memoryTotalBytes", "memoryAvailableBytes", "at")
+TASK_FIGURES = ("cpuPercent", "rssBytes", "processes", "at")
+MAX_FIGURES_BYTES = 1024
+
+
+def resource_figures(raw: str | None, names: tuple[str, ...]) -> dict[str, float | int] | None:
+    """Figures a node wrote (`write_node_resources`, a task's `task:{id}:resources`), bounded: small JSON,
+    the names expected, each a finite non-negative number; anything else reads as none."""
+    if not raw or len(raw) > MAX_FIGURES_BYTES:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    figures: dict[str, float | int] = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 2**63:
+            return None
+        figures[name] = value
+    return figures
 
 
 def _schemas(raw: str | None, classes: list[str]) -> dict[str, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ class Event:
     key: str | None
     value: bytes | None
     handle: Any = None
+    headers: Mapping[str, str] | None = None  # trace context (traceparent, tracestate), bounded by the adapter
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Change:
 
 
 class EventPublisher(Protocol):
-    def publish(self, topic: str, key: str, value: bytes | str) -> None: ...
-    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+    def publish(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> None: ...
+    def offer(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> bool:
         """Queue the event without ever waiting: False when the local queue is full (the bus is away)."""
         ...
     def flush(self, timeout: float = 10.0) -> int: ...
@@ -99,6 +100,17 @@ class TaskStore(Protocol):
     def append_history(self, task_id: str, entry: dict[str, Any]) -> None: ...
     def append_history_many(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
     def history(self, task_id: str, limit: int = 500) -> list[dict[str, Any]]: ...
+    def save_checkpoint(self, task_id: str, *, executor: str, attempt: int, state: str, saved_at: int) -> bool:
+        """Store the task's checkpoint (`state` JSON text, in `task_checkpoints`, not on the task) while `executor`
+        holds `attempt` and no later attempt saved one; False (nothing written) otherwise."""
+        ...
+    def set_checkpoint_summary(self, task_id: str, *, executor: str, attempt: int, summary: dict[str, int]) -> bool:
+        """`checkpoint` on the task document (`checkpoint_docs.summary`) while `executor` holds `attempt`;
+        `updateDateTime` stays (a save is not a change of the task's state)."""
+        ...
+    def get_checkpoint(self, task_id: str) -> dict[str, Any] | None:
+        """{attempt, savedAt, sizeBytes, state (a dict)} of the latest saved checkpoint, or None."""
+        ...
 
 
 class LiveBatch(Protocol):
@@ -160,13 +172,23 @@ class LogQuery:
     limit: int = 500
 
 
+@dataclass(frozen=True)
+class LogRead:
+    """The lines a read matched, oldest first, and `scanned`: the newest line id it looked at, matched or
+    not (None: it looked at none). A follower resumes after `scanned`, so lines a filter left out are not
+    read again."""
+
+    lines: list[LogLine]
+    scanned: str | None
+
+
 class TaskLogs(Protocol):
     """Bounded per-task logs: the node appends, the controller reads."""
 
     def append(self, lines: Sequence[LogLine]) -> None:
         """Store lines of any tasks, trimming each task's log to its caps."""
         ...
-    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+    def read(self, task_id: str, query: LogQuery) -> LogRead:
         """Oldest first: with `after`, the first `limit` matches after it; else the last `limit` matches."""
         ...
     def close(self) -> None: ...

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 
 import redis
 
-from skalds.transport.errors import LiveStateUnavailableError
 from skalds.transport.log_common import LogLimits, line_bytes, matches
-from skalds.transport.ports import LogLine, LogQuery
-from skalds.transport.redis_state import RedisSettings, redis_client
+from skalds.transport.ports import LogLine, LogQuery, LogRead
+from skalds.transport.redis_state import RedisSettings, redis_client, redis_errors
 from skalds.transport.translate import translating
 
 CHUNK = 1000  # entries read per round trip while filtering
@@ -51,19 +50,13 @@ return total
 """
 
 
-def _translate(error: Exception) -> Exception | None:
-    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
-        return LiveStateUnavailableError(f"task logs (Redis) did not answer: {error}")
-    return None
-
-
 def _line(task_id: str, entry_id: str, fields: dict[str, str]) -> LogLine:
     return LogLine(task_id=task_id, attempt=int(fields.get("a", 0)), level=fields.get("l", "INFO"),
                    ts=int(fields.get("t", 0)), text=fields.get("m", ""), source=fields.get("s", "logger"),
                    id=entry_id)
 
 
-@translating(_translate)
+@translating(redis_errors("task logs"))
 class RedisTaskLogs:
     def __init__(self, settings: RedisSettings, limits: LogLimits | None = None,
                  client: redis.Redis | None = None) -> None:
@@ -89,19 +82,23 @@ class RedisTaskLogs:
                 args += [line.attempt, line.level, line.ts, line.source, line.text]
             self._append(keys=[key, key + "-bytes"], args=args)
 
-    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+    def read(self, task_id: str, query: LogQuery) -> LogRead:
         """Forward from `after`, or backward from the newest line; filtered here, CHUNK entries a round trip."""
         key, forward, found = self._key(task_id), query.after is not None, []
-        bound = f"({query.after}" if forward else "+"
+        bound, scanned = (f"({query.after}" if forward else "+"), None
         while len(found) < query.limit:
             entries = (self.client.xrange(key, min=bound, count=CHUNK) if forward
                        else self.client.xrevrange(key, max=bound, count=CHUNK))
+            if entries and (forward or scanned is None):
+                scanned = entries[-1][0] if forward else entries[0][0]
             found += [line for line in (_line(task_id, i, f) for i, f in entries) if matches(line, query)]
             if len(entries) < CHUNK:
                 break
             bound = f"({entries[-1][0]}"
+        if forward and len(found) > query.limit:  # the lines after the cut are read again next time
+            scanned = found[query.limit - 1].id
         found = found[:query.limit]
-        return found if forward else found[::-1]
+        return LogRead(found if forward else found[::-1], scanned)
 
     def close(self) -> None:
         self.client.close()

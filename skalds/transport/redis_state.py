@@ -93,14 +93,16 @@ class _RedisReadBatch:
         self._pipe.lrange(self._prefix + key, 0, -1)
 
 
-def _translate(error: Exception) -> Exception | None:
-    """redis-py's connection and timeout errors as the live-state port's."""
-    if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
-        return LiveStateUnavailableError(f"live state (Redis) did not answer: {error}")
-    return None
+def redis_errors(what: str) -> Callable[[Exception], Exception | None]:
+    """redis-py's connection and timeout errors as the ports' "unavailable" (`what`: which Redis user)."""
+    def translate(error: Exception) -> Exception | None:
+        if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+            return LiveStateUnavailableError(f"{what} (Redis) did not answer: {error}")
+        return None
+    return translate
 
 
-@translating(_translate)
+@translating(redis_errors("live state"))
 class RedisLiveState:
     """Every key is prefixed with `key_prefix` (empty in production, unique per test)."""
 

@@ -33,7 +33,7 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # events: one global sequence; a consumer group's position per topic is the next seq to read
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, "
-    "key TEXT, value BLOB, ts REAL NOT NULL)",
+    "key TEXT, value BLOB, ts REAL NOT NULL, headers TEXT)",
     "CREATE INDEX IF NOT EXISTS events_topic_seq ON events (topic, seq)",
     "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
     "CREATE TABLE IF NOT EXISTS event_offsets (grp TEXT NOT NULL, topic TEXT NOT NULL, next_seq INTEGER NOT NULL, "
@@ -45,6 +45,9 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS task_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT NOT NULL, "
     "ts INTEGER NOT NULL, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS task_history_task ON task_history (task_id, ts)",
+    # checkpoints: one per task, the state as JSON text (see checkpoint_docs)
+    "CREATE TABLE IF NOT EXISTS task_checkpoints (task_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, "
+    "saved_at INTEGER NOT NULL, size_bytes INTEGER NOT NULL, state TEXT NOT NULL)",
     # live state: strings and lists (a JSON array) with an optional wall-clock expiry; hashes by field
     "CREATE TABLE IF NOT EXISTS live_keys (key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, "
     "expires_at REAL)",
@@ -58,6 +61,15 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS task_logs_task ON task_logs (task_id, seq)",
     "CREATE TABLE IF NOT EXISTS task_log_expiry (task_id TEXT PRIMARY KEY, expires_at REAL NOT NULL)",
 ]
+# Columns added since a table was first created: (table, column, type), added to files made before them.
+_ADDED_COLUMNS = [("events", "headers", "TEXT")]  # an event's trace context (JSON object)
+
+
+def _add_columns(connection: sqlite3.Connection) -> None:
+    """Bring a file made by an earlier Skalds up to the columns it lacks (older code ignores them)."""
+    for table, column, kind in _ADDED_COLUMNS:
+        if column not in {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 class EmbeddedDatabaseError(MisconfiguredError):
@@ -137,6 +149,7 @@ class SqliteDatabase:
             try:
                 for statement in _SCHEMA:
                     connection.execute(statement)
+                _add_columns(connection)
                 row = connection.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
                 if row is None:
                     connection.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)",

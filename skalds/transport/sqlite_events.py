@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from skalds.transport import event_headers
 from skalds.transport.ports import Event
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.utils.logging import logger
@@ -36,21 +37,23 @@ class SqliteEventPublisher:
         self._retention = retention
         self._next_purge = 0.0
 
-    def publish(self, topic: str, key: str, value: bytes | str | None) -> None:
+    def publish(self, topic: str, key: str, value: bytes | str | None,
+                headers: Mapping[str, str] | None = None) -> None:
         if not topic:
             raise ValueError("an event needs a topic")
         if key is None or key == "":
             raise ValueError("an event needs a key (the task id)")
         payload = value.encode() if isinstance(value, str) else value
-        now = time.time()
+        now, header_text = time.time(), event_headers.to_json(headers)
         self._db.transaction(lambda connection: connection.execute(
-            "INSERT INTO events (topic, key, value, ts) VALUES (?, ?, ?, ?)", (topic, key, payload, now)))
+            "INSERT INTO events (topic, key, value, ts, headers) VALUES (?, ?, ?, ?, ?)",
+            (topic, key, payload, now, header_text)))
         if time.monotonic() >= self._next_purge:
             self._purge(now)
 
-    def offer(self, topic: str, key: str, value: bytes | str) -> bool:
+    def offer(self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None) -> bool:
         """There is no queue to fill: the same as `publish`."""
-        self.publish(topic, key, value)
+        self.publish(topic, key, value, headers)
         return True
 
     def _purge(self, now: float) -> None:
@@ -92,7 +95,7 @@ class SqliteEventConsumer:
         self.outages = 0  # the file is always there: an unreadable one raises instead
         self._positions = self._join()
         self._cursor = min(self._positions.values())  # next seq to look at, over all topics
-        self._query = (f"SELECT seq, topic, key, value FROM events WHERE seq >= ? AND topic IN "
+        self._query = (f"SELECT seq, topic, key, value, headers FROM events WHERE seq >= ? AND topic IN "
                        f"({','.join('?' * len(self._topics))}) ORDER BY seq LIMIT {_BATCH}")
         logger.debug("embedded consumer " + group_id + " at " +
                      ", ".join(f"{topic}@{position}" for topic, position in self._positions.items()))
@@ -119,12 +122,12 @@ class SqliteEventConsumer:
         """One indexed range read from the cursor (about 20 µs when nothing is new)."""
         parameters = [self._cursor, *self._topics]
         rows = self._db.read(lambda connection: connection.execute(self._query, parameters).fetchall())
-        for seq, topic, key, value in rows:
+        for seq, topic, key, value, header_text in rows:
             self._cursor = seq + 1
             if seq < self._positions[topic]:
                 continue  # committed before (topics of one group may stand at different positions)
             self._buffer.append(Event(topic=topic, key=key, value=bytes(value) if value is not None else None,
-                                      handle=(topic, seq)))
+                                      handle=(topic, seq), headers=event_headers.from_json(header_text)))
             self._positions[topic] = seq + 1
 
     def poll(self, timeout: float) -> Event | None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from skalds.model.log_levels import severity
 from skalds.transport.log_common import LogLimits, line_bytes
-from skalds.transport.ports import LogLine, LogQuery
+from skalds.transport.ports import LogLine, LogQuery, LogRead
 from skalds.transport.sqlite_db import SqliteDatabase
 
 PURGE_EVERY_SECONDS = 60.0
@@ -33,6 +33,10 @@ def _row_line(row: tuple) -> LogLine:
 def _seq(after: str) -> int:
     """An id as a sequence number (a Redis-style `ms-n` id counts by its first part)."""
     return int(after.split("-", 1)[0])
+
+
+def _newest_after(newest: int | None, after: str) -> str | None:
+    return str(newest) if newest is not None and newest > _seq(after) else None
 
 
 class SqliteTaskLogs:
@@ -105,7 +109,7 @@ class SqliteTaskLogs:
             connection.execute("DELETE FROM task_logs WHERE task_id = ?", (task_id,))
             connection.execute("DELETE FROM task_log_expiry WHERE task_id = ?", (task_id,))
 
-    def read(self, task_id: str, query: LogQuery) -> list[LogLine]:
+    def read(self, task_id: str, query: LogQuery) -> LogRead:
         where, args = ["task_id = ?", "EXISTS (SELECT 1 FROM task_log_expiry e WHERE e.task_id = task_logs.task_id "
                        "AND e.expires_at > ?)"], [task_id, time.time()]
         for clause, value in (("attempt = ?", query.attempt), ("severity >= ?", query.min_severity or None),
@@ -116,9 +120,18 @@ class SqliteTaskLogs:
                 args.append(value)
         order = "ASC" if query.after is not None else "DESC"
         sql = f"SELECT {_COLUMNS} FROM task_logs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
-        rows = self.database.read(lambda connection: connection.execute(sql, (*args, query.limit)).fetchall())
+
+        def select(connection: sqlite3.Connection) -> tuple[list[tuple], int | None]:
+            rows = connection.execute(sql, (*args, query.limit)).fetchall()
+            newest = connection.execute("SELECT MAX(seq) FROM task_logs WHERE task_id = ?", (task_id,)).fetchone()
+            return rows, newest[0]
+        rows, newest = self.database.read(select)
         lines = [_row_line(row) for row in rows]
-        return lines if query.after is not None else lines[::-1]
+        if query.after is not None:
+            cut = len(lines) == query.limit  # lines after the last one returned were not looked at
+            scanned = lines[-1].id if cut else _newest_after(newest, query.after)
+            return LogRead(lines, scanned)
+        return LogRead(lines[::-1], None if newest is None else str(newest))
 
     def close(self) -> None:
         self.database.close()

@@ -16,6 +16,7 @@ from skalds.model._time import now_ms
 from skalds.transport.errors import DuplicateTaskError, UnstorableError
 from skalds.transport.history_cap import MARKER, HistoryCap, already_dropped, marker
 from skalds.transport.ports import Change
+from skalds.transport.sqlite_checkpoints import SqliteCheckpoints
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_query import (
     index_columns,
@@ -97,7 +98,7 @@ def _select(columns: str, where: dict[str, Any] | None, sort: Sequence[tuple[str
     return f"SELECT {columns} FROM tasks WHERE {condition} ORDER BY {order_clause(sort)}{page}", params
 
 
-class SqliteTaskStore:
+class SqliteTaskStore(SqliteCheckpoints):
     """Task documents in the embedded database file."""
 
     def __init__(self, database: SqliteDatabase, history_limit: int = 0) -> None:
@@ -202,7 +203,7 @@ class SqliteTaskStore:
         return self._db.transaction(change)
 
     def delete_where(self, task_ids: Sequence[str], *, expect: dict[str, Any]) -> list[str]:
-        """In one transaction: the matching tasks and their history."""
+        """In one transaction: the matching tasks, their history and checkpoints."""
         condition, params = where_clause({**expect, "id": list(dict.fromkeys(task_ids))})
 
         def delete(connection: sqlite3.Connection) -> list[str]:
@@ -212,6 +213,7 @@ class SqliteTaskStore:
                 marks = ", ".join("?" * len(chunk))
                 connection.execute(f"DELETE FROM tasks WHERE id IN ({marks})", chunk)
                 connection.execute(f"DELETE FROM task_history WHERE task_id IN ({marks})", chunk)
+                connection.execute(f"DELETE FROM task_checkpoints WHERE task_id IN ({marks})", chunk)
             return ids
 
         return self._db.transaction(delete) if task_ids else []

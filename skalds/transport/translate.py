@@ -33,10 +33,11 @@ def translated(translate: Translator) -> Callable[[F], F]:
 
 
 def translating(translate: Translator) -> Callable[[C], C]:
-    """`translated` on every public method of the class."""
+    """`translated` on every public method of the class and of its bases."""
 
     def decorate(cls: C) -> C:
-        for name, member in list(vars(cls).items()):
+        members = {name: member for klass in reversed(cls.__mro__[:-1]) for name, member in vars(klass).items()}
+        for name, member in members.items():  # a mixin's methods too (checkpoints)
             if not name.startswith("_") and callable(member) and not isinstance(member, (staticmethod, classmethod)):
                 setattr(cls, name, translated(translate)(member))
         return cls

@@ -68,6 +68,11 @@ class RedisKey:
         return f"task:{task_id}:has-error"
 
     @staticmethod
+    def task_resources(task_id: str) -> str:
+        """Additive: the worker tree's latest CPU and memory, JSON {cpuPercent, rssBytes, processes, at}."""
+        return f"task:{task_id}:resources"
+
+    @staticmethod
     def task_heartbeat_at(task_id: str) -> str:
         """Additive: ms timestamp of the last heartbeat write, for timestamp-based liveness."""
         return f"task:{task_id}:heartbeat-at"

@@ -34,7 +34,7 @@ FILE_FORMAT = (
 _loguru.configure(extra={"skald_id": "-", "task_id": "-"})
 
 RECORD_PREFIX = "\x1eskalds-log "  # starts a structured record on a captured worker's output pipe
-MAX_RECORD_CHARS = 16_000  # longer messages are cut (the node cuts lines to its own bound too)
+MAX_RECORD_BYTES = 16_000  # a whole encoded record; the node cuts a longer line as raw text (MAX_LINE_BYTES)
 _record_fd: int | None = None
 
 
@@ -49,10 +49,16 @@ def _record_line(record: Any) -> bytes:
     exception = record["exception"]
     if exception is not None and exception.type is not None:
         text += "\n" + "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
-    if len(text) > MAX_RECORD_CHARS:
-        text = text[:MAX_RECORD_CHARS] + f" ... ({len(text) - MAX_RECORD_CHARS} characters cut)"
-    payload = {"l": record["level"].name, "t": int(record["time"].timestamp() * 1000), "m": text}
-    return (RECORD_PREFIX + _json.dumps(payload) + "\n").encode("utf-8", "replace")
+    level, ts = record["level"].name, int(record["time"].timestamp() * 1000)
+    line, keep = _encoded(level, ts, text), len(text)
+    while len(line) > MAX_RECORD_BYTES:  # escapes (a newline, a quote, \uXXXX) can make a character 12 bytes
+        keep = max(0, min(keep - 1, keep * MAX_RECORD_BYTES // len(line) - 100))
+        line = _encoded(level, ts, text[:keep] + f" ... ({len(text) - keep} characters cut)")
+    return line
+
+
+def _encoded(level: str, ts: int, text: str) -> bytes:
+    return (RECORD_PREFIX + _json.dumps({"l": level, "t": ts, "m": text}) + "\n").encode("utf-8", "replace")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -14,15 +14,20 @@ a child process of multiprocessing's fork server, as 0.3.8 ran it in a child pro
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from multiprocessing.context import ForkServerProcess
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel
 
+from skalds import telemetry
+from skalds.worker.checkpoints import encode_checkpoint
 from skalds.worker.hooks import (
+    checkpoint_handler,
     find_hooks,
     release_handler,
     run_after_handler,
@@ -46,6 +51,7 @@ __all__ = [
     "T",
     "TaskWorkerConfig",
     "UpdateEventHandler",
+    "checkpoint_handler",
     "release_handler",
     "run_after_handler",
     "run_before_handler",
@@ -83,6 +89,8 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         self._skalds_connection: Connection | None = None
         self._skalds_settings: LaunchSettings | None = None  # the node's; by hand, read in `run`
         self._skalds_attachments: dict[str, Any] | None = None
+        self.last_checkpoint: dict[str, Any] | None = None  # the latest saved state (set by the node at start)
+        self._skalds_runtime: Any = None  # set in the worker's process: sends the saves
         super().__init__(name=f"skalds-worker-{self.task_id}")
 
     @abstractmethod
@@ -109,6 +117,23 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         """True once the task should stop: check it in long loops to end cleanly and quickly."""
         return self.cancel_requested.is_set()
 
+    def span(self, name: str, **attributes: Any) -> AbstractContextManager[Any]:
+        """A span of your own inside the current hook's (`with self.span("decode", frames=3) as span:`); does
+        nothing while tracing is off. OpenTelemetry's API (`opentelemetry.trace`) works in a worker too."""
+        return telemetry.span(name, attributes=attributes)
+
+    def save_checkpoint(self, state: Any) -> None:
+        """Save the task's progress (a JSON-serialisable dict or a pydantic model) for its current attempt.
+
+        Returns at once: the node writes it (a burst keeps only the latest). The next attempt, wherever it
+        runs, finds it in `self.last_checkpoint` before `initialize`. ValueError when the state is not JSON
+        or is over the node's `checkpoint_max_bytes` (1 MiB unless configured)."""
+        runtime = self._skalds_runtime
+        if runtime is None:  # not started by a node (a test, by hand): checked, kept here only
+            self.last_checkpoint = json.loads(encode_checkpoint(state))
+            return
+        self.last_checkpoint = runtime.save_checkpoint(state)
+
     # Pickled into the fork server child: threading.Event is not picklable, so rebuild it there.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -125,6 +150,7 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         self._skalds_connection = connection
         self._skalds_settings = settings
         self._skalds_attachments = attachments
+        self._skalds_traceparent = telemetry.current_traceparent()  # the node's start span: the hooks' parent
 
     def run(self) -> None:
         """Process entry point (do not call directly; call `start()`)."""

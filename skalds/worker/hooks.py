@@ -9,6 +9,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 HOOK_ATTRIBUTE = "__skalds_hook__"
 BEFORE, MAIN, AFTER, RELEASE, UPDATE = "before", "main", "after", "release", "update"
+CHECKPOINT = "checkpoint"  # asked for before a release (drain, node shutdown): save progress now
 
 
 def _mark(kind: str) -> Callable[[F], F]:
@@ -23,6 +24,7 @@ run_main_handler = _mark(MAIN)
 run_after_handler = _mark(AFTER)
 release_handler = _mark(RELEASE)
 update_event_handler = _mark(UPDATE)
+checkpoint_handler = _mark(CHECKPOINT)
 
 
 def find_hooks(cls: type) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """Messages on the pipe between a node's supervisor and one worker process, and exit codes.
 
 Supervisor -> worker: `Update` (versioned attachments), `Cancel`, `KeepAlive` (every keep-alive
-period: a worker whose supervisor falls silent fences itself, see `watchdog`), `Fence` (stop now).
+period: a worker whose supervisor falls silent fences itself, see `watchdog`), `Fence` (stop now),
+`CheckpointRequest` (run @checkpoint_handler before a release).
 Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateResult` (applied or not),
-`OutcomeReport`. Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap);
-attachments travel as JSON-ready dicts.
+`OutcomeReport`, `Checkpoint` (a save), `CheckpointHandled` (the answer to a `CheckpointRequest`).
+Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap); attachments travel as
+JSON-ready dicts.
 """
 
 from __future__ import annotations
@@ -80,8 +82,32 @@ class OutcomeReport:
     error: str | None = None
 
 
-ToWorker = Update | Cancel | KeepAlive | Fence
-ToSupervisor = Started | Running | UpdateResult | OutcomeReport
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The task's progress, saved by the worker (worker -> supervisor): `state` is the JSON text, already
+    size-checked in the worker; `saved_at` ms since the epoch. The node writes it for the attempt it holds."""
+
+    state: str
+    size_bytes: int
+    saved_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRequest:
+    """Run the @checkpoint_handler now (supervisor -> worker): the task is about to be released."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointHandled:
+    """The @checkpoint_handler returned (or there is none); every save it made was sent before this."""
+
+    error: str | None = None
+
+
+ToWorker = Update | Cancel | KeepAlive | Fence | CheckpointRequest
+ToSupervisor = Started | Running | UpdateResult | OutcomeReport | Checkpoint | CheckpointHandled
 
 
 class ExitCode(IntEnum):

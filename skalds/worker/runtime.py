@@ -11,6 +11,7 @@ with `ExitCode.FENCED` and no hooks (see `watchdog`).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -23,10 +24,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from skalds import telemetry
+from skalds.telemetry import flow
 from skalds.utils.logging import configure_logging, logger
-from skalds.worker.hooks import AFTER, BEFORE, MAIN, RELEASE, UPDATE
+from skalds.worker.checkpoints import DEFAULT_MAX_BYTES, encode_checkpoint
+from skalds.worker.hooks import AFTER, BEFORE, CHECKPOINT, MAIN, RELEASE, UPDATE
 from skalds.worker.protocol import (
     Cancel,
+    Checkpoint,
+    CheckpointHandled,
+    CheckpointRequest,
     ExitCode,
     Fence,
     KeepAlive,
@@ -52,6 +59,7 @@ class RunnableWorker(Protocol):
     attachments_version: int
     cancel_requested: threading.Event
     _skalds_hooks: dict[str, str]
+    _skalds_runtime: Any
 
     @classmethod
     def get_data_model(cls) -> type[BaseModel]: ...
@@ -76,6 +84,7 @@ class LaunchSettings:
     log_json: bool = False
     supervised: bool = False
     fence_seconds: float = 0.0  # stop when the supervisor is silent this long (0: only when its pipe closes)
+    checkpoint_max_bytes: int = DEFAULT_MAX_BYTES  # a larger `save_checkpoint` raises in the worker
 
     @classmethod
     def standalone(cls) -> LaunchSettings:
@@ -103,6 +112,35 @@ class WorkerRuntime:
         self._watch = SupervisorWatch(settings.fence_seconds, time.monotonic())
         self._updates: queue.SimpleQueue[Update] | None = None
         self._initialized = threading.Event()  # updates wait for `initialize`
+        self._checkpointing = threading.Lock()  # one @checkpoint_handler run at a time
+        worker._skalds_runtime = self  # `save_checkpoint` sends through it
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def save_checkpoint(self, state: Any) -> dict[str, Any]:
+        """Check and send one save (returns at once: the node writes it); ValueError when it cannot be saved."""
+        text = encode_checkpoint(state, self.settings.checkpoint_max_bytes)
+        self.send(Checkpoint(text, len(text.encode("utf-8")), int(time.time() * 1000)))
+        return json.loads(text)  # a copy: later changes to `state` are not what was saved
+
+    def _checkpoint_requested(self, request: CheckpointRequest) -> None:
+        """Run the hook on its own thread (the main one runs `main`); answer once it returned."""
+        if self._checkpointing.locked():
+            return  # the running one answers
+        threading.Thread(target=self._run_checkpoint_hook, args=(request.reason,), name="skalds-checkpoint",
+                         daemon=True).start()
+
+    def _run_checkpoint_hook(self, reason: str) -> None:
+        with self._checkpointing:
+            error = None
+            name = self.worker._skalds_hooks.get(CHECKPOINT)
+            if name is not None and self._initialized.wait(5.0):
+                logger.info(f"checkpoint requested ({reason})")
+                try:
+                    getattr(self.worker, name)()
+                except Exception as failure:
+                    logger.exception(f"checkpoint handler failed: {failure}")
+                    error = f"{type(failure).__name__}: {failure}"
+            self.send(CheckpointHandled(error))
 
     # --- messaging ---------------------------------------------------------------------------
     def send(self, message: ToSupervisor) -> None:
@@ -142,6 +180,8 @@ class WorkerRuntime:
             self._queue_update(message)
         elif isinstance(message, Fence):
             self._fence(f"its node fenced it: {message.reason}")
+        elif isinstance(message, CheckpointRequest):
+            self._checkpoint_requested(message)
         else:
             logger.warning(f"worker ignored an unknown supervisor message {type(message).__name__}")
 
@@ -213,6 +253,7 @@ class WorkerRuntime:
             file_name=f"{self.settings.skald_id}_{task_id}", rotation_mb=self.settings.log_rotation_mb,
             retention=self.settings.log_retention, json=self.settings.log_json,
         )
+        telemetry.setup("skalds-worker")  # after the fork: this process's own exporter thread
 
     def _call(self, kind: str) -> None:
         name = self.worker._skalds_hooks.get(kind)
@@ -220,7 +261,14 @@ class WorkerRuntime:
             if kind == MAIN:
                 raise NotImplementedError(f"{type(self.worker).__name__} has no @run_main_handler")
             return
-        getattr(self.worker, name)()
+        with self._hook_span(kind):
+            getattr(self.worker, name)()
+
+    def _hook_span(self, kind: str) -> contextlib.AbstractContextManager[Any]:
+        task = getattr(self.worker, "task", None)
+        return flow.hook_span(kind, getattr(self.worker, "_skalds_traceparent", None), {
+            "task.id": self.worker.task_id, "task.class": getattr(task, "class_name", type(self.worker).__name__),
+            "task.attempt": getattr(task, "attempt", 0), "skald.id": self.settings.skald_id})
 
     def execute(self) -> int:
         """Run the task to its end; returns the process exit code."""
@@ -234,7 +282,8 @@ class WorkerRuntime:
             if self.settings.supervised:
                 model = type(self.worker).get_data_model().model_validate(self.attachments or {})
                 self.worker.attachments_version = self.attachments_version
-                self.worker.initialize(model)
+                with self._hook_span("initialize"):
+                    self.worker.initialize(model)
             self._initialized.set()
             self._call(BEFORE)
             if self.worker.cancel_requested.is_set():
@@ -291,6 +340,7 @@ def _short(error: ValidationError) -> str:
 
 def exit_with(code: int) -> None:
     """End the worker process with `code` (through SystemExit, so multiprocessing records it)."""
+    telemetry.shutdown()  # export the spans still queued
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)

@@ -298,3 +298,18 @@ def test_chart_has_integer_ticks_and_readable_labels_on_a_phone(controllers, clu
     assert all(left >= 0 and right <= width for left, _, right, _, _ in labels), labels
     dashboard.shot(page, "chart-phone")
     console.check()
+
+
+def test_the_task_page_shows_when_its_checkpoint_was_saved(controllers, nodes, cluster, dashboard):
+    controller, _ = running(controllers, nodes, ("saver", "CheckpointWorker", "Running", {"stepSeconds": 0.5}),
+                            ("plain", "SleepWorker", "Running", {"seconds": 120}))
+    wait_for(lambda: controller.http.get("/api/tasks/saver").json()["checkpoint"], 20, "a checkpoint")
+    page, console = signed_in(dashboard, controller, ADMIN, "tasks/saver")
+    saved = page.locator('[data-field="checkpoint"]')
+    expect(saved).to_have_text(re.compile(r"^saved (just now|\d+ (s|min) ago) by attempt 1 \(\d+ B\)$"),
+                               timeout=LIVE_TIMEOUT)
+    expect(saved.locator("time")).to_have_attribute("title", re.compile(r"\d{2}"))
+    page.goto(controller.url + "/dashboard/#/tasks/plain")
+    expect(page.locator('[data-field="checkpoint"]')).to_have_text("—")
+    assert page.evaluate(NULL_TEXTS) == []
+    console.check()

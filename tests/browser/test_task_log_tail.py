@@ -20,7 +20,7 @@ def test_the_task_page_tails_the_log_live(controllers, nodes, dashboard, tmp_pat
     assert response.status_code == 201, response.text
     wait_for(lambda: controller.http.get("/api/tasks/tail-me").json()["lifecycleStatus"] == "Running", 30, "Running")
 
-    page, _ = dashboard.open(controller.url)
+    page, console = dashboard.open(controller.url)
     dialog = page.get_by_role("dialog", name="Sign in")
     dialog.get_by_label("Token").fill(ADMIN)
     dialog.get_by_role("button", name="Sign in").click()
@@ -57,3 +57,10 @@ def test_the_task_page_tails_the_log_live(controllers, nodes, dashboard, tmp_pat
     saved = tmp_path / "tail-me.log"
     download.save_as(saved)
     assert saved.read_text().strip().endswith("#1 plain print 0 attempt 1")
+
+    # a download the server refuses (here a 503 on the way, as a proxy in front of a restarting controller
+    # answers) says so instead of saving the error document as the log
+    console.allow(r"status of 503")
+    page.route("**/api/tasks/tail-me/logs?*", lambda route: route.fulfill(status=503, body="unavailable"))
+    page.get_by_role("button", name="Download").click()
+    expect(page.locator(".log-state")).to_contain_text("download failed: the server answered 503")

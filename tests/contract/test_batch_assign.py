@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,8 @@ class View:
     def active_tasks(self) -> dict[str, dict[str, Any]]:
         return {}
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
-        return view_of(self.store).view.waiting(limit)
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]:
+        return view_of(self.store).view.waiting(limit, classes)
 
     def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
         return view_of(self.store).view.failed_with_retries()[:limit]
@@ -140,6 +141,24 @@ def test_the_dispatcher_sends_one_assign_event_per_node(family: Family, store: T
         stored = store.find({"id": event["taskIds"]})
         assert {(task["executor"], task["attempt"]) for task in stored} == {(event["recipient"], event["attempt"])}
     assert read_by_0_3_8([json.dumps(event) for event in events]) == [event["taskIds"] for event in events]
+
+
+def test_a_flood_of_a_class_without_room_hides_no_other_class(family: Family, store: TaskStore) -> None:
+    """More waiting tasks of a class no node can take than the dispatcher looks at in one pass, older and of a
+    higher priority than a task another node can take: that task is assigned, and the flood still counts as
+    waiting (capacity freed later wakes a pass)."""
+    inbox = DispatchInbox()
+    service = TaskService(store, family.publisher(), family.config.kafka_topic_prefix, listener=inbox)
+    for index in range(12):
+        store.insert(document(f"flood{index:02d}", className="Flood", priority=5, createDateTime=1000 + index))
+    store.insert(document("other", createDateTime=2000))
+    view = View({"n1": NodeRecord(id="n1", online=True, supported_tasks=["Work"])}, store)
+    dispatcher = Dispatcher(service, view, inbox, ControllerMetrics(), strategy="LEAST_TASKS", default_capacity=0,
+                            retry_backoff_seconds=1.0, batch=4, window=8)
+    assert dispatcher.dispatch_once() == 1
+    assert store.get("other")["executor"] == "n1"
+    assert {task["lifecycleStatus"] for task in store.find({"className": "Flood"})} == {"Created"}
+    assert inbox.maybe_waiting
 
 
 def read_by_0_3_8(values: list[str]) -> list[list[str]]:

@@ -17,7 +17,7 @@ from typing import Any
 from skalds.config.skald_config import SkaldConfig
 from skalds.transport import factory
 from skalds.transport.kafka_events import KafkaSettings
-from skalds.transport.ports import Event, EventConsumer, EventPublisher, LiveState, TaskStore
+from skalds.transport.ports import Event, EventConsumer, EventPublisher, LiveState, TaskLogs, TaskStore
 from support.cluster import drop_topics
 from support.services import Endpoints
 
@@ -47,10 +47,10 @@ class Family:
     def publisher(self) -> EventPublisher:
         return self._keep(factory.build_publisher(self.config))
 
-    def publish(self, topic: str, key: str, value: bytes | str) -> None:
+    def publish(self, topic: str, key: str, value: bytes | str, headers: dict[str, str] | None = None) -> None:
         publisher = getattr(self, "_publisher", None) or self.publisher()
         self._publisher = publisher
-        publisher.publish(topic, key, value)
+        publisher.publish(topic, key, value, headers)
         publisher.flush(10)
 
     def consumer(self, group: str, topics: list[str], timeout: float = 60.0) -> EventConsumer:
@@ -82,6 +82,9 @@ class Family:
         config = self.config if key_prefix is None else self.config.model_copy(
             update={"redis_key_prefix": key_prefix})
         return self._keep(factory.build_live(config))
+
+    def logs(self) -> TaskLogs:
+        return self._keep(factory.build_logs(self.config))
 
     def _keep(self, adapter: Any) -> Any:
         self._opened.append(adapter)

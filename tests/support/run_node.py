@@ -5,10 +5,11 @@ import sys
 
 from skalds import Skald
 from skalds.config.skald_config import SkaldConfig
+from support.checkpoint_workers import CHECKPOINT_WORKERS
 from support.workers import ALL_WORKERS
 
 if __name__ == "__main__":
     app = Skald(SkaldConfig())
-    for worker in ALL_WORKERS:
+    for worker in ALL_WORKERS + CHECKPOINT_WORKERS:
         app.register_task_worker(worker)
     sys.exit(app.run())

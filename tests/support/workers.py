@@ -230,5 +230,14 @@ class ChattyWorker(BaseTaskWorker[ChattyModel]):
             self.cancel_requested.wait(self.data.every)
 
 
+class TracedWorker(SleepWorker):
+    """Adds a span of its own inside main (`self.span`), to see it under the main hook's span in the trace."""
+
+    @run_main_handler
+    def main(self) -> None:
+        with self.span("traced.step", step=1):
+            super().main()
+
+
 ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
-               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker]
+               UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker, TracedWorker]

@@ -1,5 +1,6 @@
 """The controller's wiring and the dispatcher's pass, on the embedded store in a tmp dir (no processes)."""
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,9 @@ class View:
     def active_tasks(self) -> dict[str, dict[str, Any]]:
         return self.live
 
-    def waiting(self, limit: int) -> list[dict[str, Any]]:
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict[str, Any]]:
         assert self.store is not None
-        return view_of(self.store).view.waiting(limit)
+        return view_of(self.store).view.waiting(limit, classes)
 
     def failed_with_retries(self, limit: int) -> list[dict[str, Any]]:
         assert self.store is not None

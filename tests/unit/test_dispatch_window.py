@@ -1,6 +1,7 @@
 """The dispatcher's pass looks further than one batch, so a flood of one high-priority class that has no
 room left does not hide the waiting tasks of a class other nodes can take (embedded store, no processes)."""
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,8 @@ class View:
     def active_tasks(self) -> dict[str, dict]:
         return {}
 
-    def waiting(self, limit: int) -> list[dict]:
-        return view_of(self.store).view.waiting(limit)
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict]:
+        return view_of(self.store).view.waiting(limit, classes)
 
     def failed_with_retries(self, limit: int) -> list[dict]:
         return view_of(self.store).view.failed_with_retries()[:limit]
@@ -67,8 +68,8 @@ class Snapshot(View):
         self._waiting = view_of(store).view.waiting(10_000)
         self.stale_ids: list[str] = []
 
-    def waiting(self, limit: int) -> list[dict]:
-        return self._waiting[:limit]
+    def waiting(self, limit: int, classes: Collection[str] | None = None) -> list[dict]:
+        return [task for task in self._waiting if classes is None or task.get("className") in classes][:limit]
 
     def stale(self, task_ids: list[str]) -> None:
         self.stale_ids += task_ids

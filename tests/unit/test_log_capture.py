@@ -39,9 +39,9 @@ def captured(tmp_path: Path, chunks: list[bytes], rate: int = 1000, limits: LogL
     stop.set()
     thread.join(10)
     reader = SqliteTaskLogs(SqliteDatabase(tmp_path / "logs.db"))
-    wait_for(lambda: reader.read("t1", LogQuery(limit=100000)) or None, 5, "lines stored")
+    wait_for(lambda: reader.read("t1", LogQuery(limit=100000)).lines or None, 5, "lines stored")
     shipper.close()
-    return reader.read("t1", LogQuery(limit=100000))
+    return reader.read("t1", LogQuery(limit=100000)).lines
 
 
 def record(level: str, text: str, ts: int = 1_700_000_000_000) -> bytes:

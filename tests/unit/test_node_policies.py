@@ -57,7 +57,7 @@ def test_a_cancel_by_the_user_is_recorded_cancelled():
 
 @pytest.mark.parametrize("reason", sorted(RELEASING_STOPS))
 def test_a_releasing_stop_records_nothing(reason):
-    assert {"shutdown", "lost", "superseded", "fenced", "drain"} == RELEASING_STOPS
+    assert {"shutdown", "drain", "lost", "superseded", "fenced"} == RELEASING_STOPS
     assert judge_exit(OutcomeReport(Outcome.CANCELLED), int(ExitCode.CANCELLED), reason, "exit code 143").released
     assert judge_exit(None, -signal.SIGKILL, reason, KILLED).released  # killed past its grace: still released
 

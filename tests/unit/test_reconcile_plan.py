@@ -151,7 +151,7 @@ class Publisher:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    def publish(self, topic: str, key: str, value: str) -> None:
+    def publish(self, topic: str, key: str, value: str, headers: object = None) -> None:
         self.sent.append((topic, key, value))
 
     def flush(self, timeout: float = 10.0) -> int:

@@ -25,7 +25,7 @@ from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
 from skalds.system_controller.task_service import TaskActionError
-from skalds.transport.ports import LogLine, LogQuery
+from skalds.transport.ports import LogLine, LogQuery, LogRead
 
 router = APIRouter(prefix="/api/tasks", tags=["logs"], dependencies=[Depends(require_read)], responses=READ)
 Context = Annotated[ApiContext, Depends(get_context)]
@@ -55,7 +55,7 @@ class LogPage(BaseModel):
     taskId: str
     lines: list[LogLineModel]
     total: int
-    nextAfter: str | None  # the last line's id: `after=` for the next page, `Last-Event-ID` to follow
+    nextAfter: str | None  # the newest line id the read looked at: `after=` for the next page (or to follow)
 
 
 Attempt = Annotated[int | None, Query(ge=0, le=2**31, description="only this attempt")]
@@ -90,8 +90,8 @@ def _known_task(context: ApiContext, task_id: str) -> None:
         raise HTTPException(error.status_code, error.message) from error
 
 
-def _read(context: ApiContext, task_id: str, query: LogQuery) -> list[LogLine]:
-    return context.logs.read(task_id, query) if context.logs is not None else []
+def _read(context: ApiContext, task_id: str, query: LogQuery) -> LogRead:
+    return context.logs.read(task_id, query) if context.logs is not None else LogRead([], None)
 
 
 @router.get("/{task_id}/logs", response_model=LogPage, responses=errors(404, 422))
@@ -101,9 +101,9 @@ def task_logs(task_id: str, context: Context, attempt: Attempt = None, level: Le
     """The task's log lines, oldest first, of every attempt unless `attempt` is given."""
     query = _query(attempt, level, since, q, after, limit)
     _known_task(context, task_id)
-    lines = _read(context, task_id, query)
-    return LogPage(taskId=task_id, lines=[_model(line) for line in lines], total=len(lines),
-                   nextAfter=lines[-1].id if lines else after)
+    read = _read(context, task_id, query)
+    return LogPage(taskId=task_id, lines=[_model(line) for line in read.lines], total=len(read.lines),
+                   nextAfter=read.scanned or after)
 
 
 def _message(line: LogLine) -> str:
@@ -114,15 +114,16 @@ async def _follow(request: Request, context: ApiContext, task_id: str, query: Lo
     yield "retry: 2000\n\n"
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
-        lines = await asyncio.to_thread(_read, context, task_id, query)
-        for line in lines:
+        read = await asyncio.to_thread(_read, context, task_id, query)
+        for line in read.lines:
             yield _message(line)
-        if lines:
-            query = LogQuery(query.attempt, query.min_severity, query.since, query.text, lines[-1].id, 1000)
+        # on after the newest line looked at, so lines the filter left out are not read again (an empty log:
+        # from its start)
+        after = read.scanned or query.after or "0"
+        query = LogQuery(query.attempt, query.min_severity, query.since, query.text, after, 1000)
+        if read.lines:
             quiet_since = time.monotonic()
             continue
-        if query.after is None:  # an empty log: follow from its start
-            query = LogQuery(query.attempt, query.min_severity, query.since, query.text, "0", 1000)
         if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
             yield f": keep-alive {int(time.time())}\n\n"
             quiet_since = time.monotonic()

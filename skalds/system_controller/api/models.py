@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from skalds.model.task import DisconnectPolicy, HeartbeatCode, TaskLifecycleStatus
+from skalds.model.task import ACTIVE_STATUSES, DisconnectPolicy, HeartbeatCode, TaskLifecycleStatus
 from skalds.tasks import attachments_view, lifecycle
 
 KEY_PATTERN = r"^([^$.\x00][^.\x00]*)?$"  # what the task stores accept as a key, at any depth
@@ -51,6 +51,35 @@ Attachments = Annotated[dict[str, Any], AfterValidator(_storable),
                         WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Attachments"}]})]
 
 
+def _whole_number(value: Any) -> Any:
+    """An integer as JSON Schema means it (`475.0` is one); never a string or a boolean, which lax mode would take."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be an integer")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+MemoryLimit = Annotated[int, Field(ge=1, le=1024 * 1024), BeforeValidator(_whole_number)]
+MEMORY_LIMIT_FIELD: Any = Field(None, alias="memoryLimitMb", description=(
+    "RSS cap of the worker's process tree in MiB: over it the node kills the worker and records Failed "
+    "(the retry policy applies); none = the node's default (SkaldConfig.task_memory_limit_mb)"))
+
+
+class ResourceFigures(BaseModel):
+    """The latest CPU and memory of a task's worker tree (the worker process and its children)."""
+
+    cpuPercent: float  # percent of one core: 200 = two cores busy
+    rssBytes: int
+    processes: int
+    at: int  # ms time of the measurement
+
+
+class NodeResourceFigures(ResourceFigures):
+    """A node process and all its workers together, with the machine's memory."""
+
+    memoryTotalBytes: int
+    memoryAvailableBytes: int
+
+
 class TaskCreateRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
@@ -67,6 +96,15 @@ class TaskCreateRequest(BaseModel):
     wait_for_class: bool = Field(False, alias="waitForClass", description=(
         "Accept the task although no node has registered its class yet: it waits for one (its attachments are "
         "then checked by the node that starts it)"))
+    memory_limit_mb: MemoryLimit | None = MEMORY_LIMIT_FIELD
+
+
+class TaskLimitsRequest(BaseModel):
+    """The task's memory limit (MiB, `null` = the node's default); its next start runs with it."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    memory_limit_mb: MemoryLimit | None = MEMORY_LIMIT_FIELD
 
 
 class TaskStatusRequest(BaseModel):
@@ -75,6 +113,23 @@ class TaskStatusRequest(BaseModel):
 
 class TaskAttachmentsRequest(BaseModel):
     attachments: Attachments
+
+
+class CheckpointSummary(BaseModel):
+    """When the task's latest checkpoint was saved, by which attempt, how large (bytes of JSON)."""
+
+    savedAt: int
+    attempt: int
+    sizeBytes: int
+
+    @classmethod
+    def of(cls, value: Any) -> CheckpointSummary | None:
+        if not isinstance(value, dict):
+            return None
+        try:
+            return cls.model_validate(value)
+        except ValueError:  # a document written by hand: shown without it
+            return None
 
 
 UNKNOWN = "Unknown"  # shown while the task's node is silent: not lost (not moved yet), not confirmed either
@@ -115,11 +170,15 @@ class TaskResponse(BaseModel):
     statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
     shownStatus: str = "Created"  # what to show: lifecycleStatus, or Unknown while its node is silent
     disconnect: dict[str, Any] | None = None  # {lostAfterSeconds, replace}; None: its node's default
+    memoryLimitMb: int | None = None
+    resources: ResourceFigures | None = None  # its worker tree's latest figures, while it runs
+    checkpoint: CheckpointSummary | None = None  # its latest saved checkpoint (the state: /api/tasks/{id}/checkpoint)
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
                       exception: str | None = None, known_classes: set[str] | None = None,
-                      unconfirmed: str | None = None) -> TaskResponse:
+                      unconfirmed: str | None = None,
+                      resources: dict[str, float | int] | None = None) -> TaskResponse:
         """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting);
         `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`)."""
         attachments, class_name = document.get("attachments"), document.get("className", "")
@@ -145,9 +204,12 @@ class TaskResponse(BaseModel):
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
-            statusUnconfirmed=unconfirmed,
+            statusUnconfirmed=unconfirmed, checkpoint=CheckpointSummary.of(document.get("checkpoint")),
             shownStatus=UNKNOWN if unconfirmed else document.get("lifecycleStatus", "Created"),
             disconnect=document.get("disconnect") if isinstance(document.get("disconnect"), dict) else None,
+            memoryLimitMb=document.get("memoryLimitMb") if isinstance(document.get("memoryLimitMb"), int) else None,
+            resources=ResourceFigures.model_validate(resources)
+            if resources and document.get("lifecycleStatus") in ACTIVE_STATUSES else None,
         )
 
 
@@ -182,6 +244,7 @@ class SkaldResponse(BaseModel):
     heartbeatAgeMs: int = 0
     drainState: Literal["cordoned", "draining", "drained"] | None = None  # None: it takes new tasks
     drainDeadline: int | None = None  # ms: a drain stops what is left at this time
+    resources: NodeResourceFigures | None = None  # None from an older node
 
 
 class SkaldList(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
@@ -14,6 +14,7 @@ from skalds.system_controller.api.models import (
     ActionResponse,
     TaskAttachmentsRequest,
     TaskCreateRequest,
+    TaskLimitsRequest,
     TaskPage,
     TaskResponse,
     TaskStatusRequest,
@@ -25,6 +26,8 @@ from skalds.system_controller.task_service import TaskActionError
 from skalds.tasks import lifecycle, paging, queries
 from skalds.tasks.problems import PROBLEMS
 from skalds.tasks.validation import problem_of
+from skalds.telemetry import flow
+from skalds.transport.node_registry import TASK_FIGURES, resource_figures
 from skalds.transport.wire_names import RedisKey
 
 S = TaskLifecycleStatus
@@ -37,22 +40,30 @@ Context = Annotated[ApiContext, Depends(get_context)]
 SORTABLE = set(paging.SORT_KINDS)
 
 
-def _live(context: ApiContext, task_ids: list[str]) -> dict[str, tuple[int | None, str | None]]:
-    """Heartbeat and exception text of each task, in one round trip."""
+class Live(NamedTuple):
+    """What live state says of a task: its heartbeat, exception text and resource figures."""
+
+    heartbeat: int | None = None
+    exception: str | None = None
+    resources: dict[str, float | int] | None = None
+
+
+def _live(context: ApiContext, task_ids: list[str]) -> dict[str, Live]:
+    """Heartbeat, exception text and resources of each task, in one round trip."""
     if not task_ids:
         return {}
     keys: list[str] = []
     for task_id in task_ids:
-        keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_exception(task_id)]
+        keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_exception(task_id), RedisKey.task_resources(task_id)]
     try:
         raw = context.live.mget(keys)
     except Exception:
         return {}
     result = {}
     for index, task_id in enumerate(task_ids):
-        beat, exception = raw[index * 2], raw[index * 2 + 1]
-        result[task_id] = (int(beat) if beat not in (None, "") and beat.lstrip("-").isdigit() else None,
-                           exception or None)
+        beat, exception, resources = raw[index * 3:index * 3 + 3]
+        result[task_id] = Live(int(beat) if beat not in (None, "") and beat.lstrip("-").isdigit() else None,
+                               exception or None, resource_figures(resources, TASK_FIGURES))
     return result
 
 
@@ -83,8 +94,9 @@ def _confirmation(context: ApiContext) -> Callable[[dict[str, Any]], str | None]
 
 
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
-    beat, exception = _live(context, [document["id"]]).get(document["id"], (None, None))
-    return TaskResponse.from_document(document, beat, exception, _known(context), _confirmation(context)(document))
+    live = _live(context, [document["id"]]).get(document["id"], Live())
+    return TaskResponse.from_document(document, live.heartbeat, live.exception, _known(context),
+                                      _confirmation(context)(document), live.resources)
 
 
 def _run(action: Any, *args: Any) -> dict[str, Any]:
@@ -126,7 +138,8 @@ def list_tasks(
     documents = found.documents
     live, known = _live(context, [document["id"] for document in documents]), _known(context)
     why = _confirmation(context)
-    items = [TaskResponse.from_document(d, *live.get(d["id"], (None, None)), known, why(d)) for d in documents]
+    items = [TaskResponse.from_document(d, (one := live.get(d["id"], Live())).heartbeat, one.exception, known, why(d),
+                                        one.resources) for d in documents]
     return TaskPage(items=items, total=found.total, page=page, pageSize=page_size, nextCursor=found.next_cursor,
                     totalIsLowerBound=found.total_is_lower_bound)
 
@@ -144,10 +157,13 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
     else:
         runners = refuse_unknown_class(context, body.class_name)
     check_attachments(body.class_name, body.attachments, runners)
-    document = _run(lambda: context.service.create(
-        task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
-        name=body.name, description=body.description, max_retries=body.max_retries,
-        disconnect=body.disconnect.model_dump(by_alias=True) if body.disconnect is not None else None))
+    with flow.create_span(body.class_name, body.id) as span:
+        document = _run(lambda: context.service.create(
+            task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
+            name=body.name, description=body.description, max_retries=body.max_retries,
+            memory_limit_mb=body.memory_limit_mb,
+            disconnect=body.disconnect.model_dump(by_alias=True) if body.disconnect is not None else None))
+        span.set_attribute("task.id", document["id"])
     response.headers["Location"] = f"/api/tasks/{document['id']}"
     return TaskResponse.from_document(document, known_classes={body.class_name} if runners else set())
 
@@ -177,7 +193,7 @@ def task_history(task_id: str, context: Context) -> dict[str, Any]:
 @router.get("/{task_id}/heartbeat", dependencies=[Depends(require_read)], responses=ONE)
 def task_heartbeat(task_id: str, context: Context) -> dict[str, Any]:
     document = _usable(context, task_id)
-    beat, exception = _live(context, [task_id]).get(task_id, (None, None))
+    beat, exception, _ = _live(context, [task_id]).get(task_id, Live())
     record = context.monitor.beats.get(task_id) if context.monitor else None
     return {"taskId": task_id, "heartbeat": beat if beat is not None else 0,
             "status": document.get("lifecycleStatus"),
@@ -242,6 +258,17 @@ def update_attachments(task_id: str, body: TaskAttachmentsRequest, context: Cont
     return ActionResponse(message="Task attachments updated successfully",  # 0.3.8's words; `sentToWorker` says more
                           data={"taskId": task_id, "attachments": document.get("attachments"),
                                 "attachmentsVersion": document.get("attachmentsVersion"), "sentToWorker": sent})
+
+
+@router.put("/{task_id}/limits", response_model=TaskResponse, dependencies=[Depends(require_admin)],
+            responses={**ADMIN, **BODY, **errors(404, 409)})
+def update_limits(task_id: str, body: TaskLimitsRequest, context: Context) -> TaskResponse:
+    """Set the task's `memoryLimitMb` (`null`: the node's default). A running worker keeps the limit it started
+    with; the task's next start (retry, restart, new attempt) runs with this one."""
+    _usable(context, task_id)
+    if context.service.store.update(task_id, {"memoryLimitMb": body.memory_limit_mb}) is None:
+        raise HTTPException(404, f"task {task_id!r} not found")
+    return _response(context, _usable(context, task_id))
 
 
 @router.delete("/{task_id}", response_model=ActionResponse, dependencies=[Depends(require_admin)],

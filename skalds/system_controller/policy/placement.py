@@ -84,6 +84,11 @@ def has_room(node: NodeRecord, loads: Mapping[str, int], default_capacity: int) 
     return capacity <= 0 or loads.get(node.id, 0) < capacity
 
 
+def classes_with_room(nodes: Iterable[NodeRecord], loads: Mapping[str, int], default_capacity: int) -> set[str]:
+    """The classes some node (already eligible) registered and has room for one more task of."""
+    return {name for node in nodes if has_room(node, loads, default_capacity) for name in node.supported_tasks}
+
+
 def capable_nodes(nodes: Iterable[NodeRecord], class_name: str | None, loads: Mapping[str, int],
                   default_capacity: int) -> list[NodeRecord]:
     """Nodes (already eligible) that registered the task's class and have room for one more task."""

@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { auth } from '../auth.js';
 import { append, confirmDialog, empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
 import { live } from '../live.js';
+import { machineText, usageText } from './resources.js';
 
 function cell(label, ...content) {
   return h('td', { 'data-label': label }, ...content);
@@ -42,6 +43,8 @@ export function mount(container, route = { query: {} }) {
         : h('span', { class: 'muted', text: 'none' })),
       cell('Running', h('span', { class: 'count', text: String(node.taskCount) }), ' ', running),
       cell('Capacity', node.capacity ? `${node.taskCount} / ${node.capacity}` : 'no limit'),
+      cell('Resources', node.resources ? h('span', { dataset: { field: 'resources' } }, usageText(node.resources),
+        h('br'), h('span', { class: 'muted', text: machineText(node.resources) })) : h('span', { class: 'muted', text: '—' })),
       cell('Heartbeat age', age));
   }
 
@@ -98,7 +101,8 @@ export function mount(container, route = { query: {} }) {
   function table(shown) {
     return h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive' },
       h('caption', { class: 'visually-hidden', text: 'Skald nodes' }),
-      h('thead', {}, h('tr', {}, ['Node', 'Mode', 'State', 'Classes', 'Running', 'Capacity', 'Heartbeat age']
+      h('thead', {}, h('tr', {}, ['Node', 'Mode', 'State', 'Classes', 'Running', 'Capacity', 'Resources',
+        'Heartbeat age']
         .map((title) => h('th', { scope: 'col', text: title })))),
       h('tbody', {}, shown.map(row))));
   }

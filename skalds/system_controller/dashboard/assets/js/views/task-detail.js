@@ -8,6 +8,7 @@ import { live } from '../live.js';
 import { appliedView, attachmentsEditor, followUpdate } from './attachments-editor.js';
 import { currentRunTime, historyItems, traceback } from './task-history.js';
 import { logTail } from './task-logs.js';
+import { limitText, usageText } from './resources.js';
 
 const LIVE = ['Created', 'Assigning', 'Running', 'Paused'];
 const ACTIONS = [
@@ -81,10 +82,20 @@ export function mount(container, route) {
       ...field('Retries', `${task.retryCount} of ${task.maxRetries}`),
       ...field('Heartbeat', String(task.heartbeat), { class: 'mono', dataset: { field: 'heartbeat' } }),
       ...field('Exit code', task.exitCode === null ? null : String(task.exitCode)),
+      ...field('Resources', usageText(task.resources), { dataset: { field: 'resources' } }),
+      ...field('Memory limit', limitText(task), { dataset: { field: 'memory-limit' } }),
       ...field('Attachments', attachmentState(), { dataset: { field: 'attachments-state' } }),
       ...field('Run time', currentRunTime(entries, task), { dataset: { field: 'duration' } }),
       ...field('Created', relativeTime(task.createDateTime), { dataset: { field: 'created' } }),
-      ...field('Updated', relativeTime(task.updateDateTime), { dataset: { field: 'updated' } }));
+      ...field('Updated', relativeTime(task.updateDateTime), { dataset: { field: 'updated' } }),
+      ...field('Checkpoint', checkpointState(), { dataset: { field: 'checkpoint' } }));
+  }
+
+  function checkpointState() { // the state itself: GET /api/tasks/{id}/checkpoint
+    const saved = task.checkpoint;
+    if (!saved) return null;
+    const size = saved.sizeBytes < 1024 ? `${saved.sizeBytes} B` : `${(saved.sizeBytes / 1024).toFixed(1)} KiB`;
+    return h('span', {}, 'saved ', relativeTime(saved.savedAt), ` by attempt ${saved.attempt} (${size})`);
   }
 
   function renderStatus() {
@@ -209,11 +220,22 @@ export function mount(container, route) {
   });
   const offResync = live.on('resync', load);
   const clock = setInterval(() => refreshTimes(body), 5000);
+  const usage = setInterval(async () => { // CPU and RSS change every heartbeat: only that cell is refreshed
+    if (!task || !LIVE.includes(task.lifecycleStatus) || document.hidden) return;
+    try {
+      const next = await api(`api/tasks/${encodeURIComponent(taskId)}`);
+      const cell = fields.querySelector('[data-field="resources"]');
+      if (stopped || !cell) return;
+      task.resources = next.resources;
+      cell.replaceChildren(usageText(next.resources) ?? h('span', { class: 'muted', text: '—' }));
+    } catch { /* the next load shows the failure */ }
+  }, 2000);
   load();
   return () => {
     stopped = true;
     logs.close();
     clearInterval(clock);
+    clearInterval(usage);
     soon.cancel();
     offTask();
     offResync();

@@ -6,7 +6,8 @@ import { errorSummary, formatDuration, formatTime, h, nodeLink, relativeTime, st
 const ENDED = ['Finished', 'Failed', 'Cancelled'];
 const TITLES = { created: 'Created', assigned: 'Assigned', status: 'Status', attachments_updated: 'Attachments updated',
   attachments_applied: 'Attachments applied by the worker', attachments_rejected: 'Attachments rejected by the worker',
-  lost: 'Lost', released: 'Released by its node', retry: 'Retry', desired: 'Requested' };
+  lost: 'Lost', released: 'Released by its node', retry: 'Retry', desired: 'Requested',
+  checkpoint_restored: 'Started from a checkpoint' };
 
 function describeEntry(entry) {
   const parts = [];
@@ -20,6 +21,7 @@ function describeEntry(entry) {
   if (entry.retry !== undefined) parts.push(`retry ${entry.retry}`);
   if (entry.className) parts.push(entry.className);
   if (entry.source) parts.push(`from ${entry.source}`);
+  if (entry.checkpoint) parts.push(`saved by attempt ${entry.checkpoint.attempt}`);
   return parts.join(' · ');
 }
 

@@ -34,21 +34,25 @@ export function logTail(taskId) {
     h('div', { class: 'log-controls actions' }, level, search, pause, download, state), box);
   let source = null;
   let paused = false;
+  // follows the newest line until the reader scrolls up; known from scroll events, as lines that arrive
+  // before the box is on the page (or painted) leave it taller than its view without having moved
+  let following = true;
 
   const filters = () => ({ level: level.value, q: search.value.trim(), token: auth.token() });
   const atBottom = () => box.scrollHeight - box.scrollTop - box.clientHeight < 24;
 
   function add(line) {
-    const follow = !paused && atBottom();
     box.append(h('div', { class: `log-line level-${line.level.toLowerCase()}`,
       dataset: { level: line.level, attempt: String(line.attempt), id: line.id }, text: lineText(line) }));
     while (box.childElementCount > MAX_LINES) box.firstElementChild.remove();
-    if (follow) box.scrollTop = box.scrollHeight;
+    if (!paused && following) box.scrollTop = box.scrollHeight;
   }
+  box.addEventListener('scroll', () => { following = atBottom(); });
 
   function connect() {
     if (source) source.close();
     box.replaceChildren();
+    following = true;
     source = new EventSource(url(`api/tasks/${encodeURIComponent(taskId)}/logs/stream`, filters()));
     source.addEventListener('open', () => { state.textContent = 'live'; });
     source.addEventListener('error', () => { state.textContent = 'reconnecting…'; });
@@ -70,9 +74,16 @@ export function logTail(taskId) {
   download.addEventListener('click', async () => {
     const headers = auth.token() ? { Authorization: `Bearer ${auth.token()}` } : {};
     const { level: lvl, q } = filters();
-    const response = await fetch(url(`api/tasks/${encodeURIComponent(taskId)}/logs`, { level: lvl, q, limit: 5000 }),
-      { headers });
-    const page = await response.json();
+    let page;
+    try {
+      const response = await fetch(url(`api/tasks/${encodeURIComponent(taskId)}/logs`, { level: lvl, q, limit: 5000 }),
+        { headers });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      page = await response.json();
+    } catch (error) {
+      state.textContent = `download failed: ${error.message}`;
+      return;
+    }
     const text = (page.lines || []).map((line) => lineText(line, true)).join('\n');
     const blob = new Blob([`${text}\n`], { type: 'text/plain' });
     const link = h('a', { href: URL.createObjectURL(blob), download: `${taskId}.log` });
