@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 import time
 
-from skalds.node.release import DRAIN
 from skalds.node.supervisor import Supervisor
 from skalds.transport.node_registry import write_draining
 from skalds.utils.logging import logger
 
+SHUTDOWN = "shutdown"  # the releasing stop of a node told to stop: its history says "node shutdown"
 POLL_SECONDS = 0.05
 ANNOUNCE_SECONDS = 1.0  # the draining flag is written again this often (live state may have restarted)
 SEEN_WITHIN_SECONDS = 1.5  # the controller reads nodes every second: it knows the node drains before a task moves
@@ -41,7 +41,7 @@ def drain_self(supervisor: Supervisor, deadline_seconds: float, parallelism: int
         batch = [task_id for task_id in running if task_id not in asked][:max(0, parallelism - len(under_way))]
         asked.update(batch)
         if batch:  # the batch checkpoints together, then stops as a release
-            supervisor.release_tasks(batch, DRAIN)
+            supervisor.release_tasks(batch, SHUTDOWN)
         time.sleep(POLL_SECONDS)
     left = len(supervisor.running_ids())
     if left:

@@ -161,5 +161,6 @@ def test_a_node_told_to_stop_drains_itself(controllers, nodes, cluster, tmp_path
     assert first.process.wait(30) == 0
     for task_id in ids:
         history = controller.http.get(f"/api/tasks/{task_id}/events").json()["events"]
-        assert [entry.get("reason") for entry in history if entry["type"] == "released"] == ["drain"], history
+        assert [entry.get("reason") for entry in history if entry["type"] == "released"] == ["node shutdown"], \
+            history
     assert_never_twice(read_records(records))
