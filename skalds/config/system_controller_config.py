@@ -33,6 +33,10 @@ class SystemControllerConfig(ServiceConfig):
     controller_id: str = ""
     task_retention_days: float = 7.0  # terminal tasks unchanged this long are removed with their history; 0 = keep
     retention_interval: float = 60.0  # seconds between the retention job's looks at its schedule (leader)
+    task_progress_window_seconds: float = Field(3600.0, ge=10, le=7 * 86400)  # how far back a task's series goes
+    task_progress_max_points: int = Field(720, ge=10, le=100_000)  # points kept per task
+    task_progress_max_tasks: int = Field(1000, ge=1, le=1_000_000)  # tasks with a series (oldest update goes first)
+    metrics_max_tasks: int = Field(200, ge=0, le=100_000)  # tasks labelled in /metrics' per-task gauges
     drain_parallelism: int = Field(2, ge=1, le=1000)  # tasks a drain moves at once (a request may say otherwise)
     drain_interval: float = Field(0.25, gt=0)  # seconds between the drain reconciler's looks (leader)
 

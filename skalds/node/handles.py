@@ -38,6 +38,7 @@ class WorkerHandle:
     sent: dict[int, dict[str, Any]] = field(default_factory=dict)  # versions delivered, not answered yet
     imposed_outcome: OutcomeReport | None = None  # set by the node when it kills the worker (memory limit)
     checkpoint_answered: threading.Event = field(default_factory=threading.Event)  # its @checkpoint_handler ran
+    progress: str | None = None  # the worker's latest progress, as written to `task:{id}:progress` (JSON)
 
     @property
     def task_id(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from skalds.config.skald_config import SkaldConfig
 from skalds.model._time import now_ms
+from skalds.node import progress
 from skalds.node.handles import HandleTable
 from skalds.node.recorder import Recorder
 from skalds.node.resource_watch import ResourceWatch
@@ -66,6 +67,7 @@ class Pulse:
                     if sampled is not None and (usage := sampled.tasks.get(handle.task_id)) is not None:
                         batch.set(RedisKey.task_resources(handle.task_id),
                                   json.dumps(usage.to_wire(sampled.node.at_ms)), ttl)
+                    progress.fill(batch, handle, ttl)
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
                                    self.config.redis_key_ttl, schemas=self.registry.schemas_json())

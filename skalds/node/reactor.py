@@ -17,6 +17,7 @@ from multiprocessing.connection import Pipe, wait
 from typing import Any
 
 from skalds.model.task import TaskLifecycleStatus
+from skalds.node import progress
 from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.node.deferred import Deferred
 from skalds.node.handles import HandleTable, WorkerHandle
@@ -30,6 +31,7 @@ from skalds.worker.protocol import (
     Checkpoint,
     CheckpointHandled,
     OutcomeReport,
+    Progress,
     Running,
     Started,
     ToSupervisor,
@@ -129,6 +131,8 @@ class Reactor:
             if message.error:
                 logger.warning(f"task {task_id}: checkpoint handler failed: {message.error}")
             handle.checkpoint_answered.set()
+        elif isinstance(message, Progress):
+            progress.take(handle, message)
 
     def _on_update_result(self, handle: WorkerHandle, result: UpdateResult) -> None:
         """Record the worker's answer with the attachments it holds after it (kept apart from the desired ones)."""
@@ -156,6 +160,9 @@ class Reactor:
             handle.connection.close()
         handle.process.close()
         how = _describe_exit(handle)
+        if handle.progress is not None:  # its last report, which the next heartbeat will not carry
+            ttl = self.recorder.config.heartbeat_period + 5
+            self.recorder.live(lambda batch: progress.fill(batch, handle, ttl))
         verdict = judge_exit(handle.imposed_outcome or handle.outcome, code, handle.stop_reason, how)
         if verdict.status is None or verdict.heartbeat is None:
             self._finish_released(handle, how)

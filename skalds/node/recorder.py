@@ -101,6 +101,7 @@ class Recorder:
             batch.set(RedisKey.task_heartbeat(task_id), "0", ttl)
             batch.set(RedisKey.task_heartbeat_at(task_id), str(now_ms()), ttl)
             batch.set(RedisKey.task_exception(task_id), "")
+            batch.delete(RedisKey.task_progress(task_id))  # not an earlier attempt's progress
         return self.live(fill)
 
     def terminal_task_keys(self, task_id: str, code: HeartbeatCode, exception_text: str) -> None:

@@ -179,6 +179,14 @@ class LiveView:
             return None if ended is None else ended + sum(1 for task in self._tasks.values()
                                                           if task.get(field) == value)
 
+    def class_of(self, task_id: str) -> str | None:
+        """The class of a task the view holds (a task that is not over), or None."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+        if task is None or not task.get("className"):
+            return None
+        return str(task["className"])
+
     def class_names(self) -> list[str]:
         with self._lock:
             return sorted(self._classes)

@@ -37,8 +37,11 @@ from skalds.system_controller.metrics import ControllerMetrics
 from skalds.system_controller.monitor import Monitor
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.verdicts import LostLimits
+from skalds.system_controller.progress_series import ProgressSeries, SeriesLimits
 from skalds.system_controller.retention_job import RetentionJob
 from skalds.system_controller.store_metrics import CountingStore
+from skalds.system_controller.task_counters import TaskCounters
+from skalds.system_controller.task_gauges import TaskGauges
 from skalds.system_controller.task_service import TaskService
 from skalds.system_controller.worker_updates import WORKER_UPDATES_GROUP, WorkerUpdates
 from skalds.tasks.feeding_store import FeedingStore, gap_marker
@@ -110,14 +113,18 @@ class SystemController:
         view = LiveView()
         timeline = StatusTimeline(view.checked_counts)
         self.retention = RetentionJob(store, config.task_retention_days) if config.task_retention_days > 0 else None
-        observers = [timeline.observe] + ([self.retention.observe] if self.retention is not None else [])
+        counters = TaskCounters(metrics.registry, view.class_of)
+        observers = [timeline.observe, counters.observe]
+        observers += [self.retention.observe] if self.retention is not None else []
         self.follower = FeedFollower(store, view, hub, listener, self._feed_consumer, live, self._stop,
                                      observers=observers, on_rebuild=metrics.feed_rebuilds.inc)
         service = TaskService(store, publisher, config.kafka_topic_prefix, listener=listener)
         monitor = Monitor(service, live, hub, metrics, view=view, refresher=self.follower, listener=listener,
                           limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,
                                             config.fence_margin_seconds),
-                          cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval))
+                          cadence=Cadence(config.monitor_skald_interval, config.monitor_task_interval),
+                          progress=ProgressSeries(SeriesLimits.of(config)))
+        metrics.registry.register(TaskGauges(monitor.progress, view, config.metrics_max_tasks))
         lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
         drains = DrainDesk(factory.build_node_desires(config))
         self.drain = DrainReconciler(drains, monitor.active_tasks, publisher, config.kafka_topic_prefix,

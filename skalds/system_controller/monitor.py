@@ -24,6 +24,7 @@ from skalds.system_controller.nodes import NodeRecord, NodeRegistry
 from skalds.system_controller.policy.cadence import Cadence
 from skalds.system_controller.policy.evidence import LivenessEvidence
 from skalds.system_controller.policy.verdicts import LostLimits, TaskBeat, lost_reason
+from skalds.system_controller.progress_series import ProgressSeries
 from skalds.system_controller.task_service import TaskService
 from skalds.transport.ports import LiveState, ServiceUnavailableError
 from skalds.transport.wire_names import RedisKey
@@ -41,7 +42,7 @@ class Refresher(Protocol):
 class Monitor:
     def __init__(self, service: TaskService, live: LiveState, hub: EventHub, metrics: ControllerMetrics, *,
                  view: LiveView, refresher: Refresher, limits: LostLimits, cadence: Cadence,
-                 listener: DispatchListener = NO_DISPATCH) -> None:
+                 listener: DispatchListener = NO_DISPATCH, progress: ProgressSeries | None = None) -> None:
         self.service = service
         self.live = live
         self.hub = hub
@@ -51,6 +52,7 @@ class Monitor:
         self.listener = listener
         self.view = view
         self.refresher = refresher
+        self.progress = progress or ProgressSeries()  # each task's latest progress and its series
         self.registry = NodeRegistry(live, limits.heartbeat_timeout)
         self.evidence = LivenessEvidence(limits.heartbeat_timeout)
         self._epoch = uuid.uuid4().hex
@@ -137,7 +139,8 @@ class Monitor:
     def _refresh_tasks(self, leader: bool) -> None:
         documents = list(self.view.active().values())
         ids = [document["id"] for document in documents]
-        values = self._heartbeats(ids)
+        classes = {document["id"]: str(document.get("className") or "") for document in documents}
+        values = self._heartbeats(ids, classes)
         now = time.monotonic()
         live: dict[str, dict[str, Any]] = {}
         lost = 0
@@ -147,8 +150,7 @@ class Monitor:
             if stamp != beat.stamp:
                 beat.stamp, beat.seen_change_at = stamp, now
             if heartbeat != beat.heartbeat and heartbeat is not None:
-                self.hub.publish("tasks", "task_heartbeat", task_id,
-                                 {"heartbeat": heartbeat, "lifecycleStatus": document.get("lifecycleStatus")})
+                self._publish_heartbeat(task_id, heartbeat, document)
             beat.heartbeat = heartbeat
             self.beats[task_id] = beat
             live[task_id] = document
@@ -162,6 +164,13 @@ class Monitor:
         for gone in set(self.beats) - set(live):
             del self.beats[gone]
 
+    def _publish_heartbeat(self, task_id: str, heartbeat: int, document: dict[str, Any]) -> None:
+        data: dict[str, Any] = {"heartbeat": heartbeat, "lifecycleStatus": document.get("lifecycleStatus")}
+        sample = self.progress.latest(task_id)
+        if sample is not None and sample["fraction"] is not None:
+            data["progress"] = sample["fraction"]  # additive: the task list moves its bar with the heartbeat
+        self.hub.publish("tasks", "task_heartbeat", task_id, data)
+
     def took_the_lead(self) -> None:
         """A new leader judges only what it has seen itself: one timeout of fresh evidence first."""
         self.evidence.begin("this controller took the lead")
@@ -172,14 +181,17 @@ class Monitor:
             self.live.write(lambda batch: batch.set(RedisKey.LIVE_EPOCH, self._epoch))
             self.evidence.begin("live state is empty (restarted without its data?)")
 
-    def _heartbeats(self, ids: list[str]) -> list[tuple[int | None, str | None]]:
-        if not ids:
-            return []
+    def _heartbeats(self, ids: list[str], classes: dict[str, str]) -> list[tuple[int | None, str | None]]:
+        """Each task's heartbeat and its stamp, read with the progress of these and of tasks just ended."""
+        progress = ids + self.progress.also_read(ids)
         keys = []
         for task_id in ids:
             keys += [RedisKey.task_heartbeat(task_id), RedisKey.task_heartbeat_at(task_id)]
-        raw = self.live.mget(keys)
-        return [(_int_or_none(raw[i]), raw[i + 1]) for i in range(0, len(raw), 2)]
+        keys += [RedisKey.task_progress(task_id) for task_id in progress]
+        raw = self.live.mget(keys) if keys else []
+        beats = 2 * len(ids)
+        self.progress.observe(dict(zip(progress, raw[beats:], strict=True)), classes, int(time.time() * 1000))
+        return [(_int_or_none(raw[i]), raw[i + 1]) for i in range(0, beats, 2)]
 
     def _declare_lost(self, document: dict[str, Any], reason: str) -> int:
         if self.service.mark_lost(document, reason, flush=False) is None:

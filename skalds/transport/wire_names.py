@@ -76,3 +76,8 @@ class RedisKey:
     def task_heartbeat_at(task_id: str) -> str:
         """Additive: ms timestamp of the last heartbeat write, for timestamp-based liveness."""
         return f"task:{task_id}:heartbeat-at"
+
+    @staticmethod
+    def task_progress(task_id: str) -> str:
+        """Additive: the task's latest progress and metrics (JSON, see `model.progress`), renewed each heartbeat."""
+        return f"task:{task_id}:progress"

@@ -35,6 +35,7 @@ from skalds.worker.hooks import (
     run_main_handler,
     update_event_handler,
 )
+from skalds.worker.progress import ProgressReporter
 from skalds.worker.runtime import LaunchSettings, WorkerRuntime, exit_with
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
         self._skalds_attachments: dict[str, Any] | None = None
         self.last_checkpoint: dict[str, Any] | None = None  # the latest saved state (set by the node at start)
         self._skalds_runtime: Any = None  # set in the worker's process: sends the saves
+        self._skalds_progress: ProgressReporter | None = None  # set by the runtime; by hand, on first report
         super().__init__(name=f"skalds-worker-{self.task_id}")
 
     @abstractmethod
@@ -134,10 +136,21 @@ class AbstractTaskWorker(ForkServerProcess, ABC, Generic[T]):
             return
         self.last_checkpoint = runtime.save_checkpoint(state)
 
+    def report_progress(self, fraction: float | None = None, message: str | None = None, **metrics: float) -> None:
+        """Say how far the task is (`fraction` 0..1) and what it measures (`fps=24.8, dropped=3`).
+
+        Cheap and never blocking: the newest values are kept and sent with the node's next heartbeats.
+        A fraction or message left None keeps the last one; metrics merge by name (at most 32 names).
+        Bad values raise ValueError."""
+        if self._skalds_progress is None:
+            self._skalds_progress = ProgressReporter(None)
+        self._skalds_progress.report(fraction, message, metrics)
+
     # Pickled into the fork server child: threading.Event is not picklable, so rebuild it there.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["cancel_requested"] = None
+        state["_skalds_progress"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

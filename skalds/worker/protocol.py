@@ -4,9 +4,9 @@ Supervisor -> worker: `Update` (versioned attachments), `Cancel`, `KeepAlive` (e
 period: a worker whose supervisor falls silent fences itself, see `watchdog`), `Fence` (stop now),
 `CheckpointRequest` (run @checkpoint_handler before a release).
 Worker -> supervisor: `Started`, `Running` (main hook entered), `UpdateResult` (applied or not),
-`OutcomeReport`, `Checkpoint` (a save), `CheckpointHandled` (the answer to a `CheckpointRequest`).
-Each is a small frozen dataclass (pickled by the pipe; slots keep it cheap); attachments travel as
-JSON-ready dicts.
+`OutcomeReport`, `Checkpoint` (a save), `CheckpointHandled` (the answer to a `CheckpointRequest`),
+`Progress` (the latest `report_progress`, coalesced). Each is a small frozen dataclass (pickled by the
+pipe; slots keep it cheap); attachments travel as JSON-ready dicts.
 """
 
 from __future__ import annotations
@@ -106,8 +106,18 @@ class CheckpointHandled:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The worker's latest progress (worker -> supervisor; at most a few a second, the newest wins)."""
+
+    fraction: float | None
+    message: str | None
+    metrics: dict[str, float]
+    at: int  # ms since the epoch: when the worker reported it
+
+
 ToWorker = Update | Cancel | KeepAlive | Fence | CheckpointRequest
-ToSupervisor = Started | Running | UpdateResult | OutcomeReport | Checkpoint | CheckpointHandled
+ToSupervisor = Started | Running | UpdateResult | OutcomeReport | Checkpoint | CheckpointHandled | Progress
 
 
 class ExitCode(IntEnum):

@@ -29,6 +29,7 @@ from skalds.telemetry import flow
 from skalds.utils.logging import configure_logging, logger
 from skalds.worker.checkpoints import DEFAULT_MAX_BYTES, encode_checkpoint
 from skalds.worker.hooks import AFTER, BEFORE, CHECKPOINT, MAIN, RELEASE, UPDATE
+from skalds.worker.progress import ProgressReporter
 from skalds.worker.protocol import (
     Cancel,
     Checkpoint,
@@ -60,6 +61,7 @@ class RunnableWorker(Protocol):
     cancel_requested: threading.Event
     _skalds_hooks: dict[str, str]
     _skalds_runtime: Any
+    _skalds_progress: ProgressReporter | None
 
     @classmethod
     def get_data_model(cls) -> type[BaseModel]: ...
@@ -114,6 +116,7 @@ class WorkerRuntime:
         self._initialized = threading.Event()  # updates wait for `initialize`
         self._checkpointing = threading.Lock()  # one @checkpoint_handler run at a time
         worker._skalds_runtime = self  # `save_checkpoint` sends through it
+        worker._skalds_progress = self.progress = ProgressReporter(self.send if connection is not None else None)
 
     # --- checkpoints -----------------------------------------------------------------------------
     def save_checkpoint(self, state: Any) -> dict[str, Any]:
@@ -306,6 +309,7 @@ class WorkerRuntime:
             self._in_hooks = False
             self._releasing = True
             self._release()
+        self.progress.flush()  # the last values reach the node before the outcome
         self.send(OutcomeReport(outcome, error_text))
         if outcome == Outcome.FINISHED:
             logger.debug("task finished successfully")

@@ -7,38 +7,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from support.cluster import wait_for
 from support.controller import ControllerFactory, ControllerProcess
-from support.failure_logs import print_logs_on_failure
 from support.nodes import NodeFactory
-from support.services import Endpoints
+from support.two_families import both_fixture, family_fixture  # noqa: F401  (fixtures `both`, `family`)
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["services", "embedded"])
-def family(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
-    return tmp_path / "embedded" / "skalds.db" if request.param == "embedded" else None
-
-
 @pytest.fixture
-def system(request: pytest.FixtureRequest, services: Endpoints, names: dict[str, str], tmp_path: Path,
-           family: Path | None) -> Iterator[tuple[ControllerProcess, NodeFactory]]:
-    """A controller, and a factory of nodes, on the family's backend (the controller stops first)."""
-    started = {kind: make(services, names, tmp_path, embedded=family)
-               for kind, make in (("controller", ControllerFactory), ("node", NodeFactory))}
-    try:
-        yield started["controller"].start(), started["node"]
-    finally:
-        for kind, factory in started.items():
-            factory.stop_all()
-            print_logs_on_failure(request, {f"{kind} {n}": p.log for n, p in enumerate(factory.started)})
+def system(both: tuple[ControllerFactory, NodeFactory]) -> tuple[ControllerProcess, NodeFactory]:
+    """A controller, and a factory of nodes, on the family's backend."""
+    controllers, nodes = both
+    return controllers.start(), nodes
 
 
 @pytest.fixture

@@ -241,3 +241,7 @@ class TracedWorker(SleepWorker):
 
 ALL_WORKERS = [ChattyWorker, SleepWorker, FailingWorker, InitFailWorker, HardExitWorker, StubbornWorker, StrictWorker,
                UnpicklableWorker, TickWorker, PoisonWorker, BusyTickWorker, PickyWorker, TracedWorker]
+
+from support.progress_workers import ProgressWorker  # noqa: E402  (report_progress)
+
+ALL_WORKERS.append(ProgressWorker)

@@ -173,14 +173,17 @@ class TaskResponse(BaseModel):
     memoryLimitMb: int | None = None
     resources: ResourceFigures | None = None  # its worker tree's latest figures, while it runs
     checkpoint: CheckpointSummary | None = None  # its latest saved checkpoint (the state: /api/tasks/{id}/checkpoint)
+    progress: float | None = None  # the fraction its worker last reported (report_progress), 0 to 1
+    progressMessage: str | None = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any], heartbeat: int | None = None,
                       exception: str | None = None, known_classes: set[str] | None = None,
-                      unconfirmed: str | None = None,
-                      resources: dict[str, float | int] | None = None) -> TaskResponse:
+                      unconfirmed: str | None = None, resources: dict[str, float | int] | None = None,
+                      progress: dict[str, Any] | None = None) -> TaskResponse:
         """`known_classes`: the classes registered nodes run (None: not known, nothing said of waiting);
-        `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`)."""
+        `unconfirmed`: why the task's node does not confirm its status now (see `policy.confirmation`);
+        `progress`: its latest progress sample (see `model.progress`)."""
         attachments, class_name = document.get("attachments"), document.get("className", "")
         applied_values, _ = attachments_view.applied(document)
         waiting = (known_classes is not None and class_name not in known_classes
@@ -210,6 +213,7 @@ class TaskResponse(BaseModel):
             memoryLimitMb=document.get("memoryLimitMb") if isinstance(document.get("memoryLimitMb"), int) else None,
             resources=ResourceFigures.model_validate(resources)
             if resources and document.get("lifecycleStatus") in ACTIVE_STATUSES else None,
+            progress=(progress or {}).get("fraction"), progressMessage=(progress or {}).get("message"),
         )
 
 

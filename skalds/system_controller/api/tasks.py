@@ -21,6 +21,7 @@ from skalds.system_controller.api.models import (
 )
 from skalds.system_controller.api.responses import ADMIN, BODY, READ, errors
 from skalds.system_controller.api.security import require_admin, require_read
+from skalds.system_controller.api.task_metrics import latest_progress
 from skalds.system_controller.policy import confirmation
 from skalds.system_controller.task_service import TaskActionError
 from skalds.tasks import lifecycle, paging, queries
@@ -96,7 +97,8 @@ def _confirmation(context: ApiContext) -> Callable[[dict[str, Any]], str | None]
 def _response(context: ApiContext, document: dict[str, Any]) -> TaskResponse:
     live = _live(context, [document["id"]]).get(document["id"], Live())
     return TaskResponse.from_document(document, live.heartbeat, live.exception, _known(context),
-                                      _confirmation(context)(document), live.resources)
+                                      _confirmation(context)(document), live.resources,
+                                      latest_progress(context, document["id"]))
 
 
 def _run(action: Any, *args: Any) -> dict[str, Any]:
@@ -138,8 +140,9 @@ def list_tasks(
     documents = found.documents
     live, known = _live(context, [document["id"] for document in documents]), _known(context)
     why = _confirmation(context)
+    progress = context.monitor.progress.latest if context.monitor is not None else lambda _task_id: None
     items = [TaskResponse.from_document(d, (one := live.get(d["id"], Live())).heartbeat, one.exception, known, why(d),
-                                        one.resources) for d in documents]
+                                        one.resources, progress(d["id"])) for d in documents]
     return TaskPage(items=items, total=found.total, page=page, pageSize=page_size, nextCursor=found.next_cursor,
                     totalIsLowerBound=found.total_is_lower_bound)
 

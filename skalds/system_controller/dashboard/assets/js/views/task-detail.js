@@ -9,6 +9,7 @@ import { appliedView, attachmentsEditor, followUpdate } from './attachments-edit
 import { currentRunTime, historyItems, traceback } from './task-history.js';
 import { logTail } from './task-logs.js';
 import { limitText, usageText } from './resources.js';
+import { progressPanel } from './task-progress.js';
 
 const LIVE = ['Created', 'Assigning', 'Running', 'Paused'];
 const ACTIONS = [
@@ -43,8 +44,9 @@ export function mount(container, route) {
   let editing = false; // do not overwrite what the user is typing
   const openState = new Map(); // which tracebacks the user opened or closed, kept across re-renders
   const logs = logTail(taskId);
+  const progress = progressPanel(taskId);
 
-  body.append(h('div', { class: 'status-row' }, status, actions), problems,
+  body.append(h('div', { class: 'status-row' }, status, actions), problems, progress.element,
     h('div', { class: 'columns' },
       h('section', { class: 'panel', 'aria-labelledby': 'fields-title' }, h('h3', { id: 'fields-title', text: 'Fields' }),
         fields),
@@ -194,6 +196,7 @@ export function mount(container, route) {
       renderProblems(shown);
       renderEditor();
       timeline.replaceChildren(...historyItems(entries, task, { shown, openState }));
+      progress.start();
     } catch (error) {
       if (stopped) return;
       if (error.status === 404) {
@@ -234,6 +237,7 @@ export function mount(container, route) {
   return () => {
     stopped = true;
     logs.close();
+    progress.close();
     clearInterval(clock);
     clearInterval(usage);
     soon.cancel();

@@ -14,6 +14,7 @@ const COLUMNS = [
   { key: 'id', title: 'Task', sort: 'id' },
   { key: 'className', title: 'Class', sort: 'className' },
   { key: 'lifecycleStatus', title: 'Status', sort: 'lifecycleStatus' },
+  { key: 'progress', title: 'Progress' },
   { key: 'executor', title: 'Executor', sort: 'executor' },
   { key: 'attempt', title: 'Attempt' },
   { key: 'error', title: 'Error' },
@@ -149,14 +150,27 @@ export function mount(container, route) {
     return h('span', { class: 'heartbeat mono', dataset: { beat: String(task.heartbeat) }, text: String(task.heartbeat) });
   }
 
+  // The fraction its worker last reported (report_progress): a small bar and the percent, or a dash.
+  function progressCell(fraction, message) {
+    if (!Number.isFinite(fraction)) return h('span', { class: 'muted', text: '—' });
+    const percent = Math.round(fraction * 1000) / 10;
+    const fill = h('span', { class: 'progress-fill' });
+    fill.style.width = `${percent}%`; // through the CSSOM: the page's CSP refuses style attributes
+    return h('span', { class: 'progress-cell', title: message || null, dataset: { progress: String(percent) } },
+      h('span', { class: 'progress-bar', role: 'progressbar', 'aria-valuenow': String(percent), 'aria-valuemin': '0',
+        'aria-valuemax': '100', 'aria-label': 'Progress' }, fill), h('span', { class: 'mono small', text: `${percent}%` }));
+  }
+
   function row(task) {
     const status = h('td', { 'data-label': 'Status' }, ...statusBadges(task));
+    const progress = h('td', { 'data-label': 'Progress' }, progressCell(task.progress, task.progressMessage));
     const heartbeat = h('td', { 'data-label': 'Heartbeat' }, heartbeatCell(task));
     const element = h('tr', { dataset: { task: task.id, status: task.lifecycleStatus } },
       bulk ? h('td', { 'data-label': 'Select', class: 'select-cell' }, bulk.rowBox(task.id)) : null,
       h('td', { 'data-label': 'Task' }, taskLink(task.id), task.name ? h('div', { class: 'muted small', text: task.name }) : null),
       h('td', { 'data-label': 'Class', text: task.className }),
       status,
+      progress,
       h('td', { 'data-label': 'Executor' }, task.executor ? nodeLink(task.executor)
         : h('span', { class: 'muted', text: '—' })),
       h('td', { 'data-label': 'Attempt', class: 'attempt', text: String(task.attempt ?? 0),
@@ -166,7 +180,7 @@ export function mount(container, route) {
       h('td', { 'data-label': 'Priority', text: String(task.priority) }),
       h('td', { 'data-label': 'Created' }, relativeTime(task.createDateTime)),
       h('td', { 'data-label': 'Updated' }, relativeTime(task.updateDateTime)));
-    rows.set(task.id, { element, status, heartbeat });
+    rows.set(task.id, { element, status, heartbeat, progress });
     return element;
   }
 
@@ -264,6 +278,7 @@ export function mount(container, route) {
     if (event.name === 'task_heartbeat' && shown) {
       const beat = event.data.heartbeat;
       shown.heartbeat.replaceChildren(heartbeatCell({ heartbeat: beat }));
+      if (Number.isFinite(event.data.progress)) shown.progress.replaceChildren(progressCell(event.data.progress));
       const status = event.data.lifecycleStatus;
       if (status && status !== shown.element.dataset.status) soon();
       return;
