@@ -28,7 +28,7 @@ PREFIX_PANELS = (("kafka_", "Connection: Kafka"), ("mongo_", "Connection: MongoD
                  ("dispatcher_", "Monitor and dispatcher"))
 TUNING = {"heartbeat_period", "cancel_request_timeout", "cancel_grace_seconds", "reconcile_period",
           "ownership_check_period", "max_event_task_ids", "event_max_attempts", "fence_seconds",
-          "shutdown_drain_seconds", "disconnect_lost_after_seconds", "disconnect_replace"}
+          "shutdown_drain_seconds", "disconnect_lost_after_seconds", "disconnect_replace", "resource_sample_seconds"}
 DRAINING = {"drain_parallelism", "drain_interval"}  # the node's self-drain, or the controller's drains
 DISPATCH = {"fence_margin_seconds", "assign_timeout", "max_tasks_per_node", "retry_backoff_seconds",
             "leader_lease_seconds"}
