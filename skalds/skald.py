@@ -24,6 +24,7 @@ from skalds.node.dead_letter import DeadLetters
 from skalds.node.events import EventLoop
 from skalds.node.reconciler import Reconciler
 from skalds.node.recovery import recover_own_tasks
+from skalds.node.self_drain import drain_self
 from skalds.node.supervisor import Supervisor
 from skalds.tasks.feeding_store import FeedingStore, gap_marker
 from skalds.transport import factory
@@ -36,7 +37,7 @@ from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.registry import WorkerRegistry
 
 NODE_TOPICS = (KafkaTopic.TASK_ASSIGN, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING,
-               KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME)
+               KafkaTopic.TASK_PAUSE, KafkaTopic.TASK_RESUME, KafkaTopic.TASK_RELEASE)
 EDGE_TOPICS = (KafkaTopic.TASK_UPDATE_ATTACHMENT, KafkaTopic.TESTING, KafkaTopic.TASK_CANCEL, KafkaTopic.TASK_PAUSE,
                KafkaTopic.TASK_RESUME)  # the API's requests reach an edge node that has an event connection
 
@@ -46,6 +47,7 @@ class Skald:
         self.config = config or SkaldConfig()
         self.registry = WorkerRegistry()
         self._stop = threading.Event()
+        self._drain = threading.Event()  # a node told to stop drains itself first (node/self_drain.py)
         self._signals = 0
         self.exit_code = 0
         self.store: TaskStore | None = None
@@ -196,7 +198,10 @@ class Skald:
         supervisor.start_pulse()
         self._ready.set()
         logger.success(f"Skald node {self.skald_id} ready with {len(self.registry.names())} worker class(es)")
-        self._stop.wait()
+        while not self._stop.wait(0.2):
+            if self._drain.is_set():
+                drain_self(supervisor, self.config.shutdown_drain_seconds, self.config.drain_parallelism, self._stop)
+                break
 
     def _run_edge(self) -> None:
         config = self.config
@@ -250,7 +255,10 @@ class Skald:
             logger.warning("second signal: exiting now")
             os._exit(130)
         logger.info(f"signal {signal.Signals(signum).name}: shutting down (send again to exit at once)")
-        self._stop.set()
+        if self.config.skald_mode == "node" and self.config.shutdown_drain_seconds > 0 and self._ready.is_set():
+            self._drain.set()  # the node's main loop drains it, then stops
+        else:
+            self._stop.set()
 
     def stop(self) -> None:
         """Ask a running Skald to shut down (same as SIGTERM)."""

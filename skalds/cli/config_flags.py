@@ -27,8 +27,9 @@ PREFIX_PANELS = (("kafka_", "Connection: Kafka"), ("mongo_", "Connection: MongoD
                  ("skalds_", "Backend"), ("monitor_", "Monitor and dispatcher"),
                  ("dispatcher_", "Monitor and dispatcher"))
 TUNING = {"heartbeat_period", "cancel_request_timeout", "cancel_grace_seconds", "cancel_interrupt_grace_seconds",
-          "reconcile_period",
-          "ownership_check_period", "max_event_task_ids", "event_max_attempts", "fence_seconds"}
+          "reconcile_period", "ownership_check_period", "max_event_task_ids", "event_max_attempts", "fence_seconds",
+          "shutdown_drain_seconds", "disconnect_lost_after_seconds", "disconnect_replace", "resource_sample_seconds"}
+DRAINING = {"drain_parallelism", "drain_interval"}  # the node's self-drain, or the controller's drains
 DISPATCH = {"fence_margin_seconds", "assign_timeout", "max_tasks_per_node", "retry_backoff_seconds",
             "leader_lease_seconds"}
 PANEL_ORDER = ("Node", "Controller", "API security", "Backend", "Connection: Kafka", "Connection: MongoDB",
@@ -38,8 +39,10 @@ PANEL_ORDER = ("Node", "Controller", "API security", "Backend", "Connection: Kaf
 def panel_of(name: str, default_panel: str) -> str:
     if name in TUNING:
         return "Node timing"
-    if name in DISPATCH:
+    if name in DISPATCH or (name in DRAINING and default_panel == "Controller"):
         return "Monitor and dispatcher"
+    if name in DRAINING:
+        return "Node timing"
     return next((panel for prefix, panel in PREFIX_PANELS if name.startswith(prefix)), default_panel)
 
 

@@ -101,8 +101,10 @@ class DevSystem:
             if not self._wait_until(lambda: http.get("/api/system/health").status_code == 200, START_TIMEOUT):
                 return False
             worker_flags = [flag for reference in self.workers for flag in ("--worker", reference)]
+            # Ctrl-C stops every node at once: a node draining itself would have nowhere to move its tasks.
+            node_env = {"SHUTDOWN_DRAIN_SECONDS": "0", **env}
             for node_id in node_ids:
-                self._start_child(f"node {node_id}", ["node", "--skald-id", node_id, *worker_flags], env)
+                self._start_child(f"node {node_id}", ["node", "--skald-id", node_id, *worker_flags], node_env)
 
             def all_online() -> bool:
                 items = http.get("/api/skalds", params={"status": "online"}).json()["items"]

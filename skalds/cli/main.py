@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 import skalds
@@ -28,8 +30,20 @@ def version() -> None:
     typer.echo(skalds.__version__)
 
 
+NODE_ACTIONS = ("cordon", "drain", "uncordon")
+
+
+def _node_action_alias(argv: list[str]) -> list[str]:
+    """`skalds node cordon|drain|uncordon ID` is `skalds nodes cordon|drain|uncordon ID` (`skalds node` itself
+    runs a node and takes no argument, so the two never collide)."""
+    if len(argv) > 2 and argv[1] == "node" and argv[2] in NODE_ACTIONS:
+        return [argv[0], "nodes", *argv[2:]]
+    return argv
+
+
 def main() -> None:
     """Run the app; a CliError becomes one line on stderr and a non-zero exit code."""
+    sys.argv = _node_action_alias(sys.argv)
     try:
         app()
     except CliError as error:

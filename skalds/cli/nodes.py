@@ -71,3 +71,42 @@ def show(node_id: Annotated[str, typer.Argument(help="The node's id.", show_defa
         _print_json({**node, "tasks": tasks})
     else:
         console.print(node_detail(node, tasks))
+
+
+NodeId = Annotated[str, typer.Argument(help="The node's id.", show_default=False)]
+DeadlineOption = Annotated[float, typer.Option("--deadline", min=0.001, max=7 * 86400,
+                                               help="Seconds to move every task; then what is left is stopped.")]
+ParallelismOption = Annotated[int | None, typer.Option("--parallelism", min=1, max=1000, show_default=False,
+                                                       help="Tasks moved at once (default: the controller's).")]
+
+
+def _act(node_id: str, action: str, url: str, token: str | None, as_json: bool, body: Any = None) -> None:
+    with ControllerClient(url, token) as client:
+        result = client.one("node", node_id, f"/{action}", method="POST", json=body)
+    if as_json:
+        _print_json(result)
+        return
+    state = result.get("drainState") or "schedulable (takes new tasks)"
+    typer.echo(f"node {node_id}: {state}, {result.get('taskCount', 0)} task(s) running")
+
+
+@app.command()
+def cordon(node_id: NodeId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+    """Give the node no new tasks (what it runs goes on)."""
+    _act(node_id, "cordon", url, token, as_json)
+
+
+@app.command()
+def drain(node_id: NodeId, deadline: DeadlineOption = 300.0, parallelism: ParallelismOption = None,
+          url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+    """Cordon the node and move every task it runs to other nodes, a few at a time."""
+    body: dict[str, Any] = {"deadlineSeconds": deadline}
+    if parallelism is not None:
+        body["parallelism"] = parallelism
+    _act(node_id, "drain", url, token, as_json, body)
+
+
+@app.command()
+def uncordon(node_id: NodeId, url: Url = DEFAULT_URL, token: Token = None, as_json: AsJson = False) -> None:
+    """The node takes new tasks again (a drain under way stops moving tasks)."""
+    _act(node_id, "uncordon", url, token, as_json)

@@ -27,8 +27,12 @@ def last_beat_ms(node: dict[str, Any]) -> int | None:
 
 
 def _status(node: dict[str, Any]) -> Text:
+    """online or offline, and its drain state (cordoned, draining, drained) when it takes no new task."""
     status = str(node.get("status", "?"))
-    return Text(status, style=NODE_STYLES.get(status, ""))
+    text = Text(status, style=NODE_STYLES.get(status, ""))
+    if node.get("drainState"):
+        text.append(f", {node['drainState']}", style="yellow")
+    return text
 
 
 def _tasks(node: dict[str, Any]) -> str:

@@ -57,6 +57,15 @@ class SkaldConfig(ServiceConfig):
     # Self-fencing: a worker whose node was silent this long, and a node whose heartbeats failed this long,
     # stop their tasks (keep it well below the controller's MONITOR_HEARTBEAT_TIMEOUT, 6 s).
     fence_seconds: float = Field(4.0, gt=0)
+    # Shutdown: a node told to stop (SIGTERM) first moves its tasks to other nodes, this many at a time, for at
+    # most this long (0: it stops them all at once and gives them back, as before).
+    shutdown_drain_seconds: float = Field(30.0, ge=0, le=86400)
+    drain_parallelism: int = Field(4, ge=1, le=1000)
+    # Disconnect policy of this node's tasks that name none (`disconnect` on a task wins): how long the node may
+    # be silent before they move (0: the controller's timeout), and whether they move at all while it is
+    # merely unreachable (false: never; the node then keeps them running through an outage of the services).
+    disconnect_lost_after_seconds: float = Field(0.0, ge=0, le=7 * 86400)
+    disconnect_replace: bool = True
 
     @field_validator("skald_mode", mode="before")
     @classmethod

@@ -37,6 +37,8 @@ class SystemControllerConfig(ServiceConfig):
     task_progress_max_points: int = Field(720, ge=10, le=100_000)  # points kept per task
     task_progress_max_tasks: int = Field(1000, ge=1, le=1_000_000)  # tasks with a series (oldest update goes first)
     metrics_max_tasks: int = Field(200, ge=0, le=100_000)  # tasks labelled in /metrics' per-task gauges
+    drain_parallelism: int = Field(2, ge=1, le=1000)  # tasks a drain moves at once (a request may say otherwise)
+    drain_interval: float = Field(0.25, gt=0)  # seconds between the drain reconciler's looks (leader)
 
     @field_validator("task_retention_days", "retention_interval")
     @classmethod

@@ -112,6 +112,19 @@ class HeartbeatCode(IntEnum):
         return value is not None and 0 <= value < cls.FINISHED
 
 
+class DisconnectPolicy(BaseModel):
+    """What happens to a task while its node is unreachable (additive, `disconnect` on the task).
+
+    `lostAfterSeconds`: how long its node may be silent before the task is moved (never sooner than the
+    controller's own timeout and the node's fence time); `replace: false`: never moved while the node is merely
+    unreachable (no other copy can start, so the node keeps its worker running through an outage)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", strict=True)  # "no" is not false
+
+    lost_after_seconds: float = Field(0.0, alias="lostAfterSeconds", ge=0, le=7 * 86400)
+    replace: bool = True
+
+
 class Task(BaseModel):
     """One unit of work. `attachments` is the worker's parameter model (a pydantic instance)."""
 
@@ -140,6 +153,7 @@ class Task(BaseModel):
     exit_code: int | None = Field(None, alias="exitCode")
     max_retries: int = Field(0, alias="maxRetries")
     retry_count: int = Field(0, alias="retryCount")
+    disconnect: DisconnectPolicy | None = None  # None: the node's default (SkaldConfig disconnect_*)
     memory_limit_mb: int | None = Field(None, alias="memoryLimitMb")  # RSS cap of its worker tree; None: the node's
 
     @field_validator("memory_limit_mb", mode="before")

@@ -19,6 +19,7 @@ from skalds.model.event import TaskEvent
 from skalds.model.ids import shown
 from skalds.model.task import STARTABLE_STATUSES, ModeEnum, Task, TaskLifecycleStatus
 from skalds.model.task import DesiredStatus as D
+from skalds.node.release import Releases
 from skalds.node.resume import last_checkpoint
 from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle, queries
@@ -48,6 +49,8 @@ class CommandHandler:
             topic_prefix + KafkaTopic.TESTING: self._testing,
             topic_prefix + KafkaTopic.TASK_PAUSE: self._pause,
             topic_prefix + KafkaTopic.TASK_RESUME: self._resume,
+            topic_prefix + KafkaTopic.TASK_RELEASE: Releases(skald_id, supervisor, store, self._parse,
+                                                             self.started).handle,
         }
 
     def handle(self, event: Event) -> None:
@@ -234,11 +237,11 @@ class CommandHandler:
             logger.warning(f"task {shown(task_id)}: class {class_name!r} is not registered on {self.skald_id}; ignored")
             return False
         if not self.supervisor.has_capacity():
-            logger.warning(f"task {shown(task_id)}: node at capacity ({self.supervisor.config.max_concurrent_tasks}); "
+            why = "node draining" if self.supervisor.draining else "node at capacity"
+            logger.warning(f"task {shown(task_id)}: {why} ({self.supervisor.config.max_concurrent_tasks}); "
                            "releasing it for another node")
             if self.store is not None:
-                lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt,
-                                  reason="node at capacity")
+                lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=attempt, reason=why)
             return False
         values, version = start_attachments(document)  # never a version its worker rejected
         try:

@@ -56,6 +56,7 @@ class Liveness:
         self._lock = threading.Lock()
         self._renewed_at: float | None = None  # None until the first heartbeat: nothing to fence yet
         self._gap: float | None = None  # a gap between two renewals longer than the fence time, once
+        self.frozen_for = 0.0  # the last such gap (seconds), for `fence_after`
 
     def renewed(self, sent_at: float) -> None:
         """A heartbeat sent at `sent_at` (monotonic) was written."""
@@ -64,6 +65,11 @@ class Liveness:
                 self._gap = sent_at - self._renewed_at
             self._renewed_at = sent_at if self._renewed_at is None else max(self._renewed_at, sent_at)
 
+    def silence(self, now: float) -> float:
+        """Seconds since the node last proved it is alive (0 before its first heartbeat)."""
+        with self._lock:
+            return 0.0 if self._renewed_at is None else max(0.0, now - self._renewed_at)
+
     def verdict(self, now: float) -> str | None:
         """Why the node must fence its workers now, or None while it is alive."""
         with self._lock:
@@ -71,11 +77,22 @@ class Liveness:
             if self._renewed_at is None:
                 return None
             silent = now - self._renewed_at
+            if gap is not None:
+                self.frozen_for = gap  # a frozen node fences every worker: the controller may have moved them
         if silent > self.fence_seconds:
             return f"no heartbeat reached live state for {silent:.1f}s (fence {self.fence_seconds:g}s)"
         if gap is not None:
             return f"{gap:.1f}s passed between two heartbeats (the node was frozen; fence {self.fence_seconds:g}s)"
         return None
+
+
+def fence_after(fence_seconds: float, lost_after_seconds: float, replace: bool) -> float:
+    """How long the node may be cut off before it fences a task's worker: its fence time, or for a task that
+    moves only after `lostAfterSeconds` that long less one fence time (the controller waits longer than both
+    before moving it); never, for a task that must not be replaced."""
+    if not replace:
+        return float("inf")
+    return max(fence_seconds, lost_after_seconds - fence_seconds)
 
 
 StartDocument = Callable[[dict[str, Any], int], bool]

@@ -27,11 +27,11 @@ KEEPALIVE_BYTES = bytes(ForkingPickler.dumps(KeepAlive()))  # what `Connection.s
 
 
 class KeepAliveThread:
-    def __init__(self, handles: HandleTable, liveness: Liveness, fence: Callable[[str], None],
-                 deferred: Deferred, skald_id: str) -> None:
+    def __init__(self, handles: HandleTable, liveness: Liveness, fence: Callable[[str, float], None],
+                  deferred: Deferred, skald_id: str) -> None:
         self.handles = handles
         self.liveness = liveness
-        self.fence = fence  # (why): stop every running worker at once, as a release
+        self.fence = fence  # (why, silence): stop the running workers whose fence time has passed, as a release
         self.deferred = deferred
         self.skald_id = skald_id
         self.period = keepalive_period(liveness.fence_seconds)
@@ -52,18 +52,20 @@ class KeepAliveThread:
                 logger.error(f"node {self.skald_id} fences itself: {why}; stopping its workers "
                              "(the controller will move their tasks)")
             self._fenced = True
-            self.fence(why)
+            self.fence(why, max(self.liveness.silence(now), self.liveness.frozen_for))
+            self.send_keepalives(only=_not_fenced)  # a worker its policy lets outlive the outage hears the node
             return
+        self.liveness.frozen_for = 0.0
         if self._fenced:
             logger.warning(f"node {self.skald_id}: heartbeats reach live state again; carrying on")
             self._fenced = False
         self.send_keepalives()
         self._reclaim_pending()
 
-    def send_keepalives(self) -> None:
-        """One keep-alive to every running worker whose pipe can take it now."""
+    def send_keepalives(self, only: Callable[[WorkerHandle], bool] | None = None) -> None:
+        """One keep-alive to every running worker (or those `only` picks) whose pipe can take it now."""
         with self.handles.lock:  # every send to a worker is made under this lock: messages never interleave
-            handles = [h for h in self.handles.all() if not h.paused and not h.exited]
+            handles = [h for h in self.handles.all() if not h.paused and not h.exited and (only is None or only(h))]
             if not handles:
                 return
             for handle in _writable(handles):
@@ -89,6 +91,10 @@ class KeepAliveThread:
         for task_id, attempt in pending.items():
             self.deferred.run(partial(reclaim, store, self.skald_id, task_id, attempt, start),
                               f"task {task_id}: restart after the fence")
+
+
+def _not_fenced(handle: WorkerHandle) -> bool:
+    return handle.stop_reason != "fenced"
 
 
 def _writable(handles: list[WorkerHandle]) -> list[WorkerHandle]:

@@ -17,7 +17,7 @@ from skalds.node.fencing import Liveness
 from skalds.node.live_writer import Fill, LiveWriter
 from skalds.node.store_writer import StoreWriter
 from skalds.tasks.status_change import StatusChange
-from skalds.transport.node_registry import write_fence
+from skalds.transport.node_registry import write_disconnect_default, write_fence
 from skalds.transport.ports import LiveBatch, LiveState, TaskStore
 from skalds.transport.wire_names import RedisKey
 
@@ -85,9 +85,12 @@ class Recorder:
             return self.live(fill, wait=wait)
         skald_id, fence = self.config.skald_id, liveness.fence_seconds
 
+        lost_after, replace = self.config.disconnect_lost_after_seconds, self.config.disconnect_replace
+
         def with_fence(batch: LiveBatch) -> None:
             fill(batch)
             write_fence(batch, skald_id, fence)
+            write_disconnect_default(batch, skald_id, lost_after, replace)
         return self._live_writer.write(with_fence, wait=wait, applied=liveness.renewed)
 
     def fresh_task_keys(self, task_id: str) -> threading.Event | None:

@@ -23,7 +23,7 @@ from skalds.model.task import Task, TaskLifecycleStatus
 from skalds.node.checkpoint_summaries import Summary
 from skalds.node.checkpoint_writer import CheckpointWriter
 from skalds.node.deferred import Deferred
-from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument
+from skalds.node.fencing import FENCE_KILL_SECONDS, Liveness, StartDocument, fence_after
 from skalds.node.forkserver import ForkServer, pickle_worker
 from skalds.node.handles import HandleTable, WorkerHandle
 from skalds.node.keepalive import KeepAliveThread
@@ -34,13 +34,14 @@ from skalds.node.memory_limits import MEMORY_STOP
 from skalds.node.pulse import Pulse
 from skalds.node.reactor import Reactor
 from skalds.node.recorder import Recorder
+from skalds.node.release_checkpoints import checkpoint_before_release
 from skalds.node.resource_watch import ResourceWatch
 from skalds.node.resume import restored_entry
 from skalds.node.settings import NodeRole, launch_settings
 from skalds.node.stopping import StopDeadlines, StopPolicy, kill, pause, resume
 from skalds.transport.ports import LiveState, TaskLogs, TaskStore
 from skalds.utils.logging import logger
-from skalds.worker.protocol import Cancel, CheckpointRequest, Fence, Outcome, OutcomeReport, ToWorker, Update
+from skalds.worker.protocol import Cancel, Fence, Outcome, OutcomeReport, ToWorker, Update
 from skalds.worker.registry import WorkerRegistry
 
 STALE_STOPS = frozenset({"lost", "superseded"})  # stops of a copy whose task now belongs to another attempt
@@ -76,6 +77,7 @@ class Supervisor:
         self._resources = ResourceWatch(config, self._handles, self._over_memory_limit)
         self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self._resources)
         self._threads: list[threading.Thread] = []
+        self.draining = False  # set by the node's self-drain (skalds/node/self_drain.py)
 
     @property
     def _fork_server(self) -> ForkServer:
@@ -143,6 +145,10 @@ class Supervisor:
     def deregister(self) -> None:
         self._pulse.deregister()
 
+    def write_live(self, fill: Callable[[Any], None]) -> threading.Event | None:
+        """Queue a live-state write of the node's own (its draining flag); the event is set once applied."""
+        return self._recorder.live(fill)
+
     def write_heartbeats(self, wait: float | None = None) -> None:
         self._pulse.write_heartbeats(wait=wait)
 
@@ -154,6 +160,8 @@ class Supervisor:
         return self._handles.get(task_id)
 
     def has_capacity(self) -> bool:
+        if self.draining:
+            return False  # it drains itself before exiting: an assign that arrives now is given back
         limit = self.config.max_concurrent_tasks
         return limit <= 0 or len(self._handles) < limit
 
@@ -226,20 +234,7 @@ class Supervisor:
         (at most `checkpoint_timeout`, default the config's), then stop them as a release; returns those stopped.
         A paused worker cannot answer: it is stopped without asking."""
         timeout = self.config.checkpoint_timeout_seconds if checkpoint_timeout is None else checkpoint_timeout
-        deadline = time.monotonic() + max(0.0, timeout)
-        asked = []
-        with self._handles.lock:
-            for handle in (self._handles.get(task_id) for task_id in task_ids):
-                if handle is not None and handle.stop_reason is None and not handle.paused:
-                    handle.checkpoint_answered.clear()
-                    if self._send(handle, CheckpointRequest(reason)):
-                        asked.append(handle)
-        for handle in asked:
-            if not handle.checkpoint_answered.wait(max(0.0, deadline - time.monotonic())):
-                logger.warning(f"task {handle.task_id}: no checkpoint within {timeout:g}s; releasing it anyway")
-        if asked and self._checkpoints is not None \
-                and not self._checkpoints.wait_written([h.task_id for h in asked], deadline):
-            logger.warning(f"checkpoints of {len(asked)} task(s) not all written within {timeout:g}s")
+        checkpoint_before_release(self._handles, self._send, self._checkpoints, task_ids, reason, timeout)
         return [task_id for task_id in task_ids if self.cancel_task(task_id, reason)]
 
     def _record_summary(self, summary: Summary) -> None:
@@ -251,13 +246,15 @@ class Supervisor:
                                          summary=summary.fields)
         self._recorder.store_call(write)
 
-    def fence_all(self, why: str) -> None:
+    def fence_all(self, why: str, silence: float = float("inf")) -> None:
         """Stop every running worker at once, without hooks, as a release: the node cannot prove it
-        is alive, so the controller may be giving its tasks to other nodes. Paused workers run nothing."""
+        is alive (for `silence` seconds), so the controller may be giving its tasks to other nodes. Paused
+        workers run nothing; a task whose disconnect policy lets it outlive the silence keeps running."""
         fenced = 0
         with self._handles.lock:
             for handle in self._handles.all():
-                if handle.paused or handle.exited or handle.stop_reason == "fenced":
+                if handle.paused or handle.exited or handle.stop_reason == "fenced" or \
+                        silence < self.fence_after(handle):
                     continue
                 handle.stop_reason = "fenced"
                 handle.deadlines = StopDeadlines(term_at=None, kill_at=time.monotonic() + FENCE_KILL_SECONDS)
@@ -266,6 +263,15 @@ class Supervisor:
         if fenced:
             logger.warning(f"fenced {fenced} worker(s): {why}")
             self._reactor.wake()
+
+    def fence_after(self, handle: WorkerHandle) -> float:
+        """How long this node may be cut off before it fences the task's worker (`fencing.fence_after`), by the
+        task's disconnect policy, else this node's default: never for `replace: false` (no other copy can start
+        while this node is unreachable), later than the fence time for a long `lostAfterSeconds`."""
+        policy = handle.task.disconnect
+        lost_after = policy.lost_after_seconds if policy is not None else self.config.disconnect_lost_after_seconds
+        replace = policy.replace if policy is not None else self.config.disconnect_replace
+        return fence_after(self.config.fence_seconds, lost_after, replace)
 
     def _over_memory_limit(self, handle: WorkerHandle, error: str, kill_tree: Callable[[], int]) -> None:
         """Kill a worker tree over its memory limit at once (a leak leaves it no time to recover), its

@@ -41,8 +41,9 @@ class Dispatcher:
     def __init__(self, service: TaskService, view: ClusterView, inbox: DispatchInbox, metrics: ControllerMetrics,
                  *, strategy: str, default_capacity: int, retry_backoff_seconds: float, view_period: float = 1.0,
                  should_stop: Callable[[], bool] = lambda: False, batch: int = 500,
-                 window: int | None = None) -> None:
+                 window: int | None = None, unschedulable: Callable[[], set[str]] = set) -> None:
         self.service = service
+        self.unschedulable = unschedulable  # cordoned and draining nodes take no new task
         self.store = service.store
         self.view = view
         self.inbox = inbox
@@ -78,7 +79,7 @@ class Dispatcher:
         can be one cycle old), so no aggregation runs per pass."""
         held = placement.holders(self.view.active_tasks())
         held.update(self.inbox.recent.since(time.monotonic() - max(3.0, 3 * self.view_period)))
-        return placement.eligible_nodes(self.view.nodes().values()), placement.node_loads(held)
+        return placement.eligible_nodes(self.view.nodes().values(), self.unschedulable()), placement.node_loads(held)
 
     def dispatch_once(self) -> int:
         """One pass over waiting tasks; returns how many were assigned."""

@@ -26,6 +26,8 @@ from skalds.system_controller.api.app import create_app
 from skalds.system_controller.api.context import ApiContext
 from skalds.system_controller.dashboard.timeline import StatusTimeline
 from skalds.system_controller.dispatcher import Dispatcher
+from skalds.system_controller.drain import DrainReconciler
+from skalds.system_controller.drain_desk import DrainDesk
 from skalds.system_controller.feed_follower import FeedFollower
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.leader import LeaderLease
@@ -80,6 +82,7 @@ class SystemController:
         self.context: ApiContext | None = None
         self.follower: FeedFollower | None = None
         self.retention: RetentionJob | None = None
+        self.drain: DrainReconciler | None = None
         SystemController._instance = self
 
     # --- wiring ----------------------------------------------------------------------------------
@@ -126,15 +129,19 @@ class SystemController:
         service.unreachable = lambda document: edge_reach.unreachable(
             document, monitor.nodes().get(str(document.get("executor") or "")))
         lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
+        drains = DrainDesk(factory.build_node_desires(config))
+        self.drain = DrainReconciler(drains, monitor.active_tasks, publisher, config.kafka_topic_prefix,
+                                     config.drain_parallelism)
         dispatcher = None
         if inbox is not None:
             dispatcher = Dispatcher(service, monitor, inbox, metrics, strategy=config.dispatcher_strategy,
                                     default_capacity=config.max_tasks_per_node,
                                     retry_backoff_seconds=config.retry_backoff_seconds,
-                                    view_period=config.monitor_task_interval, should_stop=self._stop.is_set)
+                                    view_period=config.monitor_task_interval, should_stop=self._stop.is_set,
+                                    unschedulable=drains.unschedulable)
         self.context = ApiContext(config=config, service=service, live=live, hub=hub, metrics=metrics, view=view,
                                   timeline=timeline, monitor=monitor, dispatcher=dispatcher, lease=lease,
-                                  logs=factory.build_logs(config))
+                                  logs=factory.build_logs(config), drains=drains)
         return self.context
 
     def _feed_consumer(self, on_assigned: Callable[[list[str]], None]) -> EventConsumer:
@@ -203,6 +210,9 @@ class SystemController:
             self._loop("skalds-dispatcher", self.config.dispatcher_interval, dispatch_step, dispatcher.wakeup,
                        dispatcher.seconds_until_due)
 
+        if self.drain is not None and lease is not None:
+            drain = self.drain
+            self._loop("skalds-drain", self.config.drain_interval, lambda: drain.step(lease.is_leader))
         if self.retention is not None and lease is not None:
             job = self.retention
             self._loop("skalds-retention", self.config.retention_interval, lambda: job.step(lease.is_leader))

@@ -112,11 +112,13 @@ class TaskService:
     # --- actions of users --------------------------------------------------------------------------
     def create(self, *, task_id: str | None, class_name: str, attachments: dict[str, Any] | None,
                priority: int = 0, name: str | None = None, description: str | None = None,
-               max_retries: int = 0, source: str = "API", memory_limit_mb: int | None = None) -> dict[str, Any]:
+               max_retries: int = 0, source: str = "API", memory_limit_mb: int | None = None,
+               disconnect: dict[str, Any] | None = None) -> dict[str, Any]:
         task = Task(id=task_id or f"task-{uuid.uuid4().hex[:12]}", class_name=class_name, source=source,
                     name=name, description=description, priority=priority, max_retries=max_retries,
                     memory_limit_mb=memory_limit_mb)
         document = task.to_document()
+        document["disconnect"] = disconnect  # validated by the API (DisconnectPolicy)
         document["attachments"] = _checked_attachments(attachments or {})
         document.update(flow.document_fields())  # the create span's traceparent: the task's trace
         with _storable(f"task {task.id!r}"):

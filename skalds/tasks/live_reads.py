@@ -20,7 +20,7 @@ from skalds.transport.ports import TaskStore
 # What the view keeps of a task: enough for the dispatcher, the monitor, lists and counts (not attachments).
 VIEW_FIELDS = ("id", "name", "className", "executor", "attempt", "lifecycleStatus", "desiredStatus", "mode",
                "priority", "createDateTime", "updateDateTime", "assignedDateTime", "retryCount", "maxRetries",
-               "source", "traceparent")  # traceparent: the dispatch span's parent (skalds.telemetry.flow)
+               "source", "traceparent", "disconnect")  # traceparent: the dispatch span's parent (telemetry.flow)
 LIVE_STATUSES = sorted(status.value for status in (S.Created, S.Assigning, S.Running, S.Paused))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from skalds.model import disconnect
 from skalds.model.ids import is_valid_id
 from skalds.model.task import DesiredStatus, ModeEnum, TaskLifecycleStatus
 
@@ -54,7 +55,7 @@ def problem_of(document: Any) -> str | None:
         return f"attachments are {type(document['attachments']).__name__}, not an object"
     if document.get("appliedAttachments") is not None and not isinstance(document["appliedAttachments"], dict):
         return f"appliedAttachments are {type(document['appliedAttachments']).__name__}, not an object"
-    return None
+    return disconnect.problem(document.get("disconnect"))
 
 
 def _shown(value: Any) -> str:

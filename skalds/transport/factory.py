@@ -19,6 +19,7 @@ from pathlib import Path
 from skalds.config._base import ServiceConfig, mask_uri_credentials
 from skalds.config._enum import BackendEnum
 from skalds.transport.log_common import LogLimits
+from skalds.transport.node_desires import NodeDesires
 from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, TaskLogs, TaskStore
 from skalds.transport.sqlite_db import SqliteDatabase
 
@@ -108,6 +109,20 @@ def build_store(config: ServiceConfig) -> TaskStore:
     return MongoTaskStore(mongo_client(config.mongo_host,
                                        operation_timeout_ms=int(config.mongo_timeout_seconds * 1000)),
                           config.db_name, history_limit=config.task_history_limit)
+
+
+def build_node_desires(config: ServiceConfig) -> NodeDesires:
+    """Cordons and drains, in the task store's family (they must outlive a live state that restarts empty)."""
+    if is_embedded(config):
+        from skalds.transport.node_desires import SqliteNodeDesires
+
+        return SqliteNodeDesires(open_database(config))
+    from skalds.transport.mongo_node_desires import MongoNodeDesires
+    from skalds.transport.mongo_tasks import mongo_client
+
+    return MongoNodeDesires(mongo_client(config.mongo_host,
+                                         operation_timeout_ms=int(config.mongo_timeout_seconds * 1000)),
+                            config.db_name)
 
 
 def build_live(config: ServiceConfig) -> LiveState:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skalds.model.disconnect import MAX_LOST_AFTER_SECONDS, NODE_DEFAULT, Disconnect
 from skalds.model.task import TaskWorkerSimpleMapList
 from skalds.transport.ports import LiveBatch, LiveReadBatch, LiveState
 from skalds.transport.wire_names import RedisKey
@@ -35,6 +36,7 @@ class NodeRegistration:
 
 
 REQUEST_PATHS = frozenset({"events", "store", "none"})
+PER_NODE = 11  # reads per node in `NodeRegistry.refresh`
 MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
 
 
@@ -75,6 +77,18 @@ def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
     batch.hset(RedisKey.skald_info(skald_id), "fence", f"{fence_seconds:g}")
 
 
+def write_disconnect_default(batch: LiveBatch, skald_id: str, lost_after_seconds: float, replace: bool) -> None:
+    """The node's default disconnect policy, for its tasks that name none (`SkaldConfig.disconnect_*`)."""
+    info = RedisKey.skald_info(skald_id)
+    batch.hset(info, "lostAfter", f"{lost_after_seconds:g}")
+    batch.hset(info, "replace", "1" if replace else "0")
+
+
+def write_draining(batch: LiveBatch, skald_id: str) -> None:
+    """The node drains itself before it exits: the controller gives it no new task meanwhile."""
+    batch.hset(RedisKey.skald_info(skald_id), "draining", "1")
+
+
 def write_deregistration(batch: LiveBatch, skald_id: str) -> None:
     """Remove every key `write_registration` writes: the controller sees the node gone at once."""
     batch.hdel(RedisKey.SKALD_LIST_HASH, skald_id)
@@ -100,6 +114,8 @@ class NodeRecord:
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
     requests: str = ""  # how it hears users' requests ("events", "store", "none"); "": it did not say
+    draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
+    disconnect: Disconnect = NODE_DEFAULT  # its default disconnect policy (an older node says none)
     resources: dict[str, float | int] | None = None  # see `write_node_resources`; an older node publishes none
 
     def age_seconds(self, now: float | None = None) -> float:
@@ -150,26 +166,22 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "fence")
                 batch.get(RedisKey.skald_task_class_schema(skald_id))
                 batch.hget(RedisKey.skald_info(skald_id), "requests")
+                batch.hget(RedisKey.skald_info(skald_id), "draining")
+                batch.hget(RedisKey.skald_info(skald_id), "lostAfter")
+                batch.hget(RedisKey.skald_info(skald_id), "replace")
                 batch.hget(RedisKey.skald_info(skald_id), "resources")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
         fresh: dict[str, NodeRecord] = {}
         for index, skald_id in enumerate(ids):
-            heartbeat, all_tasks, classes, capacity, fence, schemas, requests, resources = details[index * 8:][:8]
             record = self.nodes.get(skald_id) or NodeRecord(id=skald_id, seen_change_at=now)
             stamp = _int(stamps.get(skald_id))
             if stamp != record.last_heartbeat_ms:
                 record.last_heartbeat_ms = stamp
                 record.seen_change_at = now
             record.mode = modes.get(skald_id, "node")
-            record.heartbeat = _int(heartbeat)
-            record.current_tasks = _tasks(all_tasks)
-            record.supported_tasks = list(classes)
-            record.capacity = _int(capacity)
-            record.fence_seconds = _float(fence)
-            record.class_schemas = _schemas(schemas, record.supported_tasks)
-            record.requests, record.resources = _request_path(requests), resource_figures(resources, NODE_FIGURES)
+            _fill(record, details[index * PER_NODE:index * PER_NODE + PER_NODE])
             was_online = record.online if skald_id in self.nodes else None
             record.online = record.age_seconds(now) <= self.timeout
             if was_online is None or was_online != record.online:
@@ -185,6 +197,23 @@ class NodeRegistry:
 def _request_path(value: Any) -> str:
     """How the node hears users' requests, if it said so in a known word (else "")."""
     return value if value in REQUEST_PATHS else ""
+
+
+def _fill(record: NodeRecord, details: list[Any]) -> None:
+    """A node's record from its keys, as `refresh` read them (PER_NODE values)."""
+    heartbeat, all_tasks, classes, capacity, fence, schemas, requests, draining, lost_after, replace, resources = \
+        details
+    record.heartbeat = _int(heartbeat)
+    record.current_tasks = _tasks(all_tasks)
+    record.supported_tasks = list(classes)
+    record.capacity = _int(capacity)
+    record.fence_seconds = _float(fence)
+    record.class_schemas = _schemas(schemas, record.supported_tasks)
+    record.requests = _request_path(requests)
+    record.draining = draining == "1"
+    seconds = _float(lost_after)
+    record.disconnect = Disconnect(seconds if 0 <= seconds <= MAX_LOST_AFTER_SECONDS else 0.0, replace != "0")
+    record.resources = resource_figures(resources, NODE_FIGURES)
 
 
 def _int(value: Any) -> int:

@@ -18,6 +18,7 @@ class KafkaTopic:
     TASK_RESUME = "task.resume"  # additive: continue a paused task (SIGCONT)
     DEAD_LETTER = "skalds.dead-letter"  # additive: events a node could not handle after its tries (JSON)
     TASK_CHANGES = "skalds.task.changes"  # additive: every stored history entry, as a wake-up (tasks/change_feed)
+    TASK_RELEASE = "task.release"  # additive: a drain asks a node to give a task back (stopped as a release)
 
     @staticmethod
     def task_notify_process_update(task_id: str) -> str:

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import skalds
-from skalds.system_controller.api import checkpoints, classes, events, logs, system, task_metrics, tasks
+from skalds.system_controller.api import checkpoints, classes, events, logs, node_actions, system, task_metrics, tasks
 from skalds.system_controller.api import skalds as skalds_routes
 from skalds.system_controller.api.body_limit import BodyLimit
 from skalds.system_controller.api.context import ApiContext
@@ -34,8 +34,8 @@ def create_app(context: ApiContext) -> FastAPI:
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"], allow_credentials=True)
-    for router in (tasks.router, logs.router, checkpoints.router, classes.router, skalds_routes.router, system.router,
-                   events.router, task_metrics.router):
+    for router in (tasks.router, logs.router, checkpoints.router, classes.router, skalds_routes.router,
+                   node_actions.router, system.router, events.router, task_metrics.router):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=context.config.api_max_body_bytes)  # outermost: before anything
     _install_timing(app, context)

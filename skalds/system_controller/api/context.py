@@ -12,6 +12,7 @@ from skalds.config.system_controller_config import SystemControllerConfig
 from skalds.system_controller.class_catalog import ClassCatalog
 from skalds.system_controller.dashboard.timeline import StatusTimeline
 from skalds.system_controller.dispatcher import Dispatcher
+from skalds.system_controller.drain_desk import DrainDesk
 from skalds.system_controller.hub import EventHub
 from skalds.system_controller.leader import LeaderLease
 from skalds.system_controller.live_view import LiveView
@@ -34,6 +35,7 @@ class ApiContext:
     dispatcher: Dispatcher | None = None
     lease: LeaderLease | None = None
     logs: TaskLogs | None = None  # the tasks' log lines (read by api/logs)
+    drains: DrainDesk | None = None  # cordons and drains asked for nodes
     started_at: float = field(default_factory=time.time)
     _catalog: ClassCatalog | None = field(default=None, init=False, repr=False)
 

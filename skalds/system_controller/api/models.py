@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from skalds.model.task import ACTIVE_STATUSES, HeartbeatCode, TaskLifecycleStatus
+from skalds.model.task import ACTIVE_STATUSES, DisconnectPolicy, HeartbeatCode, TaskLifecycleStatus
 from skalds.system_controller.policy.shown_state import shown_state
 from skalds.tasks import attachments_view, lifecycle
 
@@ -91,6 +91,9 @@ class TaskCreateRequest(BaseModel):
     name: str | None = Field(None, max_length=500)
     description: str | None = Field(None, max_length=5000)
     max_retries: int = Field(0, alias="maxRetries", ge=0, le=100)
+    disconnect: DisconnectPolicy | None = Field(None, description=(
+        "While its node is unreachable: move the task after lostAfterSeconds (never sooner than the controller's "
+        "timeout), or, with replace false, never move it (its node keeps it running); default: its node's"))
     wait_for_class: bool = Field(False, alias="waitForClass", description=(
         "Accept the task although no node has registered its class yet: it waits for one (its attachments are "
         "then checked by the node that starts it)"))
@@ -130,6 +133,9 @@ class CheckpointSummary(BaseModel):
             return None
 
 
+UNKNOWN = "Unknown"  # shown while the task's node is silent: not lost (not moved yet), not confirmed either
+
+
 class TaskResponse(BaseModel):
     """0.3.8's TaskResponse fields first; the rest are additive."""
 
@@ -163,10 +169,12 @@ class TaskResponse(BaseModel):
     retryCount: int = 0
     waitingFor: str | None = None  # "waiting for a node that runs X": a Created task no registered node can run
     statusUnconfirmed: str | None = None  # why its node does not confirm the status now (silent, offline, gone)
+    disconnect: dict[str, Any] | None = None  # {lostAfterSeconds, replace}; None: its node's default
     memoryLimitMb: int | None = None
     resources: ResourceFigures | None = None  # its worker tree's latest figures, while it runs
     checkpoint: CheckpointSummary | None = None  # its latest saved checkpoint (the state: /api/tasks/{id}/checkpoint)
-    state: str = "Created"  # what to show: Cancelling / Pausing / Retrying while under way, else lifecycleStatus
+    state: str = "Created"  # what to show: Cancelling / Pausing / Retrying while under way, Unknown while its node
+    # is silent (not lost yet: its disconnect policy decides when it moves), else lifecycleStatus
     nextAttemptAt: int | None = None  # ms: when a Retrying task goes back to Created
     progress: float | None = None  # the fraction its worker last reported (report_progress), 0 to 1
     progressMessage: str | None = None
@@ -204,8 +212,10 @@ class TaskResponse(BaseModel):
             exitCode=document.get("exitCode"), maxRetries=int(document.get("maxRetries") or 0),
             retryCount=int(document.get("retryCount") or 0),
             waitingFor=f"waiting for a node that runs {class_name}" if waiting else None,
-            statusUnconfirmed=unconfirmed, state=shown.state, nextAttemptAt=shown.next_attempt_at,
+            statusUnconfirmed=unconfirmed, nextAttemptAt=shown.next_attempt_at,
+            state=UNKNOWN if unconfirmed and shown.state == document.get("lifecycleStatus") else shown.state,
             checkpoint=CheckpointSummary.of(document.get("checkpoint")),
+            disconnect=document.get("disconnect") if isinstance(document.get("disconnect"), dict) else None,
             memoryLimitMb=document.get("memoryLimitMb") if isinstance(document.get("memoryLimitMb"), int) else None,
             resources=ResourceFigures.model_validate(resources)
             if resources and document.get("lifecycleStatus") in ACTIVE_STATUSES else None,
@@ -242,6 +252,8 @@ class SkaldResponse(BaseModel):
     taskCount: int
     capacity: int = 0
     heartbeatAgeMs: int = 0
+    drainState: Literal["cordoned", "draining", "drained"] | None = None  # None: it takes new tasks
+    drainDeadline: int | None = None  # ms: a drain stops what is left at this time
     resources: NodeResourceFigures | None = None  # None from an older node
 
 

@@ -11,11 +11,18 @@ from skalds.system_controller.api.context import ApiContext, get_context
 from skalds.system_controller.api.models import SkaldList, SkaldResponse
 from skalds.system_controller.api.responses import READ, errors
 from skalds.system_controller.api.security import require_read
+from skalds.system_controller.drain_desk import shown
 from skalds.system_controller.nodes import NodeRecord
 
 router = APIRouter(prefix="/api/skalds", tags=["skalds"], dependencies=[Depends(require_read)], responses=READ)
 ONE = errors(404, 422)
 Context = Annotated[ApiContext, Depends(get_context)]
+
+
+def _response(context: ApiContext, node: NodeRecord) -> SkaldResponse:
+    """0.3.8's fields plus the node's drain state (stored wish, or a node draining itself)."""
+    wish = context.drains.state_of(node.id) if context.drains is not None else None
+    return SkaldResponse(**node.to_dict(), **shown(wish, node.draining))
 
 
 def _node(context: ApiContext, skald_id: str) -> NodeRecord:
@@ -29,7 +36,7 @@ def _node(context: ApiContext, skald_id: str) -> NodeRecord:
 @router.get("/", response_model=SkaldList, include_in_schema=False)
 def list_skalds(context: Context, type: Annotated[Literal["node", "edge"] | None, Query()] = None,
                 status: Annotated[Literal["online", "offline"] | None, Query()] = None) -> SkaldList:
-    items = [SkaldResponse(**node.to_dict()) for node in sorted(context.node_records().values(), key=lambda n: n.id)
+    items = [_response(context, node) for node in sorted(context.node_records().values(), key=lambda n: n.id)
              if (type is None or node.mode == type) and (status is None or (node.online == (status == "online")))]
     return SkaldList(items=items, total=len(items))
 
@@ -52,7 +59,7 @@ def statistics(context: Context) -> dict[str, Any]:
 
 @router.get("/{skald_id}", response_model=SkaldResponse, responses=ONE)
 def get_skald(skald_id: str, context: Context) -> SkaldResponse:
-    return SkaldResponse(**_node(context, skald_id).to_dict())
+    return _response(context, _node(context, skald_id))
 
 
 @router.get("/{skald_id}/tasks", responses=ONE)

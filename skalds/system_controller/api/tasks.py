@@ -170,7 +170,8 @@ def create_task(body: TaskCreateRequest, context: Context, response: Response) -
         document = _run(lambda: context.service.create(
             task_id=body.id, class_name=body.class_name, attachments=body.attachments, priority=body.priority,
             name=body.name, description=body.description, max_retries=body.max_retries,
-            memory_limit_mb=body.memory_limit_mb))
+            memory_limit_mb=body.memory_limit_mb,
+            disconnect=body.disconnect.model_dump(by_alias=True) if body.disconnect is not None else None))
         span.set_attribute("task.id", document["id"])
     response.headers["Location"] = f"/api/tasks/{document['id']}"
     return TaskResponse.from_document(document, known_classes={body.class_name} if runners else set())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +51,11 @@ STRATEGIES: dict[DispatcherStrategyEnum, Strategy] = {
 }
 
 
-def eligible_nodes(nodes: Iterable[NodeRecord]) -> list[NodeRecord]:
-    """Online node-mode Skalds (edges run only their own tasks), by id so that round robin is stable."""
-    return sorted((node for node in nodes if node.online and node.mode == SkaldModeEnum.NODE.value),
-                  key=lambda node: node.id)
+def eligible_nodes(nodes: Iterable[NodeRecord], unschedulable: Collection[str] = ()) -> list[NodeRecord]:
+    """Online node-mode Skalds (edges run only their own tasks) that are neither cordoned (`unschedulable`)
+    nor draining themselves, by id so that round robin is stable."""
+    return sorted((node for node in nodes if node.online and node.mode == SkaldModeEnum.NODE.value
+                   and node.id not in unschedulable and not node.draining), key=lambda node: node.id)
 
 
 def holders(live_tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:

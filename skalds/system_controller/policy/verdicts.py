@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from skalds.model import disconnect
 from skalds.model.task import ModeEnum, TaskLifecycleStatus
 from skalds.system_controller.nodes import NodeRecord
 
@@ -43,17 +44,23 @@ def lost_reason(document: dict[str, Any], node: NodeRecord | None, beat: TaskBea
                 limits: LostLimits) -> str | None:
     """Why the task is lost (its node is offline, its heartbeat stopped, it never started), or None.
 
+    Its disconnect policy (`model.disconnect`, else its node's default) can make the wait longer
+    (`lostAfterSeconds`) or forbid the move while the node is unreachable (`replace: false`).
+
     `now` is the monotonic clock `beat` was timed on; `wall_ms` the wall clock, which the
     assignment time in the document is written in."""
     executor = document.get("executor")
     if document.get("mode") != ModeEnum.Passive.value or not executor:
         return None
     silent_for = now - beat.seen_change_at
-    allowed = limits.silence_allowed(node)
+    policy = disconnect.of(document, node.disconnect if node is not None else disconnect.NODE_DEFAULT)
+    allowed = max(limits.silence_allowed(node), policy.lost_after_seconds)
     if node is None or not node.online:
+        if not policy.replace:
+            return None  # never moved while its node is merely unreachable: its worker keeps running there
         # The task's own heartbeat is written by the same node: while it still changes the
         # node is alive (its registration was lost, e.g. live state restarted), so wait.
-        if beat.stamp is not None and silent_for <= limits.heartbeat_timeout:
+        if beat.stamp is not None and silent_for <= max(limits.heartbeat_timeout, policy.lost_after_seconds):
             return None
         if node is not None and node.age_seconds(now) <= allowed:
             return None  # its workers may still run: they stop themselves within the node's fence time

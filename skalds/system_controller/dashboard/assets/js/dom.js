@@ -76,8 +76,9 @@ export function statusBadges(task) {
       dataset: { pending: task.desiredStatus } }));
   }
   if (task.statusUnconfirmed) { // its node is silent or gone: the status is not a fact right now
-    badges.push(' ', h('span', { class: 'pending-request unconfirmed', text: 'unconfirmed',
-      title: task.statusUnconfirmed }));
+    const unknown = task.state === 'Unknown'; // not lost either: its disconnect policy decides when it moves
+    badges.push(' ', h('span', { class: 'pending-request unconfirmed', text: unknown ? 'Unknown' : 'unconfirmed',
+      title: task.statusUnconfirmed, dataset: unknown ? { shown: 'Unknown' } : {} }));
   }
   return badges;
 }

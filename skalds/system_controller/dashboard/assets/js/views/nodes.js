@@ -4,7 +4,7 @@
 // (where a task's executor links to) shows that one node.
 import { api } from '../api.js';
 import { auth } from '../auth.js';
-import { append, empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
+import { append, confirmDialog, empty, failure, formatAge, h, loading, onlineBadge, taskLink, throttle } from '../dom.js';
 import { live } from '../live.js';
 import { machineText, usageText } from './resources.js';
 
@@ -34,7 +34,10 @@ export function mount(container, route = { query: {} }) {
       cell('Node', h('a', { href: `#/tasks?executor=${encodeURIComponent(node.id)}`, class: 'mono', text: node.id,
         title: 'tasks of this node' })),
       cell('Mode', node.type),
-      cell('State', onlineBadge(node.status === 'online')),
+      cell('State', onlineBadge(node.status === 'online'), node.drainState
+        ? [' ', h('span', { class: 'badge drain', dataset: { field: 'drain' }, text: node.drainState,
+          title: node.drainDeadline ? `moves what is left by ${new Date(node.drainDeadline).toLocaleString()}` : '' })]
+        : null),
       cell('Classes', node.supportedTasks.length
         ? h('span', { class: 'chips' }, node.supportedTasks.map((name) => h('span', { class: 'chip', text: name })))
         : h('span', { class: 'muted', text: 'none' })),
@@ -55,7 +58,7 @@ export function mount(container, route = { query: {} }) {
             text: 'Its tasks' }), ' · ', h('a', { href: '#/nodes', text: 'All nodes' }))));
         return;
       }
-      body.replaceChildren(table(shown));
+      body.replaceChildren(table(shown), auth.isAdmin ? nodeActions(shown[0]) : '');
       return;
     }
     if (!nodes.length) {
@@ -68,6 +71,31 @@ export function mount(container, route = { query: {} }) {
     }
     const online = nodes.filter((node) => node.status === 'online').length;
     body.replaceChildren(h('p', { class: 'muted', text: `${online} of ${nodes.length} online` }), table(nodes));
+  }
+
+  // Cordon (no new tasks), drain (cordon, then move every task away) and uncordon, for an admin token.
+  function nodeActions(node) {
+    const note = h('p', { class: 'muted', role: 'status', dataset: { field: 'node-action' } });
+    const act = async (action, button, body) => {
+      if (action === 'drain' && !await confirmDialog(`Drain ${node.id}? Its tasks move to other nodes, a few at a `
+        + 'time, and it gets no new task until uncordoned.', 'Drain')) return;
+      button.disabled = true;
+      try {
+        const result = await api(`api/skalds/${encodeURIComponent(node.id)}/${action}`, { method: 'POST', body });
+        note.textContent = `${node.id}: ${result.drainState || 'takes new tasks'}`;
+        load();
+      } catch (error) {
+        note.textContent = `${action} refused: ${error.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    };
+    const button = (action, label, body) => h('button', { type: 'button', class: 'button', text: label,
+      dataset: { action }, onclick: (event) => act(action, event.currentTarget, body) });
+    return h('div', {}, h('div', { class: 'actions', role: 'group', 'aria-label': 'Node actions' },
+      node.drainState ? button('uncordon', 'Uncordon') : button('cordon', 'Cordon'),
+      node.drainState === 'draining' || node.drainState === 'drained' ? null
+        : button('drain', 'Drain', { deadlineSeconds: 300 })), note);
   }
 
   function table(shown) {

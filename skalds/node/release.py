@@ -1,0 +1,85 @@
+"""Giving a task back on request (`task.release`, sent by a drain): stop its worker as a release, never Cancelled.
+
+The worker is stopped with the stop reason DRAIN, a releasing stop: once its process is gone the node records
+the task given back for the attempt it held (Created, no executor: `lifecycle.release`), and only then can the
+dispatcher start the next attempt elsewhere, so the task never runs twice. `release_copy` is the one place that
+stops a copy for a drain: through `Supervisor.release_task`, which lets the worker checkpoint first. A forced
+release (past the drain's deadline) kills the worker at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from skalds.model.event import TaskEvent
+from skalds.model.ids import shown
+from skalds.model.task import STARTABLE_STATUSES
+from skalds.node.stopping import StopDeadlines
+from skalds.node.supervisor import Supervisor
+from skalds.tasks import lifecycle
+from skalds.transport.ports import Event, TaskStore
+from skalds.utils.logging import logger
+
+DRAIN = "drain"  # the stop reason of a released copy (outcomes.RELEASING_STOPS, reactor's give-back)
+RELEASE_NOW = "release-now"  # an event title: past the deadline, stop the worker at once
+FORCED_KILL_SECONDS = 1.0  # a forced release: SIGTERM now, SIGKILL after this
+
+
+def release_copy(supervisor: Supervisor, task_id: str, *, forced: bool = False) -> bool:
+    """Stop the running copy of `task_id` as a release (given back once it exited); False if none runs. It
+    checkpoints first (`Supervisor.release_task`), unless the drain's deadline has passed (`forced`: no time
+    is left, the worker is stopped at once). A copy already stopping for another reason (a cancel) keeps it."""
+    if not forced:
+        return supervisor.release_task(task_id, DRAIN)
+    if not supervisor.cancel_task(task_id, DRAIN):
+        return False
+    handle = supervisor.handle(task_id)
+    if handle is not None and handle.stop_reason == DRAIN:
+        now = time.monotonic()
+        handle.deadlines = StopDeadlines(term_at=now, kill_at=now + FORCED_KILL_SECONDS)
+    return True
+
+
+class Releases:
+    """The node's handler of `task.release` events (routed by `CommandHandler`)."""
+
+    def __init__(self, skald_id: str, supervisor: Supervisor, store: TaskStore | None,
+                 parse: Callable[[Event], TaskEvent | None], started: dict[str, int]) -> None:
+        self.skald_id = skald_id
+        self.supervisor = supervisor
+        self.store = store
+        self.parse = parse
+        self.started = started  # the CommandHandler's: an attempt given back here is never started here
+
+    def handle(self, event: Event) -> None:
+        parsed = self.parse(event)
+        if parsed is None or (parsed.recipient and parsed.recipient != self.skald_id):
+            return
+        forced = parsed.title == RELEASE_NOW
+        for task_id in parsed.task_ids:
+            handle = self.supervisor.handle(task_id)
+            if handle is not None:
+                if parsed.attempt is not None and parsed.attempt != handle.attempt:
+                    logger.info(f"release of task {shown(task_id)} attempt {parsed.attempt} ignored: attempt "
+                                f"{handle.attempt} runs here")
+                elif release_copy(self.supervisor, task_id, forced=forced):
+                    logger.info(f"task {shown(task_id)}: releasing it for a drain" + (" (at once)" if forced else ""))
+            else:
+                self._give_back_unstarted(task_id, parsed.attempt)
+
+    def _give_back_unstarted(self, task_id: str, attempt: int | None) -> None:
+        """A task assigned here that no worker runs (not started yet) is given back at once."""
+        if self.store is None:
+            return
+        document: dict[str, Any] | None = self.store.get(task_id)
+        if document is None or document.get("executor") != self.skald_id \
+                or document.get("lifecycleStatus") not in STARTABLE_STATUSES:
+            return
+        held = int(document.get("attempt") or 0)
+        if attempt is not None and attempt != held:
+            return
+        self.started[task_id] = max(held, self.started.get(task_id, 0))
+        if lifecycle.release(self.store, task_id, executor=self.skald_id, attempt=held, reason=DRAIN).document:
+            logger.info(f"task {shown(task_id)}: given back for a drain before it started")
