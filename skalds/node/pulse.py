@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from skalds.config.skald_config import SkaldConfig
@@ -26,6 +28,8 @@ from skalds.transport.ports import LiveBatch
 from skalds.transport.wire_names import RedisKey
 from skalds.worker.registry import WorkerRegistry
 
+SCHEMAS_EVERY_SECONDS = 30.0  # class schemas (up to 1 MB) change only with a new build: not every heartbeat
+
 
 @dataclass
 class Pulse:
@@ -35,7 +39,9 @@ class Pulse:
     registry: WorkerRegistry
     recorder: Recorder
     resources: ResourceWatch | None = None
+    clock: Callable[[], float] = time.monotonic
     node: NodeRegistration = field(init=False)
+    _schemas_at: float = field(init=False, default=float("-inf"))  # when they were last written (monotonic)
 
     def __post_init__(self) -> None:
         self.node = NodeRegistration(skald_id=self.config.skald_id, mode=self.role.mode, pid=os.getpid(),
@@ -58,6 +64,10 @@ class Pulse:
         ttl = self.config.heartbeat_period + 5
         tasks = [(handle.task_id, handle.task.class_name) for handle in handles]
         sampled = self.resources.latest() if self.resources is not None else None
+        schemas = ""  # as written last (their key lives `redis_key_ttl`); a Redis that restarted empty has them
+        # back within SCHEMAS_EVERY_SECONDS
+        if self.clock() - self._schemas_at >= min(SCHEMAS_EVERY_SECONDS, self.config.redis_key_ttl / 2):
+            schemas, self._schemas_at = self.registry.schemas_json(), self.clock()
 
         def fill(batch: LiveBatch) -> None:
             for handle in handles:
@@ -70,7 +80,7 @@ class Pulse:
                     progress.fill(batch, handle, ttl)
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
-                                   self.config.redis_key_ttl, schemas=self.registry.schemas_json())
+                                   self.config.redis_key_ttl, schemas=schemas)
                 if sampled is not None and sampled.node.at_ms:
                     node = sampled.node
                     write_node_resources(batch, self.config.skald_id, node.usage.cpu_percent, node.usage.rss_bytes,

@@ -113,6 +113,7 @@ class NodeRecord:
     fence_seconds: float = 0.0  # the node's fence time (0: it did not say, an older node or no fencing)
     online: bool = False
     class_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # an older node publishes none
+    schemas_read: tuple[str | None, list[str]] = (None, [])  # what `class_schemas` was parsed from
     requests: str = ""  # how it hears users' requests ("events", "store", "none"); "": it did not say
     draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
     disconnect: Disconnect = NODE_DEFAULT  # its default disconnect policy (an older node says none)
@@ -208,7 +209,9 @@ def _fill(record: NodeRecord, details: list[Any]) -> None:
     record.supported_tasks = list(classes)
     record.capacity = _int(capacity)
     record.fence_seconds = _float(fence)
-    record.class_schemas = _schemas(schemas, record.supported_tasks)
+    if (schemas, record.supported_tasks) != record.schemas_read:  # parsed again only when they changed
+        record.schemas_read = (schemas, list(record.supported_tasks))
+        record.class_schemas = _schemas(schemas, record.supported_tasks)
     record.requests = _request_path(requests)
     record.draining = draining == "1"
     seconds = _float(lost_after)

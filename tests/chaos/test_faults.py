@@ -1,7 +1,9 @@
-"""Seeded fault injection, 3 minutes: node kill -9 and SIGSTOP, cut links, frozen and restarted Kafka, Redis
-and FerretDB, against 2 controllers and 3 nodes while a user creates, updates, pauses, resumes and cancels tasks.
-Afterwards the workers' own records and the API must agree: no task lost, none run twice at once, every accepted
-command applied, no status wrong for longer than the convergence bound. `bench/chaos_bench.py` is the long run.
+"""Seeded fault injection, 3 minutes: node kill -9 and SIGSTOP, cut links, drains, frozen and restarted Kafka,
+Redis and FerretDB, against 2 controllers, 3 nodes and an edge node while a user creates, updates, pauses, resumes
+and cancels tasks whose workers checkpoint every second. Afterwards the workers' own records and the API must agree:
+no task lost, none run twice at once, none begun from zero or behind a checkpoint it had reached, edge tasks still
+running on their node, every accepted command applied, no status wrong for longer than the convergence bound.
+`bench/chaos_bench.py` is the long run.
 
 SKALDS_CHAOS_SEED picks the seed (default: random, printed); SKALDS_CHAOS_SECONDS the length (default 180).
 """

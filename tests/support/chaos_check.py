@@ -32,6 +32,7 @@ class Ticks:
     runs: dict[str, dict[int, list[list[float]]]] = field(default_factory=dict)
     gap: float = 1.0  # a silence longer than this between two ticks of one pid ends a run
     last: dict[str, tuple[float, str]] = field(default_factory=dict)
+    resumed: dict[str, dict[int, int]] = field(default_factory=dict)  # task -> pid -> checkpoint count it began at
     _offset: int = 0
 
     def read(self) -> None:
@@ -55,6 +56,8 @@ class Ticks:
                 runs.append([entry["ts"], entry["ts"]])
             if entry["ts"] >= self.last.get(entry["task"], (0.0, ""))[0]:
                 self.last[entry["task"]] = (entry["ts"], entry.get("label", ""))
+            if "resumedFrom" in entry:
+                self.resumed.setdefault(entry["task"], {}).setdefault(entry["pid"], int(entry["resumedFrom"]))
 
     def ticking(self, task_id: str, now: float, tick: float) -> bool:
         return now - self.last.get(task_id, (0.0, ""))[0] <= 3 * tick + 0.5
@@ -118,8 +121,36 @@ class Sampler:
         self.longest[task_id] = max(self.longest.get(task_id, 0.0), now - began)
 
 
+def checkpoint_problems(ticks: Ticks, worked: float = 10.0) -> tuple[list[str], list[str]]:
+    """Copies that began behind a checkpoint an earlier copy of their task had already begun from, and copies
+    that began from zero after earlier copies had worked `worked` seconds (saving a checkpoint every second)."""
+    behind, from_zero = [], []
+    for task_id, pids in ticks.resumed.items():
+        copies = sorted((*ticks.spans[task_id][pid], resumed, pid) for pid, resumed in pids.items())
+        best, worked_before = 0, 0.0
+        for first, last, resumed, pid in copies:
+            if resumed < best:
+                behind.append(f"{task_id}: pid {pid} began at {resumed}, an earlier copy at {best}")
+            if resumed == 0 and worked_before >= worked:
+                from_zero.append(f"{task_id}: pid {pid} began from zero after {worked_before:.0f}s of work")
+            best, worked_before = max(best, resumed), worked_before + last - first
+    return behind, from_zero
+
+
+def edge_problems(edge: dict[str, str], final: dict[str, dict[str, Any]], ticks: Ticks, tick: float) -> list[str]:
+    """Edge tasks are never moved: each must end Running on its own node, its process ticking."""
+    now = time.time()
+    problems = []
+    for task_id, node in edge.items():
+        document = final.get(task_id) or {}
+        status, executor = document.get("lifecycleStatus"), document.get("executor")
+        if status != "Running" or executor != node or not ticks.ticking(task_id, now, tick):
+            problems.append(f"{task_id}: {status} on {executor}, running: {ticks.ticking(task_id, now, tick)}")
+    return problems
+
+
 def verdict(driver: Driver, final: dict[str, dict[str, Any]], ticks: Ticks, sampler: Sampler, tick: float,
-            bound: float) -> dict[str, list[str]]:
+            bound: float, edge: dict[str, str] | None = None) -> dict[str, list[str]]:
     """The invariants, each a list of offending tasks with a reason (all empty = the run passed)."""
     now = time.time()
     ticks.read()
@@ -134,8 +165,12 @@ def verdict(driver: Driver, final: dict[str, dict[str, Any]], ticks: Ticks, samp
         if status not in QUIET and not ticking:
             lost.append(f"{task_id}: {status} but no process runs it")
         not_applied += _unapplied(driver, task_id, status, ticks, ticking)
+    behind, from_zero = checkpoint_problems(ticks)
     return {
         "tasks lost": lost,
+        "copies begun behind a checkpoint": behind,
+        "copies begun from zero after 10 s of work": from_zero,
+        "edge tasks not running on their node": edge_problems(edge or {}, final, ticks, tick),
         "tasks running twice at once": [f"{task_id}: {seconds}s" for task_id, seconds in
                                         sorted(ticks.overlaps(tick).items())],
         "accepted commands not applied": not_applied,

@@ -77,7 +77,7 @@ class Driver:
 
     def _create(self, task_id: str) -> None:
         body = {"id": task_id, "className": "TickWorker", "waitForClass": True,  # nodes come and go here
-                "attachments": {"recordTo": self.record_to, "label": "v0"}}
+                "attachments": {"recordTo": self.record_to, "label": "v0", "checkpointEvery": 4}}
         if self._call(task_id, "create", "POST", "/api/tasks", body):
             self.created.append(task_id)
         elif any(self._exists(client, task_id) for client in self.clients[:1]):
@@ -94,7 +94,7 @@ class Driver:
         if action == "update":
             label = f"v{self.rng.randrange(1_000_000)}"
             self._call(task_id, action, "PUT", f"/api/tasks/{task_id}/attachments",
-                       {"attachments": {"recordTo": self.record_to, "label": label}})
+                       {"attachments": {"recordTo": self.record_to, "label": label, "checkpointEvery": 4}})
         elif self._call(task_id, action, "POST", f"/api/tasks/{task_id}/{action}") and action == "cancel":
             self._cancelled.add(task_id)
 

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from support.private_services import PrivateServices
 from support.private_services import send_signal as _signal
 from support.tcp_proxy import TcpProxy
 
-KINDS = ("node_kill", "node_freeze", "link_cut", "kafka_freeze", "redis_freeze", "mongo_freeze", "kafka_restart",
-         "redis_restart", "mongo_restart")
+KINDS = ("node_kill", "node_freeze", "link_cut", "node_drain", "kafka_freeze", "redis_freeze", "mongo_freeze",
+         "kafka_restart", "redis_restart", "mongo_restart")
 SERVICE_OF = {"kafka": "kafka", "redis": "redis", "mongo": "ferretdb"}
 
 
@@ -58,9 +60,10 @@ class NodeHandle:
 class Injector:
     """Runs a plan on its own thread; `log` says what was done when."""
 
-    def __init__(self, services: PrivateServices, nodes: dict[str, NodeHandle]) -> None:
+    def __init__(self, services: PrivateServices, nodes: dict[str, NodeHandle], urls: list[str]) -> None:
         self.services = services
         self.nodes = nodes
+        self.urls = urls  # the controllers, for drains
         self.log: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,6 +96,9 @@ class Injector:
             pid = self.nodes[target].pid()
             _signal(pid, signal.SIGSTOP)
             return lambda: _signal(pid, signal.SIGCONT)
+        if kind == "node_drain":  # moved off (checkpointing), then back in service when the fault ends
+            self._node_action(target, "drain", {"deadlineSeconds": max(5.0, fault.seconds)})
+            return lambda: self._node_action(target, "uncordon", {})
         if kind == "link_cut":
             for link in self.nodes[target].links:
                 link.stop()
@@ -103,3 +109,13 @@ class Injector:
             return lambda: self.services.resume(service)
         self.services.down(service)  # a restart: down for the fault's length, then up with its data
         return lambda: self.services.up(service)
+
+    def _node_action(self, skald_id: str, action: str, body: dict[str, float]) -> None:
+        """What an operator does: ask whichever controller answers; the log says if none took it."""
+        for url in self.urls:
+            try:
+                if httpx.post(f"{url}/api/skalds/{skald_id}/{action}", json=body, timeout=5).status_code < 300:
+                    return
+            except httpx.HTTPError:
+                continue
+        self.log.append(f"no controller took {action} of {skald_id}")

@@ -1,4 +1,5 @@
-"""One fault-injection run: private services, 2 controllers, 3 nodes, a user, seeded faults, a verdict.
+"""One fault-injection run: private services, 2 controllers, 3 nodes and an edge node, a user, seeded faults
+(drains among them), a verdict. Every worker saves its count as a checkpoint each second.
 
 Used by `tests/chaos/test_faults.py` (3 minutes, in CI) and `bench/chaos_bench.py` (30 minutes).
 Nodes reach Redis and MongoDB through their own TCP proxies, so a node's links can be cut alone;
@@ -24,6 +25,9 @@ from support.private_services import PrivateServices
 from support.tcp_proxy import TcpProxy
 
 TICK = 0.25
+NODES = ["chaos-a", "chaos-b", "chaos-c"]
+EDGE = "chaos-edge"  # runs its YAML file's tasks, never moved: a cut link must not stop them
+EDGE_TASKS = ("chaos-edge-0", "chaos-edge-1")
 NODE_SETTINGS = {"HEARTBEAT_PERIOD": "1", "RECONCILE_PERIOD": "2", "LOG_LEVEL": "INFO",
                  "CANCEL_REQUEST_TIMEOUT": "1", "CANCEL_GRACE_SECONDS": "3"}
 CONTROLLER_SETTINGS = {"MONITOR_HEARTBEAT_TIMEOUT": "6", "MONITOR_TASK_INTERVAL": "1", "DISPATCHER_INTERVAL": "5",
@@ -80,9 +84,17 @@ class ChaosCluster:
 
     def _start_node(self, skald_id: str, wait: bool = False) -> None:
         redis, mongo = self.links[skald_id]
+        mode = {"SKALD_MODE": "edge", "YAML_FILE": str(self._edge_file())} if skald_id == EDGE else {}
         self.nodes[skald_id] = self.node_factory.start(
             skald_id, wait=wait, REDIS_PORT=str(redis.port), MONGO_HOST=f"mongodb://root:root@localhost:{mongo.port}/",
-            **NODE_SETTINGS)
+            **NODE_SETTINGS, **mode)
+
+    def _edge_file(self) -> Path:
+        path = self.workdir / "edge.yaml"
+        path.write_text("TaskWorkers:\n" + "".join(
+            f"  {task_id}:\n    className: TickWorker\n    attachments:\n      recordTo: {self.records}\n"
+            "      label: edge\n      checkpointEvery: 4\n" for task_id in EDGE_TASKS))
+        return path
 
     def handles(self) -> dict[str, NodeHandle]:
         return {skald_id: NodeHandle(skald_id, pid=lambda s=skald_id: self.nodes[s].process.pid,
@@ -133,13 +145,13 @@ def _all_pages(url: str) -> list[dict[str, Any]]:
 def run_chaos(workdir: Path, seed: int, seconds: float, tasks: int = 30, bound: float = 15.0,
               settle: float = 40.0) -> ChaosReport:
     cluster = ChaosCluster(workdir, seed)
-    faults = plan(seed, seconds, ["chaos-a", "chaos-b", "chaos-c"])
+    faults = plan(seed, seconds, [*NODES, EDGE])
     try:
-        urls = cluster.start(["chaos-a", "chaos-b", "chaos-c"])
+        urls = cluster.start([*NODES, EDGE])
         driver = Driver(urls, str(cluster.records), tasks, seed)
         ticks = Ticks(cluster.records)
         sampler = Sampler(ticks, lambda: read_tasks(urls), TICK)
-        injector = Injector(cluster.services, cluster.handles())
+        injector = Injector(cluster.services, cluster.handles(), urls)
         started = time.monotonic()
         driver.start()
         sampler.start()
@@ -153,7 +165,7 @@ def run_chaos(workdir: Path, seed: int, seconds: float, tasks: int = 30, bound: 
         final = {task["id"]: task for task in _retrying(lambda: read_tasks(urls))}
         report = ChaosReport(seed, time.monotonic() - started, faults, injector.log, len(driver.accepted),
                              driver.refused, sampler.samples, sampler.failed_samples)
-        report.invariants = verdict(driver, final, ticks, sampler, TICK, bound)
+        report.invariants = verdict(driver, final, ticks, sampler, TICK, bound, edge=dict.fromkeys(EDGE_TASKS, EDGE))
         return report
     finally:
         cluster.stop()

@@ -189,26 +189,35 @@ class TickModel(BaseModel):
     record_to: str | None = Field(None, alias="recordTo")
     tick_seconds: float = Field(0.25, alias="tickSeconds")
     label: str = "x"
+    checkpoint_every: int = Field(0, alias="checkpointEvery")  # save {"count"} every N ticks (0: never)
 
 
 class TickWorker(BaseTaskWorker[TickModel]):
-    """Writes a `tick` (task, attempt, pid, time) every `tick_seconds` while main runs: the fault tests
-    read from these records which copies of a task really ran, and when."""
+    """Writes a `tick` (task, attempt, pid, time, count) every `tick_seconds` while main runs: the fault tests
+    read from these records which copies of a task really ran, and when. With `checkpointEvery` it saves its
+    count as a checkpoint, and a later copy counts on from the checkpoint it started from (`resumedFrom`)."""
 
     def initialize(self, data: TickModel) -> None:
         self.data = data
+        self.resumed_from = int((self.last_checkpoint or {}).get("count", 0))
+        self.count = self.resumed_from
 
     @run_main_handler
     def main(self) -> None:
         attempt = getattr(self.task, "attempt", None)
         deadline = time.monotonic() + self.data.seconds
         while time.monotonic() < deadline and not self.is_cancel_requested():
-            record(self.data.record_to, "tick", task=self.task_id, attempt=attempt, label=self.data.label)
+            self.count += 1
+            record(self.data.record_to, "tick", task=self.task_id, attempt=attempt, label=self.data.label,
+                   count=self.count, resumedFrom=self.resumed_from)
+            if self.data.checkpoint_every and self.count % self.data.checkpoint_every == 0:
+                self.save_checkpoint({"count": self.count})
             self.cancel_requested.wait(self.data.tick_seconds)
 
     @update_event_handler
     def update(self, data: TickModel) -> None:
-        self.data = data.model_copy(update={"record_to": self.data.record_to})
+        self.data = data.model_copy(update={"record_to": self.data.record_to,
+                                            "checkpoint_every": self.data.checkpoint_every})
 
 
 class BusyTickWorker(TickWorker):
