@@ -76,6 +76,7 @@ class LogCapture:
         self.shipper = shipper
         self.rate = max(1.0, float(lines_per_second))
         self.skald_id = skald_id
+        self.dropped_total = 0  # lines over the rate limit since the node started (the node's metric)
         self._new: queue.SimpleQueue[_Output] = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -170,6 +171,7 @@ class LogCapture:
     def _flush_dropped(self, output: _Output) -> None:
         if output.dropped:
             text = f"{output.dropped} lines dropped: over {self.rate:g} lines/s"
+            self.dropped_total += output.dropped
             output.dropped = 0
             self._emit(LogLine(output.task_id, output.attempt, "WARNING", int(time.time() * 1000), text, "skalds"),
                        output)

@@ -28,6 +28,7 @@ class LogShipper:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._overflow: Counter[tuple[str, int]] = Counter()
+        self.dropped_total = 0  # lines the full queue turned away since the node started
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -55,6 +56,7 @@ class LogShipper:
         with self._lock:
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             overflow, self._overflow = self._overflow, Counter()
+            self.dropped_total += sum(overflow.values())
         now = int(time.time() * 1000)
         batch += [LogLine(task_id, attempt, "WARNING", now, f"{count} lines dropped: the node's log queue was full",
                           "skalds") for (task_id, attempt), count in overflow.items()]

@@ -21,6 +21,7 @@ from skalds.node.settings import NodeRole
 from skalds.transport.node_registry import (
     NodeRegistration,
     write_deregistration,
+    write_log_drops,
     write_node_resources,
     write_registration,
 )
@@ -40,6 +41,7 @@ class Pulse:
     recorder: Recorder
     resources: ResourceWatch | None = None
     clock: Callable[[], float] = time.monotonic
+    log_drops: Callable[[], int] = lambda: 0  # the workers' log lines this node dropped since it started
     node: NodeRegistration = field(init=False)
     _schemas_at: float = field(init=False, default=float("-inf"))  # when they were last written (monotonic)
 
@@ -64,6 +66,7 @@ class Pulse:
         ttl = self.config.heartbeat_period + 5
         tasks = [(handle.task_id, handle.task.class_name) for handle in handles]
         sampled = self.resources.latest() if self.resources is not None else None
+        dropped = self.log_drops()
         schemas = ""  # as written last (their key lives `redis_key_ttl`); a Redis that restarted empty has them
         # back within SCHEMAS_EVERY_SECONDS
         if self.clock() - self._schemas_at >= min(SCHEMAS_EVERY_SECONDS, self.config.redis_key_ttl / 2):
@@ -81,6 +84,7 @@ class Pulse:
             if self.role.register_node:
                 write_registration(batch, self.node, tasks, self.registry.names(), now, ttl,
                                    self.config.redis_key_ttl, schemas=schemas)
+                write_log_drops(batch, self.config.skald_id, dropped)
                 if sampled is not None and sampled.node.at_ms:
                     node = sampled.node
                     write_node_resources(batch, self.config.skald_id, node.usage.cpu_percent, node.usage.rss_bytes,

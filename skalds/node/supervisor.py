@@ -75,9 +75,13 @@ class Supervisor:
                                 self._finished, self._keepalive.fenced if self._keepalive is not None else None,
                                 self._checkpoints)
         self._resources = ResourceWatch(config, self._handles, self._over_memory_limit)
-        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self._resources)
+        self._pulse = Pulse(config, self.role, self._handles, registry, self._recorder, self._resources,
+                            log_drops=self._log_drops)
         self._threads: list[threading.Thread] = []
         self.draining = False  # set by the node's self-drain (skalds/node/self_drain.py)
+
+    def _log_drops(self) -> int:
+        return self._capture.dropped_total + (self._shipper.dropped_total if self._shipper is not None else 0)
 
     @property
     def _fork_server(self) -> ForkServer:

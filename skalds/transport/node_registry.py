@@ -36,7 +36,7 @@ class NodeRegistration:
 
 
 REQUEST_PATHS = frozenset({"events", "store", "none"})
-PER_NODE = 11  # reads per node in `NodeRegistry.refresh`
+PER_NODE = 12  # reads per node in `NodeRegistry.refresh`
 MAX_SCHEMAS_BYTES = 1024 * 1024  # all of one node's class schemas (JSON): a larger value is read as none
 
 
@@ -69,6 +69,11 @@ def write_node_resources(batch: LiveBatch, skald_id: str, cpu_percent: float, rs
     figures = {"cpuPercent": round(cpu_percent, 1), "rssBytes": rss_bytes, "processes": processes,
                "memoryTotalBytes": memory_total, "memoryAvailableBytes": memory_available, "at": at_ms}
     batch.hset(RedisKey.skald_info(skald_id), "resources", json.dumps(figures))
+
+
+def write_log_drops(batch: LiveBatch, skald_id: str, dropped: int) -> None:
+    """How many of its workers' log lines the node dropped since it started (rate limit, full queue)."""
+    batch.hset(RedisKey.skald_info(skald_id), "logLinesDropped", str(dropped))
 
 
 def write_fence(batch: LiveBatch, skald_id: str, fence_seconds: float) -> None:
@@ -118,6 +123,7 @@ class NodeRecord:
     draining: bool = False  # the node drains itself (it was told to stop): no new tasks for it
     disconnect: Disconnect = NODE_DEFAULT  # its default disconnect policy (an older node says none)
     resources: dict[str, float | int] | None = None  # see `write_node_resources`; an older node publishes none
+    log_lines_dropped: int = 0  # see `write_log_drops`
 
     def age_seconds(self, now: float | None = None) -> float:
         return max(0.0, (now or time.monotonic()) - self.seen_change_at)
@@ -171,6 +177,7 @@ class NodeRegistry:
                 batch.hget(RedisKey.skald_info(skald_id), "lostAfter")
                 batch.hget(RedisKey.skald_info(skald_id), "replace")
                 batch.hget(RedisKey.skald_info(skald_id), "resources")
+                batch.hget(RedisKey.skald_info(skald_id), "logLinesDropped")
 
         details = self.live.read(per_node) if ids else []
         transitions: list[tuple[str, str]] = []
@@ -202,8 +209,8 @@ def _request_path(value: Any) -> str:
 
 def _fill(record: NodeRecord, details: list[Any]) -> None:
     """A node's record from its keys, as `refresh` read them (PER_NODE values)."""
-    heartbeat, all_tasks, classes, capacity, fence, schemas, requests, draining, lost_after, replace, resources = \
-        details
+    heartbeat, all_tasks, classes, capacity, fence, schemas, requests, draining, lost_after, replace, resources, \
+        log_drops = details
     record.heartbeat = _int(heartbeat)
     record.current_tasks = _tasks(all_tasks)
     record.supported_tasks = list(classes)
@@ -217,6 +224,7 @@ def _fill(record: NodeRecord, details: list[Any]) -> None:
     seconds = _float(lost_after)
     record.disconnect = Disconnect(seconds if 0 <= seconds <= MAX_LOST_AFTER_SECONDS else 0.0, replace != "0")
     record.resources = resource_figures(resources, NODE_FIGURES)
+    record.log_lines_dropped = max(0, _int(log_drops))
 
 
 def _int(value: Any) -> int:

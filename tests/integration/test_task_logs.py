@@ -87,7 +87,7 @@ def test_logger_lines_and_prints_reach_the_api_with_task_attempt_and_level(contr
 
 
 def test_a_flooding_worker_is_rate_limited_and_its_log_capped(controller, nodes):
-    nodes.start(TASK_LOG_LINES_PER_SECOND="200", TASK_LOG_MAX_LINES="300")
+    node = nodes.start(TASK_LOG_LINES_PER_SECOND="200", TASK_LOG_MAX_LINES="300")
     flood = create(controller, lines=0, flood=20000, seconds=1.0)
     quiet = create(controller, lines=1)
     wait_status(controller, quiet, "Finished")  # the node keeps working beside the flood
@@ -99,6 +99,12 @@ def test_a_flooding_worker_is_rate_limited_and_its_log_capped(controller, nodes)
     dropped = sum(int(line["text"].split()[0]) for line in markers)
     assert dropped > 15000, markers
     assert len(lines) <= 300 + 110  # MAXLEN ~ trims whole stream nodes (100 entries)
+    gauge = f'skalds_node_log_lines_dropped{{node="{node.skald_id}"}} '
+
+    def exported() -> float:
+        found = [line for line in controller.http.get("/metrics").text.splitlines() if line.startswith(gauge)]
+        return float(found[0].split()[-1]) if found else 0.0
+    wait_for(lambda: exported() >= dropped, 15, "the node's drops on /metrics")  # some markers may be trimmed
 
 
 def test_the_byte_cap_keeps_the_newest_lines(controller, nodes):
