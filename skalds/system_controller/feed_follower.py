@@ -175,6 +175,11 @@ class FeedFollower:
             data = {key: value for key, value in entry.items() if key not in ("_id", "taskId")}
             if "status" in entry:
                 data["lifecycleStatus"] = entry["status"]
+            elif name == "task_status":  # a stored request: 0.3.8's clients read the status it leaves the task in
+                status = self.view.status_of(entry["taskId"])
+                if status is None:  # not a live task any more: its own status message says what it is
+                    continue
+                data["lifecycleStatus"] = status
             state = entry_state(entry)
             if state is not None:
                 data["state"] = state  # Cancelling / Pausing from a stored request, else the recorded status

@@ -181,11 +181,16 @@ class LiveView:
 
     def class_of(self, task_id: str) -> str | None:
         """The class of a task the view holds (a task that is not over), or None."""
+        return self._field(task_id, "className")
+
+    def status_of(self, task_id: str) -> str | None:
+        """The stored status of a task the view holds, or None."""
+        return self._field(task_id, "lifecycleStatus")
+
+    def _field(self, task_id: str, name: str) -> str | None:
         with self._lock:
             task = self._tasks.get(task_id)
-        if task is None or not task.get("className"):
-            return None
-        return str(task["className"])
+        return None if task is None or not task.get(name) else str(task[name])
 
     def class_names(self) -> list[str]:
         with self._lock:
