@@ -18,6 +18,7 @@ class SystemControllerConfig(ServiceConfig):
     monitor_skald_interval: float = 1.0  # seconds between node checks (online/offline)
     monitor_task_interval: float = 1.0  # seconds between task checks (lost tasks) and change-feed reads
     monitor_heartbeat_timeout: float = 6.0
+    view_audit_seconds: float = 30.0  # how often the live view is compared with the store's live tasks (0: never)
     fence_margin_seconds: float = 2.0  # a node's tasks move only after its fence time plus this (self-fencing)
     assign_timeout: float = 15.0
     dispatcher_interval: float = 5.0  # the periodic pass over the live view; new work wakes the dispatcher at once

@@ -50,7 +50,8 @@ Observer = Callable[[list[dict[str, Any]]], None]
 class FeedFollower:
     def __init__(self, store: TaskStore, view: LiveView, hub: EventHub, listener: DispatchListener,
                  open_consumer: OpenConsumer, live: LiveState, stop: threading.Event, *,
-                 observers: Iterable[Observer] = (), on_rebuild: Callable[[], None] = lambda: None) -> None:
+                 observers: Iterable[Observer] = (), on_rebuild: Callable[[], None] = lambda: None,
+                 audit_seconds: float = 30.0) -> None:
         self.store, self.view, self.hub, self.listener = store, view, hub, listener
         self.open_consumer, self.stop = open_consumer, stop
         self.observers, self.on_rebuild = list(observers), on_rebuild
@@ -59,6 +60,8 @@ class FeedFollower:
         self._lock = threading.Lock()
         self._rebuild_wanted = True
         self._last_rebuild = 0.0
+        self.audit_seconds = audit_seconds  # how often the view is compared with the store's live tasks (0: never)
+        self._audited_at = time.monotonic()
         self.rebuilds = 0
 
     # --- asked by other parts -------------------------------------------------------------------------
@@ -191,8 +194,26 @@ class FeedFollower:
         for observer in self.observers:
             observer(entries)
 
+    def _audit(self) -> None:
+        """The anti-entropy pass: the store's live tasks (a few fields, the two indexed reads of a rebuild) against
+        the view; a task whose status or last change differs, or that only one side holds, is re-read. A change
+        whose message never came (lost on a broker restart, or written by a program that publishes none)
+        reaches the view here, within `audit_seconds`, whatever the feed did."""
+        stored = {document["id"]: (document.get("lifecycleStatus"), document.get("updateDateTime"))
+                  for document in live_reads.live_documents(self.store, live_reads.AUDIT_FIELDS)}
+        held = {document["id"]: (document.get("lifecycleStatus"), document.get("updateDateTime"))
+                for document in self.view.tasks()}
+        differ = [task_id for task_id in stored.keys() | held.keys() if stored.get(task_id) != held.get(task_id)]
+        if differ:
+            logger.info(f"live view: {len(differ)} task(s) differ from the store (e.g. {sorted(differ)[:3]}); "
+                        "re-reading them")
+            self.refresh(differ)
+
     def _housekeeping(self, now: float) -> None:
-        """A writer's failed publish (the gap key), and counts the view could not keep."""
+        """A writer's failed publish (the gap key), counts the view could not keep, and the periodic audit."""
+        if self.audit_seconds > 0 and now - self._audited_at >= self.audit_seconds:
+            self._audited_at = now
+            self._audit()
         if self.gaps.new_gap(now):
             logger.warning("change feed: a writer could not publish a change; re-reading what is live")
             self._rebuild_wanted = True

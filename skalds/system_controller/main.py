@@ -118,7 +118,8 @@ class SystemController:
         observers = [timeline.observe, counters.observe]
         observers += [self.retention.observe] if self.retention is not None else []
         self.follower = FeedFollower(store, view, hub, listener, self._feed_consumer, live, self._stop,
-                                     observers=observers, on_rebuild=metrics.feed_rebuilds.inc)
+                                     observers=observers, on_rebuild=metrics.feed_rebuilds.inc,
+                                     audit_seconds=config.view_audit_seconds)
         service = TaskService(store, publisher, config.kafka_topic_prefix, listener=listener)
         monitor = Monitor(service, live, hub, metrics, view=view, refresher=self.follower, listener=listener,
                           limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,

@@ -21,6 +21,8 @@ from skalds.transport.ports import TaskStore
 VIEW_FIELDS = ("id", "name", "className", "executor", "attempt", "lifecycleStatus", "desiredStatus", "mode",
                "priority", "createDateTime", "updateDateTime", "assignedDateTime", "retryCount", "maxRetries",
                "source", "traceparent", "disconnect")  # traceparent: the dispatch span's parent (telemetry.flow)
+# What the audit compares (and `in_view` needs): a task whose stamp differs from the view's is re-read.
+AUDIT_FIELDS = ("id", "lifecycleStatus", "updateDateTime", "mode", "retryCount", "maxRetries", "desiredStatus")
 LIVE_STATUSES = sorted(status.value for status in (S.Created, S.Assigning, S.Running, S.Paused))
 
 
@@ -33,11 +35,11 @@ def in_view(document: dict[str, Any]) -> bool:
         and _int(document.get("retryCount")) < _int(document.get("maxRetries")) and desired(document) == D.Running.value
 
 
-def live_documents(store: TaskStore) -> list[dict[str, Any]]:
+def live_documents(store: TaskStore, fields: Sequence[str] = VIEW_FIELDS) -> list[dict[str, Any]]:
     """Every task the view holds: the live ones and the Failed ones with retries left (two indexed reads)."""
-    documents = store.find({"lifecycleStatus": LIVE_STATUSES}, fields=VIEW_FIELDS)
+    documents = store.find({"lifecycleStatus": LIVE_STATUSES}, fields=fields)
     documents += store.find({"lifecycleStatus": S.Failed.value, "mode": ModeEnum.Passive.value,
-                             "maxRetries": {"$gt": 0}}, fields=VIEW_FIELDS)
+                             "maxRetries": {"$gt": 0}}, fields=fields)
     return [document for document in usable(documents) if in_view(document)]
 
 

@@ -1,6 +1,7 @@
 """The disconnect policy on the real services: a node cut off from Kafka, MongoDB and Redis for 60 s keeps its
 `replace: false` tasks running (shown Unknown meanwhile, never moved) and records what it queued once back; a
-task that may be replaced moves to another node and its old copy stops."""
+task that may be replaced moves to another node and its old copy stops. An edge node cut off beside it keeps its
+YAML file's tasks the same way (edge tasks are never moved)."""
 
 import time
 
@@ -40,10 +41,20 @@ def shown(controller, task_id):
     return controller.http.get(f"/api/tasks/{task_id}").json()
 
 
-def start_cut_off(nodes, proxies, skald_id):
+def start_cut_off(nodes, proxies, skald_id, **settings):
     """A node that reaches every service through the test's proxies."""
     return nodes.start(skald_id, MONGO_HOST=f"mongodb://root:root@127.0.0.1:{proxies['mongo'].port}/",
-                       REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port))
+                       REDIS_PORT=str(proxies["redis"].port), KAFKA_PORT=str(proxies["kafka"].port), **settings)
+
+
+def edge_file(tmp_path, records):
+    """Two edge tasks: one runs through the outage, one ends during it (its Finished is queued)."""
+    path = tmp_path / "edge.yaml"
+    path.write_text("TaskWorkers:\n" + "".join(
+        f"  {task_id}:\n    className: SleepWorker\n    attachments:\n      seconds: {seconds}\n"
+        f"      recordTo: {records}\n      label: {task_id}\n" for task_id, seconds in (("edge-keep", 600),
+                                                                                     ("edge-ends", 20))))
+    return path
 
 
 def run_then_cut(controller, nodes, proxies, records, watched, task_ids, other_id):
@@ -63,10 +74,13 @@ def test_a_node_cut_off_keeps_its_replace_false_tasks_and_records_what_it_queued
     controller = controllers.start()
     cut = start_cut_off(nodes, proxies, "cut-node")
     records = str(tmp_path / "r.jsonl")
+    edge = start_cut_off(nodes, proxies, "cut-edge", SKALD_MODE="edge", YAML_FILE=str(edge_file(tmp_path, records)))
     keep = create(controller, {"replace": False}, seconds=600, recordTo=records, label="keep")
     ends = create(controller, {"replace": False}, seconds=20, recordTo=records, label="ends")
     moves = create(controller, seconds=600, recordTo=records, label="moves")
-    pid, other = run_then_cut(controller, nodes, proxies, records, keep, (keep, ends, moves), "other-node")
+    pid, other = run_then_cut(controller, nodes, proxies, records, keep,
+                              (keep, ends, moves, "edge-keep", "edge-ends"), "other-node")
+    edge_pid = next(r["pid"] for r in read_records(records) if r["event"] == "main" and r["task"] == "edge-keep")
     cut_at = time.monotonic()
     wait_for(lambda: shown(controller, keep)["state"] == "Unknown", 15, "Unknown shown while cut off")
     document = shown(controller, keep)
@@ -80,10 +94,15 @@ def test_a_node_cut_off_keeps_its_replace_false_tasks_and_records_what_it_queued
         assert shown(controller, keep)["state"] == "Unknown"
         time.sleep(2)
     assert alive(pid), "the worker of a replace:false task was stopped during the outage"
+    assert alive(edge_pid), "an edge task's worker was stopped during the outage"
     assert shown(controller, ends)["lifecycleStatus"] == "Running"  # its Finished is queued on the node
+    assert any(r["event"] == "release" and r["task"] == "edge-ends" for r in read_records(records))
     for proxy in proxies.values():
         proxy.start()
     wait_for(lambda: shown(controller, ends)["lifecycleStatus"] == "Finished", 30, "the queued Finished recorded")
+    wait_for(lambda: shown(controller, "edge-ends")["lifecycleStatus"] == "Finished", 30, "the edge's Finished")
+    wait_for(lambda: shown(controller, "edge-keep")["state"] == "Running", 30, "the edge task confirmed again")
+    assert shown(controller, "edge-keep")["executor"] == edge.skald_id and alive(edge_pid)
     wait_for(lambda: shown(controller, keep)["state"] == "Running", 30, "confirmed again")
     document = shown(controller, keep)
     assert document["executor"] == cut.skald_id and document["attempt"] == 1 and alive(pid)
