@@ -140,6 +140,10 @@ def task_detail(task: dict[str, Any], history: list[dict[str, Any]] | None = Non
         table.add_row("resources", render_resources.usage(task.get("resources")))
     if isinstance(task.get("progress"), (int, float)):  # its worker's report_progress (a Text: no markup)
         table.add_row("progress", Text(f"{task['progress'] * 100:.1f}% {task.get('progressMessage') or ''}".strip()))
+    checkpoint = task.get("checkpoint")
+    if isinstance(checkpoint, dict):  # the state itself: GET /api/tasks/{id}/checkpoint
+        table.add_row("checkpoint", f"saved {age(checkpoint.get('savedAt'))} by attempt {checkpoint.get('attempt')} "
+                                    f"({checkpoint.get('sizeBytes')} bytes)")
     table.add_row("attachments", json.dumps(task.get("attachments"), ensure_ascii=False))
     table.add_row("created", age(task.get("createDateTime")))
     table.add_row("updated", age(task.get("updateDateTime")))
