@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from skalds.node.checkpoint_summaries import SummaryPacer
 from skalds.node.checkpoint_writer import CheckpointWriter
+from skalds.node.resume import last_checkpoint
+from skalds.tasks import lifecycle
 from skalds.transport.sqlite_db import SqliteDatabase
 from skalds.transport.sqlite_tasks import SqliteTaskStore
 from skalds.worker.checkpoints import DEFAULT_MAX_BYTES, encode_checkpoint
@@ -165,3 +167,14 @@ def wait_for_count(items, count, timeout=3.0):
     while len(items) < count and time.monotonic() < deadline:
         time.sleep(0.01)
     return len(items) >= count
+
+
+def test_a_later_attempt_finds_a_checkpoint_whose_summary_was_never_written(tmp_path):
+    store = _store(tmp_path)
+    assert store.save_checkpoint("t", executor="n", attempt=1, state='{"step":9}', saved_at=9)
+    # the node died here: the task document never got its `checkpoint` summary
+    first = store.get("t")
+    assert "checkpoint" not in first and last_checkpoint(store, first) is None  # a first attempt: no query
+    assert lifecycle.mark_lost(store, first, reason="node lost").document is not None
+    assert lifecycle.assign(store, store.get("t"), "m").document is not None
+    assert last_checkpoint(store, store.get("t"))["state"] == {"step": 9}
