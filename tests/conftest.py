@@ -6,6 +6,7 @@ A test that needs a service which is down fails with the reason (never skips).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+
+# A suite started in the background of a non-interactive shell inherits SIGINT ignored, and so would every
+# process it starts: the tests that stop a CLI with Ctrl-C (exit 130) need it caught, as in a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from support.cluster import Cluster  # noqa: E402
 from support.controller import ControllerFactory  # noqa: E402

@@ -228,10 +228,6 @@ class Supervisor:
         self._reactor.wake()
         return True
 
-    def release_task(self, task_id: str, reason: str = "drain", checkpoint_timeout: float | None = None) -> bool:
-        """Stop one worker as a release (`reason` one of `outcomes.GIVING_BACK`): it checkpoints first."""
-        return task_id in self.release_tasks([task_id], reason, checkpoint_timeout)
-
     def release_tasks(self, task_ids: list[str], reason: str = "shutdown",
                       checkpoint_timeout: float | None = None) -> list[str]:
         """Ask each worker to run its @checkpoint_handler, wait until each answered and its saves are written

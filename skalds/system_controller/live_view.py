@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -24,6 +24,7 @@ from skalds.tasks.queries import TaskFilter
 from skalds.transport.errors import StoreUnavailableError
 
 S = TaskLifecycleStatus
+APPLIED_MEMORY = 50_000  # versions remembered to skip a repeated message (Kafka delivers at least once)
 
 
 def _number(value: Any) -> float:
@@ -32,6 +33,10 @@ def _number(value: Any) -> float:
 
 def _dispatch_order(document: Mapping[str, Any]) -> tuple[float, float]:
     return -_number(document.get("priority")), _number(document.get("createDateTime"))
+
+
+def _version(document: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    return document.get("lifecycleStatus"), document.get("updateDateTime"), document.get("attempt")
 
 
 def _came_from(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -47,6 +52,7 @@ class LiveView:
         self._ended = EndedCounts()  # the tasks that are over, outside the map
         self._classes: set[str] = set()  # every class name seen (0.3.8's /api/tasks/classnames)
         self._counted_at = 0  # ms: when the counters' totals were read
+        self._applied: OrderedDict[str, tuple[Any, Any, Any]] = OrderedDict()  # task id -> version applied
         self._lock = threading.Lock()
         self.ready = False  # built from the store at least once
 
@@ -68,6 +74,7 @@ class LiveView:
         with self._lock:
             self._tasks, self._ended, self._classes = tasks, ended, classes
             self._counted_at = counted_at
+            self._applied.clear()
             self.ready = True
 
     def apply(self, documents: dict[str, dict[str, Any] | None], entries: list[dict[str, Any]],
@@ -83,7 +90,14 @@ class LiveView:
     def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
                    deleted: Mapping[str, str | None] | None) -> None:
         """Move one task between the map and the counters. The counters were read at `counted_at`: a change the
-        document shows as later (its `updateDateTime`) is news to them, an earlier one is in them already."""
+        document shows as later (its `updateDateTime`) is news to them, an earlier one is in them already. A
+        version of the task applied already (one write's entries in two messages, a message delivered twice)
+        moves nothing again."""
+        if document is not None and self._applied.get(task_id) == _version(document):
+            if in_view(document):
+                self._tasks[task_id] = document
+            return
+        self._applied.pop(task_id, None)
         old = self._tasks.pop(task_id, None)
         origin = _came_from(entries)
         came_from, ended = origin.get("from"), self._ended
@@ -104,12 +118,22 @@ class LiveView:
                 ended.stale.add("executor")  # the node it ended on is not in the entry
         if in_view(document):
             self._tasks[task_id] = document
+            self._remember(task_id, document)
             created = any(entry.get("type") == HistoryType.CREATED.value for entry in entries)
             if old is None and not created and came_from is None and after_count:
                 ended.stale.update(FIELDS)  # from a state this view never saw (another program wrote it)
             return
         if old is not None or (after_count and any(entry.get("status") in TERMINAL_STATUSES for entry in entries)):
             ended.add(document)  # it ended after the counters were read
+            self._remember(task_id, document)
+        elif not after_count:
+            self._remember(task_id, document)  # in the counters' totals already
+        # else: an end whose own entry is still to come (in a later message) counts it then
+
+    def _remember(self, task_id: str, document: dict[str, Any]) -> None:
+        self._applied[task_id] = _version(document)
+        if len(self._applied) > APPLIED_MEMORY:
+            self._applied.popitem(last=False)
 
     # --- reading (any thread) ------------------------------------------------------------------------
     def tasks(self) -> list[dict[str, Any]]:

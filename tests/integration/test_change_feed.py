@@ -115,8 +115,13 @@ def test_a_restarted_controller_rebuilds_the_same_view(controllers, nodes, clust
         create(first, seconds)
     create(first, 1, class_name="NobodyRunsThisWorker")  # stays Created
     failing = create(first, 0.1, class_name="FailingWorker")
-    wait_for(lambda: summary(first)["runningTasks"] == 2 and summary(first)["finishedTasks"] == 2
-             and summary(first)["failedTasks"] == 1, 30, "the mix of states")
+    wanted = {"runningTasks": 2, "finishedTasks": 2, "failedTasks": 1}
+    last: list[dict[str, int]] = []
+    try:
+        wait_for(lambda: last.append(summary(first)) or all(last[-1][key] == n for key, n in wanted.items()),
+                 30, "the mix of states")
+    except AssertionError as timed_out:  # which count, and what the store holds
+        raise AssertionError(f"{timed_out}: view {last[-1]}, store {stored_counts(cluster)}") from None
     seen = summary(first)
     assert seen == as_summary(stored_counts(cluster))
     first.stop()

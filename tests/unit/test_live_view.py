@@ -101,6 +101,28 @@ def test_a_change_the_counters_were_read_after_is_not_counted_twice():
     assert view.counts()["Finished"] == 2 and not view.counts_stale
 
 
+def test_an_end_named_by_two_messages_or_delivered_twice_is_counted_once():
+    view = built([doc("a", "Running", executor="n1")], {})
+    failed = doc("a", "Failed", executor="n1", updateDateTime=2500)
+    running = [{"taskId": "a", "type": "status", "status": "Running"}]
+    view.apply({"a": failed}, running, {})  # the Running entry's message: re-read, the task has failed since
+    view.apply({"a": failed}, [{"taskId": "a", "type": "status", "status": "Failed"}], {})  # the Failed entry's
+    view.apply({"a": failed}, [{"taskId": "a", "type": "status", "status": "Failed"}], {})  # redelivered
+    assert view.counts()["Failed"] == 1 and view.total(TaskFilter()) == 1
+    retried = doc("a", "Created", updateDateTime=3000)
+    back = [{"taskId": "a", "type": "status", "status": "Created", "from": "Failed", "fromExecutor": "n1"}]
+    view.apply({"a": retried}, back, {})
+    view.apply({"a": retried}, back, {})  # the retry's message twice: it leaves the counters once
+    assert view.counts()["Failed"] == 0 and view.counts()["Created"] == 1 and view.total(TaskFilter()) == 1
+    view.apply({"a": doc("a", "Failed", updateDateTime=4000)}, [{"taskId": "a", "type": "status",
+                                                                  "status": "Failed"}], {})
+    assert view.counts()["Failed"] == 1  # a later end of the same task is news again
+    quick = doc("q", "Finished", updateDateTime=5000)  # created and over before its first message was read
+    view.apply({"q": quick}, [{"taskId": "q", "type": "created"}], {})
+    view.apply({"q": quick}, [{"taskId": "q", "type": "status", "status": "Finished"}], {})
+    assert view.counts()["Finished"] == 1
+
+
 def test_totals_by_status_class_or_node_come_from_the_map_and_the_counters():
     view = built([doc("a", "Running", executor="n1"), doc("b", "Created", className="Other")],
                  {"Finished": 7}, className={"Work": 7}, executor={"n1": 4})
