@@ -31,6 +31,7 @@ class SystemControllerConfig(ServiceConfig):
     api_allow_open: bool = False
     api_cors_origins: str = ""
     api_max_body_bytes: int = 1024 * 1024  # larger request bodies are refused (413) before they are read
+    sse_keepalive_seconds: float = Field(15.0, ge=0.5, le=30)  # a comment on a quiet stream (proxy idle timeouts)
     controller_id: str = ""
     task_retention_days: float = 7.0  # terminal tasks unchanged this long are removed with their history; 0 = keep
     retention_interval: float = 60.0  # seconds between the retention job's looks at its schedule (leader)

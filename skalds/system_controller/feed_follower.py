@@ -162,9 +162,12 @@ class FeedFollower:
             ids = list(self._pending)[:MAX_BATCH_IDS]
         found = live_reads.view_documents(self.store, ids)  # may raise: the ids stay pending
         with self._lock:
-            named = [entry for task_id in ids for entry in self._pending.pop(task_id, [])]
+            taken = {task_id: self._pending.pop(task_id, []) for task_id in ids}
+        named = [entry for task_entries in taken.values() for entry in task_entries]
         self.view.apply({task_id: found.get(task_id) for task_id in ids}, named, deleted)
         self._announce(entries)
+        if any(not task_entries and task_id not in deleted for task_id, task_entries in taken.items()):
+            self.listener.work_waiting()  # re-read without a message (the audit, a refusal): it may be waiting
 
     def _announce(self, entries: list[dict[str, Any]]) -> None:
         """To SSE clients, the dispatcher and the observers (the dashboard's timeline)."""

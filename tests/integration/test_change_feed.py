@@ -86,7 +86,8 @@ def test_a_change_no_message_announced_reaches_the_view_by_its_audit(controllers
     create(controller, 0.1)
     wait_for(lambda: summary(controller)["finishedTasks"] == 1, 30, "the feed working")
     cluster.create("unannounced", "SleepWorker", SleepModel(seconds=120))  # TaskRepository: 0.3.8 writes, not fed
-    document = cluster.wait_status("unannounced", "Running", timeout=30)
+    # within the audit and a dispatch, not the dispatcher's 30 s sweep
+    document = cluster.wait_status("unannounced", "Running", timeout=15)
     assert document["executor"] == node.skald_id
 
 

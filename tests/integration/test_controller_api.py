@@ -106,6 +106,8 @@ def read_sse(url, headers, stop_after, seconds, during=None):
                         during = None
             elif line.startswith(":"):
                 messages.append({"comment": line})
+                if stop_after(messages):
+                    break
             else:
                 field, _, value = line.partition(": ")
                 current[field] = value
@@ -161,8 +163,8 @@ def test_sse_pushes_task_changes_with_ids_and_resumes(controllers, nodes, cluste
 
 
 def test_sse_keepalive_comment(controllers, cluster):
-    controller = controllers.start()
-    messages = read_sse(controller.url + "/api/events/skalds", {}, lambda ms: any("comment" in m for m in ms), 20)
+    controller = controllers.start(SSE_KEEPALIVE_SECONDS="1")
+    messages = read_sse(controller.url + "/api/events/skalds", {}, lambda ms: any("comment" in m for m in ms), 10)
     assert any(m.get("comment", "").startswith(": keep-alive") for m in messages)
 
 

@@ -41,8 +41,10 @@ def tree():
 
 
 def test_a_busy_tree_with_a_big_child_is_measured_whole(tree):
-    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                            stdout=subprocess.PIPE)
     try:
+        assert idle.stdout.readline() == b"up\n"  # its start-up (CPU) is over before the first sample
         sampler = ResourceSampler()
         sampler.sample({"t": tree.pid, "idle": idle.pid})  # the reference point of cpu_percent
         time.sleep(1.5)

@@ -25,7 +25,6 @@ from skalds.system_controller.hub import envelope, render
 
 router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_read)], responses=READ)
 Context = Annotated[ApiContext, Depends(get_context)]
-KEEPALIVE_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 SNAPSHOTS = {"skalds": event_snapshot.skald_messages, "tasks": event_snapshot.task_messages}
 
@@ -59,7 +58,8 @@ async def _opening(context: ApiContext, stream: str, subject: str | None, hello:
 
 
 async def _stream(request: Request, context: ApiContext, stream: str, subject: str | None, hello: str,
-                  last_seq: int, keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[str]:
+                  last_seq: int) -> AsyncIterator[str]:
+    keepalive = context.config.sse_keepalive_seconds
     context.hub.clients += 1
     try:
         head = context.hub.last_seq

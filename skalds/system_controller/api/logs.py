@@ -31,7 +31,6 @@ router = APIRouter(prefix="/api/tasks", tags=["logs"], dependencies=[Depends(req
 Context = Annotated[ApiContext, Depends(get_context)]
 LINE_ID = r"^\d{1,19}(-\d{1,19})?$"
 POLL_SECONDS = 0.1
-KEEPALIVE_SECONDS = 15.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -124,7 +123,7 @@ async def _follow(request: Request, context: ApiContext, task_id: str, query: Lo
         if read.lines:
             quiet_since = time.monotonic()
             continue
-        if time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+        if time.monotonic() - quiet_since >= context.config.sse_keepalive_seconds:
             yield f": keep-alive {int(time.time())}\n\n"
             quiet_since = time.monotonic()
         await asyncio.sleep(POLL_SECONDS)
