@@ -25,10 +25,10 @@ from skalds.node.stopping import StopDeadlines
 from skalds.node.supervisor import Supervisor
 from skalds.tasks import lifecycle
 from skalds.transport.ports import Event, TaskStore
+from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
 
 DRAIN = "drain"  # the stop reason of a released copy (outcomes.RELEASING_STOPS, reactor's give-back)
-RELEASE_NOW = "release-now"  # an event title: past the deadline, stop the worker at once
 FORCED_KILL_SECONDS = 1.0  # a forced release: SIGTERM now, SIGKILL after this
 
 
@@ -95,7 +95,7 @@ class Releases:
         parsed = self.parse(event)
         if parsed is None or (parsed.recipient and parsed.recipient != self.skald_id):
             return
-        forced = parsed.title == RELEASE_NOW
+        forced = parsed.title == KafkaTopic.RELEASE_NOW
         for task_id in parsed.task_ids:
             handle = self.supervisor.handle(task_id)
             if handle is not None:

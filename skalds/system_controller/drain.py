@@ -20,8 +20,6 @@ from skalds.transport.ports import EventPublisher, ServiceUnavailableError
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import logger
 
-RELEASE, RELEASE_NOW = "release", "release-now"  # the event's `title`: ask the worker, or stop it at once
-
 
 class DrainReconciler:
     def __init__(self, desk: DrainDesk, active_tasks: Callable[[], dict[str, dict[str, Any]]],
@@ -80,7 +78,7 @@ class DrainReconciler:
         if self.publisher is None:
             return
         event = TaskEvent(id=task_id, task_ids=[task_id], attempt=attempt, recipient=node_id,
-                          title=RELEASE_NOW if forced else RELEASE, initiator="SystemController")
+                          title=KafkaTopic.RELEASE_NOW if forced else KafkaTopic.RELEASE, initiator="SystemController")
         try:
             self.publisher.publish(self.topic, task_id, event.model_dump_json(by_alias=True))
             logger.info(f"drain of {node_id}: asked it to release task {task_id} (attempt {attempt})"

@@ -1,8 +1,11 @@
 """The operator's wishes for nodes (cordoned, draining, drained), stored durably and cached.
 
 The API writes through this desk; the dispatcher asks which nodes take no new tasks and the drain reconciler
-which nodes to empty. Every controller re-reads the stored documents every REFRESH_SECONDS, so a wish stored
-through another controller's API, or before this one started, is seen within that time.
+which nodes to empty. A write also stamps `skalds:node-wishes` in the live state. Every REFRESH_SECONDS a
+controller reads that stamp (one Redis GET, not the store) and re-reads the stored documents only when it
+changed, so a wish stored through another controller's API is seen within that time. They are also re-read
+every `audit_seconds` (and at the first look): a stamp lost with an emptied Redis, or never written because
+Redis was away, still reaches every controller.
 """
 
 from __future__ import annotations
@@ -13,37 +16,64 @@ from typing import Any
 
 from skalds.model._time import now_ms
 from skalds.transport.node_desires import NodeDesires
+from skalds.transport.ports import LiveState
+from skalds.transport.wire_names import RedisKey
 from skalds.utils.logging import logger
 
 CORDONED, DRAINING, DRAINED = "cordoned", "draining", "drained"
-REFRESH_SECONDS = 2.0
+REFRESH_SECONDS = 2.0  # how often the stamp is looked at
+AUDIT_SECONDS = 30.0  # how often the stored wishes are read whatever the stamp says
 MAX_DRAIN_SECONDS = 7 * 86400
 
 
 class DrainDesk:
-    def __init__(self, desires: NodeDesires, refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, desires: NodeDesires, live: LiveState | None = None, refresh_seconds: float = REFRESH_SECONDS,
+                 audit_seconds: float = AUDIT_SECONDS) -> None:
         self.desires = desires
+        self.live = live
         self.refresh_seconds = refresh_seconds
+        self.audit_seconds = audit_seconds
         self._lock = threading.Lock()
         self._cache: dict[str, dict[str, Any]] = {}
-        self._read_at = float("-inf")
+        self._looked_at = float("-inf")  # the stamp
+        self._read_at = float("-inf")  # the store
+        self._stamp: str | None = None
+        self.reads = 0  # of the store, for tests and the log
 
     # --- reads ------------------------------------------------------------------------------------
     def states(self) -> dict[str, dict[str, Any]]:
-        """node id -> its stored wish; re-read when older than the refresh period (the last copy if the store
-        does not answer: a cordon is never forgotten because of an outage)."""
-        if time.monotonic() - self._read_at >= self.refresh_seconds:
-            try:
-                fresh = self.desires.all()
-            except Exception as error:  # the store is away: keep what was read last
-                logger.debug(f"node wishes not re-read: {error}")
-                fresh = None
-            with self._lock:
-                self._read_at = time.monotonic()
-                if fresh is not None:
-                    self._cache = fresh
+        """node id -> its stored wish (the last copy if the store does not answer: a cordon is never forgotten
+        because of an outage)."""
+        now = time.monotonic()
+        if now - self._looked_at >= self.refresh_seconds:
+            self._looked_at = now
+            if self._stamp_changed() or now - self._read_at >= self.audit_seconds:
+                self._read(now)
         with self._lock:
             return dict(self._cache)
+
+    def _stamp_changed(self) -> bool:
+        """Whether a writer stamped a change since the last look (True when there is no live state to ask)."""
+        if self.live is None:
+            return True
+        try:
+            stamp = self.live.get(RedisKey.NODE_WISHES)
+        except Exception:  # the live state is away: the audit re-read covers it
+            return False
+        changed, self._stamp = stamp != self._stamp, stamp
+        return changed
+
+    def _read(self, now: float) -> None:
+        try:
+            fresh = self.desires.all()
+        except Exception as error:  # the store is away: keep what was read last, try again at the next look
+            logger.debug(f"node wishes not re-read: {error}")
+            self._stamp = None
+            return
+        self.reads += 1
+        with self._lock:
+            self._read_at = now
+            self._cache = fresh
 
     def state_of(self, node_id: str) -> dict[str, Any] | None:
         return self.states().get(node_id)
@@ -72,6 +102,7 @@ class DrainDesk:
         self.desires.delete(node_id)
         with self._lock:
             self._cache.pop(node_id, None)
+        self._stamp_write()
         return existed
 
     def mark_drained(self, node_id: str, document: dict[str, Any]) -> None:
@@ -83,7 +114,18 @@ class DrainDesk:
         stored = {**document, "id": node_id}
         with self._lock:
             self._cache[node_id] = stored
+        self._stamp_write()
         return stored
+
+    def _stamp_write(self) -> None:
+        """Tell the other controllers to re-read (best effort: their audit re-read covers a lost stamp)."""
+        if self.live is None:
+            return
+        stamp = str(now_ms())
+        try:
+            self.live.write(lambda batch: batch.set(RedisKey.NODE_WISHES, stamp))
+        except Exception as error:
+            logger.warning(f"other controllers see this node wish within {self.audit_seconds:g}s: {error}")
 
 
 def shown(document: dict[str, Any] | None, self_draining: bool = False) -> dict[str, Any]:

@@ -130,7 +130,7 @@ class SystemController:
         service.unreachable = lambda document: edge_reach.unreachable(
             document, monitor.nodes().get(str(document.get("executor") or "")))
         lease = LeaderLease(live, self.controller_id, config.leader_lease_seconds) if config.runs_monitor else None
-        drains = DrainDesk(factory.build_node_desires(config))
+        drains = DrainDesk(factory.build_node_desires(config), live, audit_seconds=config.view_audit_seconds or 30.0)
         self.drain = DrainReconciler(drains, monitor.active_tasks, publisher, config.kafka_topic_prefix,
                                      config.drain_parallelism)
         dispatcher = None

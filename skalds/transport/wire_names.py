@@ -19,6 +19,8 @@ class KafkaTopic:
     DEAD_LETTER = "skalds.dead-letter"  # additive: events a node could not handle after its tries (JSON)
     TASK_CHANGES = "skalds.task.changes"  # additive: every stored history entry, as a wake-up (tasks/change_feed)
     TASK_RELEASE = "task.release"  # additive: a drain asks a node to give a task back (stopped as a release)
+    RELEASE = "release"  # a task.release event's `title`: the worker checkpoints first
+    RELEASE_NOW = "release-now"  # its `title` past the drain's deadline: the worker is stopped at once
 
     @staticmethod
     def task_notify_process_update(task_id: str) -> str:
@@ -32,6 +34,7 @@ class RedisKey:
     SKALD_MODE_LIST_HASH = "skalds:mode:hash"
     LIVE_EPOCH = "skalds:live-epoch"  # additive: written by controllers; missing = live state came back empty
     FEED_GAP = "skalds:feed-gap"  # additive: ms time a writer last failed to publish a change (controllers re-read)
+    NODE_WISHES = "skalds:node-wishes"  # additive: ms time an operator's cordon/drain/uncordon was last stored
 
     @staticmethod
     def skald_heartbeat(skald_id: str) -> str:

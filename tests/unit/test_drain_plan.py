@@ -6,6 +6,8 @@ from skalds.system_controller.policy.drain_plan import RESEND_SECONDS, Sent, hel
 from skalds.transport.node_desires import SqliteNodeDesires
 from skalds.transport.node_registry import NodeRecord
 from skalds.transport.sqlite_db import SqliteDatabase
+from skalds.transport.sqlite_state import SqliteLiveState
+from skalds.transport.wire_names import RedisKey
 
 
 def test_only_parallelism_releases_are_under_way_at_once():
@@ -58,3 +60,22 @@ def test_wishes_are_stored_and_outlive_the_desk(tmp_path):
     assert {node: wish["state"] for node, wish in other.states().items()} == {"n1": "cordoned", "n2": "draining"}
     assert other.uncordon("n1") and not other.uncordon("n1")
     assert desk.unschedulable() == {"n2"}
+
+
+def test_a_controller_reads_the_stored_wishes_only_when_stamped_or_at_its_audit(tmp_path):
+    database = SqliteDatabase(tmp_path / "s.db")
+    live = SqliteLiveState(database)
+    writer = DrainDesk(SqliteNodeDesires(database), live, refresh_seconds=0)
+    reader = DrainDesk(SqliteNodeDesires(SqliteDatabase(tmp_path / "s.db")), live, refresh_seconds=0)
+    assert reader.states() == {} and reader.reads == 1  # the first look reads the store
+    for _ in range(50):
+        reader.states()
+    assert reader.reads == 1  # idle: the stamp only, never the store
+    writer.cordon("n1")
+    assert set(reader.states()) == {"n1"} and reader.reads == 2
+    live.write(lambda batch: batch.delete(RedisKey.NODE_WISHES))  # the live state came back empty: a change too
+    assert set(reader.states()) == {"n1"} and reader.reads == 3
+    writer.desires.put("n2", {"state": "cordoned"})  # a wish stored while Redis was away: no stamp
+    assert set(reader.states()) == {"n1"} and reader.reads == 3
+    reader.audit_seconds = 0  # its audit is due
+    assert set(reader.states()) == {"n1", "n2"} and reader.reads == 4

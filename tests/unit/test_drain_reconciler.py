@@ -6,7 +6,7 @@ import time
 import pytest
 
 from skalds.model.event import TaskEvent
-from skalds.system_controller.drain import RELEASE, RELEASE_NOW, DrainReconciler
+from skalds.system_controller.drain import DrainReconciler
 from skalds.system_controller.drain_desk import DrainDesk
 from skalds.transport.node_desires import SqliteNodeDesires
 from skalds.transport.sqlite_db import SqliteDatabase
@@ -45,12 +45,12 @@ def test_releases_go_out_parallelism_at_a_time_and_a_new_leader_goes_on(world):
     desk.drain("n1", 600, 2)
     first = DrainReconciler(desk, lambda: dict(tasks), SqliteEventPublisher(database))
     first.step(leader=True)
-    assert asked(consumer) == [("t0", "n1", 1, RELEASE), ("t1", "n1", 1, RELEASE)]
+    assert asked(consumer) == [("t0", "n1", 1, KafkaTopic.RELEASE), ("t1", "n1", 1, KafkaTopic.RELEASE)]
     first.step(leader=True)
     assert asked(consumer) == []  # still under way: nothing more, nothing repeated yet
     del tasks["t0"]  # released and moved
     first.step(leader=True)
-    assert asked(consumer) == [("t2", "n1", 1, RELEASE)]
+    assert asked(consumer) == [("t2", "n1", 1, KafkaTopic.RELEASE)]
     # The leader dies: a new one (another desk, same stored wish) asks again for what is not done yet.
     second = DrainReconciler(DrainDesk(SqliteNodeDesires(database), refresh_seconds=0), lambda: dict(tasks),
                              SqliteEventPublisher(database))
@@ -69,7 +69,8 @@ def test_past_the_deadline_what_is_left_is_released_at_once(world):
     desk.drain("n1", 0.001, 1)
     time.sleep(0.01)
     DrainReconciler(desk, lambda: held("n1", 3), SqliteEventPublisher(database)).step(leader=True)
-    assert {(task, title) for task, _, _, title in asked(consumer)} == {(f"t{i}", RELEASE_NOW) for i in range(3)}
+    forced = {(f"t{i}", KafkaTopic.RELEASE_NOW) for i in range(3)}
+    assert {(task, title) for task, _, _, title in asked(consumer)} == forced
 
 
 def test_an_uncordon_stops_the_drain_where_it_stands(world):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from skalds.model.event import TaskEvent
-from skalds.node.release import DRAIN, RELEASE_NOW, Releases
+from skalds.node.release import DRAIN, Releases
 from skalds.transport.ports import Event
+from skalds.transport.wire_names import KafkaTopic
 
 pytestmark = pytest.mark.unit
 
@@ -74,6 +75,6 @@ def test_a_copy_of_another_attempt_is_not_released_and_a_forced_release_stops_at
     supervisor.answer.set()
     releases = _releases(supervisor)
     releases.handle(_release("a", 2))  # an older attempt: ignored
-    releases.handle(_release("a", 3, title=RELEASE_NOW))
+    releases.handle(_release("a", 3, title=KafkaTopic.RELEASE_NOW))
     time.sleep(0.2)
     assert supervisor.released == [] and supervisor.cancelled == [("a", DRAIN)]
