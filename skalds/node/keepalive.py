@@ -28,7 +28,7 @@ KEEPALIVE_BYTES = bytes(ForkingPickler.dumps(KeepAlive()))  # what `Connection.s
 
 class KeepAliveThread:
     def __init__(self, handles: HandleTable, liveness: Liveness, fence: Callable[[str, float], None],
-                  deferred: Deferred, skald_id: str) -> None:
+                 deferred: Deferred, skald_id: str) -> None:
         self.handles = handles
         self.liveness = liveness
         self.fence = fence  # (why, silence): stop the running workers whose fence time has passed, as a release

@@ -52,11 +52,11 @@ def plan(held: Mapping[str, int], sent: Mapping[str, Sent], *, parallelism: int,
         previous = sent[task_id]
         if now - previous.at >= RESEND_SECONDS:
             step.release.append((task_id, held[task_id]))
-    room = max(0, parallelism - len(under_way))
+    room, busy = max(0, parallelism - len(under_way)), set(under_way)
     for task_id, attempt in held.items():
         if room <= 0:
             break
-        if task_id not in under_way:
+        if task_id not in busy:
             step.release.append((task_id, attempt))
             room -= 1
     return step
