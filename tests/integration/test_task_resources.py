@@ -115,9 +115,12 @@ def test_a_leaking_worker_is_killed_at_its_limit_failed_and_retried(system):
     found = wording.match(final["error"])
     assert found and int(found.group(1)) > 100, final["error"]
     assert final["attempt"] >= 2  # the retry policy gave it a new attempt, which hit the limit again
-    history = controller.http.get(f"/api/tasks/{task_id}/events").json()["events"]
-    failures = [entry for entry in history if entry.get("status") == "Failed"]
-    assert len(failures) == 2, history
+
+    def failures() -> list[dict]:  # a node writes the document first, then its history: the entry follows
+        history = controller.http.get(f"/api/tasks/{task_id}/events").json()["events"]
+        return [entry for entry in history if entry.get("status") == "Failed"]
+
+    wait_for(lambda: len(failures()) == 2, 10, "both Failed entries in the history")
     assert node.process.poll() is None  # the node lives on
     assert node.log().count("memory limit 100 MiB exceeded") >= 2
     shown = cli(controller, "task", "show", task_id)
