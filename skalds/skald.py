@@ -11,7 +11,6 @@ on SIGTERM/SIGINT (a second signal exits at once).
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -33,6 +32,7 @@ from skalds.transport.ports import EventConsumer, EventPublisher, LiveState, Mis
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
+from skalds.utils.signal_relay import SignalRelay
 from skalds.worker.baseclass import AbstractTaskWorker
 from skalds.worker.registry import WorkerRegistry
 
@@ -48,7 +48,7 @@ class Skald:
         self.registry = WorkerRegistry()
         self._stop = threading.Event()
         self._drain = threading.Event()  # a node told to stop drains itself first (node/self_drain.py)
-        self._signals = 0
+        self._signal_relay = SignalRelay(self._on_signal)
         self.exit_code = 0
         self.store: TaskStore | None = None
         self.live: LiveState | None = None
@@ -244,21 +244,15 @@ class Skald:
 
     # --- signals and shutdown ------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        self._signal_relay.install()  # not in an embedding thread: Python allows handlers in the main one only
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        self._signals += 1
-        if self._signals > 1:
-            logger.warning("second signal: exiting now")
-            os._exit(130)
-        logger.info(f"signal {signal.Signals(signum).name}: shutting down (send again to exit at once)")
+    def _on_signal(self, signum: int) -> None:
+        """Runs on the relay's thread, so it may log and take locks (see `utils/signal_relay`)."""
         if self.config.skald_mode == "node" and self.config.shutdown_drain_seconds > 0 and self._ready.is_set():
             self._drain.set()  # the node's main loop drains it, then stops
         else:
             self._stop.set()
+        logger.info(f"signal {signal.Signals(signum).name}: shutting down (send again to exit at once)")
 
     def stop(self) -> None:
         """Ask a running Skald to shut down (same as SIGTERM)."""

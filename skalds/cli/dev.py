@@ -10,7 +10,6 @@ Ctrl-C stops everything.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -25,6 +24,7 @@ from skalds.cli.children import Child, start_child, stop_children
 from skalds.cli.dev_setup import DEFAULT_PORT, api_token, banner, child_env, log_folder, node_name, port_free
 from skalds.cli.errors import EXIT_ERROR, CliError
 from skalds.cli.workers import DEMO_WORKER, load_workers, split_references
+from skalds.utils.signal_relay import SignalRelay
 
 console = Console(highlight=False, stderr=True, soft_wrap=True)  # a command in the banner must not wrap
 DEMO_TASKS = 3
@@ -58,14 +58,15 @@ class DevSystem:
                 return None
         return logs
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        if self.stop.is_set():
-            console.print("[yellow]second signal: killing everything now[/]")
-            for child in self.children:
-                child.signal_group(signal.SIGKILL)
-            os._exit(130)
+    def _on_signal(self, signum: int) -> None:
+        """On the signal relay's thread (`utils/signal_relay`): the main loop may hold the lock of `stop`."""
         self.signal_name = signal.Signals(signum).name
         self.stop.set()
+
+    def _kill_everything(self) -> None:
+        """A second signal: the children's process groups get SIGKILL (system calls only, from the handler)."""
+        for child in self.children:
+            child.signal_group(signal.SIGKILL)
 
     def _first_exited(self) -> Child | None:
         return next((child for child in self.children if not child.running()), None)
@@ -162,8 +163,7 @@ class DevSystem:
         console.print("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()))
 
     def run(self) -> int:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._on_signal)
+        SignalRelay(self._on_signal, last_words=self._kill_everything).install()
         exit_code = 0
         try:
             self._started(self.start())

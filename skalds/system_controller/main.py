@@ -51,6 +51,7 @@ from skalds.transport.ports import EventConsumer, LiveState, MisconfiguredError,
 from skalds.transport.retry import wait_for_service
 from skalds.transport.wire_names import KafkaTopic
 from skalds.utils.logging import configure_logging, logger
+from skalds.utils.signal_relay import SignalRelay
 
 FEED_GROUP = "skalds-controller-feed"
 
@@ -289,17 +290,11 @@ class SystemController:
         telemetry.setup("skalds-controller")  # only when OTEL_* variables ask for traces
         logger.block("System Controller configuration",
                      [f"{key}: {value}" for key, value in factory.settings_in_use(self.config).items()])
-        signals = {"count": 0}
-
-        def on_signal(signum: int, _frame: Any) -> None:
-            signals["count"] += 1
-            if signals["count"] > 1:
-                os._exit(1)
+        def on_signal(signum: int) -> None:  # on the signal relay's thread, not inside the event loop
             logger.info(f"signal {signal.Signals(signum).name}: stopping the controller")
             self.shutdown()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, on_signal)
+        SignalRelay(on_signal).install()
         try:
             asyncio.run(self.start())
         except (UnsafeConfigurationError, MisconfiguredError) as error:
