@@ -5,6 +5,7 @@ only, and one assign event per node."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Collection
 from pathlib import Path
@@ -163,9 +164,11 @@ def test_a_flood_of_a_class_without_room_hides_no_other_class(family: Family, st
 
 def read_by_0_3_8(values: list[str]) -> list[list[str]]:
     """The task ids a Skalds 0.3.8 node takes from each assign event (its own TaskEvent model parses it)."""
-    python = Path.home() / ".cache/skalds/bench/venv-skalds-0.3.8/bin/python"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    python = Path(os.environ.get("SKALDS_BASELINE_VENV") or cache / "skalds/bench/venv-skalds-0.3.8") / "bin/python"
     if not python.exists():
-        pytest.skip("Skalds 0.3.8's venv is not installed (bench/setup_baseline.sh)")
+        pytest.fail(f"Skalds 0.3.8 is not installed at {python.parent.parent}: run bench/setup_baseline.sh "
+                    "(scripts/test does)")
     script = ("import json, sys\nfrom skalds.model.event import TaskEvent\n"
               "print(json.dumps([TaskEvent.model_validate_json(v).task_ids for v in json.load(sys.stdin)]))")
     done = subprocess.run([str(python), "-c", script], input=json.dumps(values), capture_output=True, text=True,
