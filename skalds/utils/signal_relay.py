@@ -1,10 +1,12 @@
 """Stop signals handled beside the code they interrupt, not inside it.
 
 Python runs a signal handler in the main thread, between two steps of whatever that thread was doing. A handler
-that logs or sets a `threading.Event` needs a lock that the interrupted code may be holding: loguru then refuses
-the re-entry with a RuntimeError and `Event.set` waits for ever, and either way the shutdown the signal asked for
-never starts. So the handler here only writes the signal's number to a pipe (a system call, no Python lock) and a
-thread of its own reads the pipe and reacts. A second signal still exits at once, from the handler itself.
+that sets a `threading.Event` needs the Event's lock, which the interrupted code may be holding (a loop in
+`stop.wait(0.2)` holds it for a moment after each wake-up, and a process thawed from SIGSTOP with a signal
+pending can wake up right there): the lock is not re-entrant, so the handler waits for ever and the shutdown the
+signal asked for never starts. A handler that logs meets loguru's lock the same way (loguru then drops the line).
+So the handler here only writes the signal's number to a pipe (a system call, no Python lock) and a thread of
+its own reads the pipe and reacts. A second signal still exits at once, from the handler itself.
 """
 
 from __future__ import annotations
