@@ -16,8 +16,9 @@ SKALDS_STATE_DIR must name the services' state dir: the FerretDB pid is read fro
 For each system and size, in its own database (run id in every name), documents inserted with pymongo:
   1. quiet window  the simulated nodes heartbeat (Redis only: they read their tasks once at start),
                    no controller: FerretDB's CPU (its pid and children, psutil) over `--window` s;
-  2. idle window   the controller started (DISPATCHER, defaults) and settled (ours: a first monitor
-                   cycle; 0.3.8: its start-up task sync done): FerretDB's and the controller's CPU over
+  2. idle window   the controller started (DISPATCHER, defaults) and settled (ours: its live view
+                   read from the store, a one-off whose time is printed, and a first monitor cycle;
+                   0.3.8: its start-up task sync done): FerretDB's and the controller's CPU over
                    the same length; the store's share of the controller = idle − quiet (same data, same
                    simulated nodes, minutes apart); then the controller's RSS/USS;
   3. requests      sequential GETs, each kind `--requests` times or until its `--box` s closes.
@@ -250,6 +251,7 @@ class Phase:
     idle: Window | None = None
     rss_mib: float | None = None
     uss_mib: float | None = None
+    idle_store_ops: dict[str, int] | None = None  # ours: the controller's own count, by operation
     requests: dict[str, Timings] = field(default_factory=dict)
     requests_load: tuple[str, str] = ("?", "?")
     notes: list[str] = field(default_factory=list)
@@ -265,16 +267,28 @@ class Run:
     store: int
 
 
+def view_reads(controller: Controller) -> int:
+    """How often the controller has read its live view from the store (`skalds_controller_view_rebuilds`)."""
+    for line in controller.http.get("/metrics", timeout=30).text.splitlines():
+        if line.startswith("skalds_controller_view_rebuilds_total "):
+            return int(float(line.split()[1]))
+    return 0
+
+
 def settle_ours(controller: Controller, phase: Phase) -> None:
+    """Idle means after the start-up read of the live view (its totals aggregate over every ended task, a
+    one-off that grows with the store) and a first monitor cycle; the read's time is reported beside."""
     began = time.monotonic()
-    while time.monotonic() - began < 120:
+    cycle, read_s = None, None
+    while time.monotonic() - began < 120 and (cycle is None or read_s is None):
         with contextlib.suppress(httpx.HTTPError, ValueError):
-            cycle = controller.component("Monitor").get("lastCycleMs")
-            if cycle:
-                phase.settle = f"first monitor cycle seen after {time.monotonic() - began:.1f} s ({cycle:,.0f} ms)"
-                return
+            cycle = cycle or controller.component("Monitor").get("lastCycleMs")
+            if read_s is None and view_reads(controller) >= 1:
+                read_s = time.monotonic() - began
         time.sleep(0.5)
-    phase.settle = "no monitor cycle finished within 120 s"
+    phase.settle = (f"live view read after {read_s:.1f} s more" if read_s is not None
+                    else "live view not read within 120 s")
+    phase.settle += f"; first monitor cycle {cycle:,.0f} ms" if cycle else "; no monitor cycle within 120 s"
 
 
 def settle_038(timing: Path, phase: Phase, box: float = 240) -> None:
@@ -287,6 +301,20 @@ def settle_038(timing: Path, phase: Phase, box: float = 240) -> None:
                 return
         time.sleep(0.5)
     phase.settle = f"start-up task sync not done within {box:.0f} s (the idle window includes it)"
+
+
+def store_operations(controller: Controller) -> dict[str, int]:
+    """The controller's count of its task-store operations (`skalds_controller_store_operations`), by operation."""
+    counts: dict[str, int] = {}
+    for line in controller.http.get("/metrics", timeout=30).text.splitlines():
+        if line.startswith("skalds_controller_store_operations_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts[labels.split('operation="', 1)[1].split('"', 1)[0]] = int(float(value))
+    return counts
+
+
+def ops_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
 
 
 def start_controller(run: Run, system: str, db: str, prefix: str, phase: Phase) -> Controller:
@@ -321,7 +349,10 @@ def measure(run: Run, system: str, size: int) -> Phase:
         phase.quiet = window(options.window, run.store, None)
         controller = start_controller(run, system, db, prefix, phase)
         log(f"{system} N={size:,}: idle window ({options.window:.0f} s, controller running; {phase.settle})")
+        ops_before = store_operations(controller) if system == "ours" else {}
         phase.idle = window(options.window, run.store, controller.proc.pid)
+        if system == "ours":
+            phase.idle_store_ops = ops_delta(ops_before, store_operations(controller))
         usage = memory_of(controller.proc.pid)
         if usage:
             phase.rss_mib, phase.uss_mib = usage.rss_mib, usage.uss_mib
@@ -368,6 +399,9 @@ def idle_table(cols: list[tuple[str, int, Phase | None]]) -> list[str]:
             row("FerretDB CPU, controller idle (% of one core)", pct(lambda p: p.idle and p.idle.store_pct)),
             row("**Store CPU the idle controller causes** (idle − quiet, % of one core)",
                 pct(lambda p: p.idle.store_pct - p.quiet.store_pct if p.idle and p.quiet else None)),
+            row("Store operations the controller made in the idle window (its own count)",
+                lambda p: ", ".join(f"{name} {count}" for name, count in sorted(p.idle_store_ops.items())) or "none"
+                if p.idle_store_ops is not None else "–"),
             row("Controller CPU while idle (% of one core)", pct(lambda p: p.idle and p.idle.controller_pct)),
             row("Controller RSS / USS after the idle window (MiB)",
                 lambda p: f"{fmt(p.rss_mib)} / {fmt(p.uss_mib)}"),
