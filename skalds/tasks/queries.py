@@ -107,13 +107,12 @@ def counts_by_status(store: TaskStore) -> dict[str, int]:
 
 def totals(store: TaskStore, fields: Sequence[str], *, only_over: bool = False) -> dict[str, dict[str, int]]:
     """How many tasks (with `only_over`: Finished, Failed or Cancelled ones) hold each value of each field (text
-    values only; a status must be a known one): one aggregation per field, which a controller's live view runs
+    values only; a status must be a known one): one aggregation for all the fields, which a controller's live view runs
     only when it starts or recounts."""
     where = {"lifecycleStatus": sorted(TERMINAL_STATUSES)} if only_over else None
     found = {}
-    for field in fields:
-        counts = {key: int(value) for key, value in store.group_count(field, where).items()
-                  if isinstance(key, str) and key}
+    for field, counted in store.group_counts(fields, where).items():
+        counts = {key: int(value) for key, value in counted.items() if isinstance(key, str) and key}
         found[field] = {key: value for key, value in counts.items() if field != "lifecycleStatus" or key in STATUSES}
     return found
 

@@ -300,14 +300,21 @@ class MongoTaskStore(MongoCheckpoints):
 
     def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
         """How many tasks per value of `field` (one aggregation, for loads and summaries)."""
+        return self.group_counts([field], where)[field]
+
+    def group_counts(self, fields: Sequence[str], where: dict[str, Any] | None = None) -> dict[str, dict[Any, int]]:
+        """One aggregation grouping by every field at once; each field's counts are summed from its groups."""
         pipeline: list[dict[str, Any]] = []
         if where:
             pipeline.append({"$match": {key: _condition(value) for key, value in where.items()}})
-        pipeline.append({"$group": {"_id": f"${field}", "count": {"$sum": 1}}})
-        counts: dict[Any, int] = {}
-        for row in self.tasks.aggregate(pipeline):  # a list or object value is keyed by its JSON, as on SQLite
-            key = json.dumps(row["_id"], default=str) if isinstance(row["_id"], (dict, list)) else row["_id"]
-            counts[key] = counts.get(key, 0) + int(row["count"])
+        keys = {f"f{index}": f"${field}" for index, field in enumerate(fields)}  # no dots in a group key's names
+        pipeline.append({"$group": {"_id": keys, "count": {"$sum": 1}}})
+        counts: dict[str, dict[Any, int]] = {field: {} for field in fields}
+        for row in self.tasks.aggregate(pipeline):
+            for index, field in enumerate(fields):
+                value = row["_id"].get(f"f{index}")  # a missing field is left out of the group key: None
+                key = json.dumps(value, default=str) if isinstance(value, (dict, list)) else value  # as on SQLite
+                counts[field][key] = counts[field].get(key, 0) + int(row["count"])
         return counts
 
     def append_history(self, task_id: str, entry: dict[str, Any]) -> None:

@@ -254,15 +254,22 @@ class SqliteTaskStore(SqliteCheckpoints):
 
     def group_count(self, field: str, where: dict[str, Any] | None = None) -> dict[Any, int]:
         """How many tasks per value of `field` (None for tasks without it)."""
+        return self.group_counts([field], where)[field]
+
+    def group_counts(self, fields: Sequence[str], where: dict[str, Any] | None = None) -> dict[str, dict[Any, int]]:
+        """One GROUP BY over (value, JSON type) of every field; each field's counts are summed from its groups."""
         condition, params = where_clause(where)
-        names, selects = projection([field])
+        names, selects = projection(fields)
+        columns = ", ".join(str(number) for number in range(1, 2 * len(names) + 1))
         rows = self._db.read(lambda connection: connection.execute(
-            f"SELECT {selects}, COUNT(*) FROM tasks WHERE {condition} GROUP BY 1, 2", params).fetchall())
-        counts: dict[Any, int] = {}
+            f"SELECT {selects}, COUNT(*) FROM tasks WHERE {condition} GROUP BY {columns}", params).fetchall())
+        counts: dict[str, dict[Any, int]] = {field: {} for field in fields}
         for row in rows:
-            value = _get_path(project_row(names, row[:2]), field)
-            key = json.dumps(value) if isinstance(value, (dict, list)) else value
-            counts[key] = counts.get(key, 0) + int(row[2])
+            document = project_row(names, row[:-1])
+            for field in fields:
+                value = _get_path(document, field)
+                key = json.dumps(value) if isinstance(value, (dict, list)) else value
+                counts[field][key] = counts[field].get(key, 0) + int(row[-1])
         return counts
 
     # --- history -------------------------------------------------------------------------------

@@ -173,6 +173,15 @@ def test_count_and_group_count(filled: TaskStore) -> None:
     assert filled.group_count("executor") == {None: 1, "node-1": 2, "node-2": 2}
 
 
+def test_group_counts_count_each_field_in_one_pass(filled: TaskStore) -> None:
+    """The live view's start-up totals: the same numbers as one `group_count` per field, missing values as None."""
+    fields = ("lifecycleStatus", "className", "executor")
+    where = {"lifecycleStatus": ["Running", "Failed", "Finished"]}
+    assert filled.group_counts(fields, where) == {field: filled.group_count(field, where) for field in fields}
+    assert filled.group_counts(fields)["executor"] == {None: 1, "node-1": 2, "node-2": 2}
+    assert filled.group_counts(["attachments.n"]) == {"attachments.n": filled.group_count("attachments.n")}
+
+
 def test_a_count_with_a_limit_stops_there(filled: TaskStore) -> None:
     assert filled.count(limit=3) == 3
     assert filled.count({"lifecycleStatus": "Running"}, limit=100) == 2
