@@ -35,6 +35,13 @@ The copy is patched (``SOURCE_PATCHES``, ``ADDED_SOURCES``) so that Skalds's que
   ``assets/ferretdb/skalds_writes.go`` makes those commands take one lock, so each update of a document is
   atomic, as on MongoDB; Skalds's fencing relies on it.
 
+- v1.24 writes each document an update statement changes in a transaction of its own. The documents one
+  statement changes are now written together, in one transaction, once the statement has read them all (a
+  statement that fails on one writes none). A batch assignment sends one ``updateMany`` per node and attempt.
+  When a filter's ``_id`` is pushed down, its other fields are written with SQLite's unary ``+``, so they are
+  checked on the rows the ids select: without statistics SQLite otherwise walked a status index (every
+  Created task) in place of the few ids, and a 500-task batch took 0.6 to 2.8 s instead of 0.4 s.
+
 ``main.go`` opens SQLite with ``synchronous=NORMAL`` (WAL, as FerretDB sets): each commit is durable
 against a killed server at once and synced to disk at checkpoints, where SQLite's default syncs every
 commit (5 ms each on this machine's disk, and FerretDB commits once per updated document). That is the
@@ -139,6 +146,29 @@ SOURCE_PATCHES: dict[str, list[tuple[str, str, int]]] = {
     # updates, findAndModify and deletes run one at a time (assets/ferretdb/skalds_writes.go)
     **{f"internal/handler/msg_{name.lower()}.go": [(_signature(name), _signature(name) + _HOLD_WRITES, 1)]
        for name in ("Update", "FindAndModify", "Delete")},
+    # the documents one update statement changes are written in one transaction, not one each
+    "internal/handler/common/update.go": [
+        ("\tresult := new(UpdateResult)\n",
+         "\tresult := new(UpdateResult)\n\tvar skaldsChanged []*types.Document // written together at the end\n", 1),
+        ("""			if !upsert {
+				return result, nil
+			}
+""", """			if !upsert {
+				if len(skaldsChanged) > 0 {
+					if _, err = c.UpdateAll(ctx, &backends.UpdateAllParams{Docs: skaldsChanged}); err != nil {
+						return nil, lazyerrors.Error(err)
+					}
+				}
+				return result, nil
+			}
+""", 1),
+        ("""		} else if modified {
+			_, err := c.UpdateAll""", """		} else if modified && !isFindAndModify {
+			skaldsChanged = append(skaldsChanged, doc)
+			result.Modified.Count++
+		} else if modified {
+			_, err := c.UpdateAll""", 1),
+    ],
     # indexes on top-level fields by their SQL value (assets/ferretdb/skalds_index.go)
     "internal/backends/sqlite/metadata/registry.go": [
         ('columns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))',

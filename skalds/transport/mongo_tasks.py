@@ -8,13 +8,14 @@ from typing import Any
 
 import bson.errors
 import pymongo.errors
-from pymongo import ASCENDING, MongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, MongoClient, ReturnDocument
 from pymongo.collection import Collection
 
 from skalds.model._time import now_ms
 from skalds.transport.checkpoint_docs import CHECKPOINTS
 from skalds.transport.errors import DuplicateTaskError, StoreUnavailableError, UnstorableError
 from skalds.transport.history_cap import MARKER, HistoryCap, already_dropped, marker
+from skalds.transport.mongo_changes import alike, chunks, condition, writes_of, wrote
 from skalds.transport.mongo_checkpoints import MongoCheckpoints
 from skalds.transport.ports import Change
 from skalds.transport.task_indexes import HISTORY_INDEXES, TASK_INDEXES
@@ -33,16 +34,6 @@ def mongo_client(uri: str, timeout_ms: int = 3000, operation_timeout_ms: int = 1
                        socketTimeoutMS=max(timeout_ms, operation_timeout_ms), retryWrites=False, appname="skalds")
 
 
-def _condition(value: Any) -> Any:
-    """A list means "one of", anything else an equality. None and 0 also match a missing field,
-    so counters added after 0.3.8 (attempt, retryCount) compare correctly on its documents."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return {"$in": list(value)}
-    if value == 0 and not isinstance(value, bool):
-        return {"$in": [0, None]}
-    return value
-
-
 def _listed_ids(where: dict[str, Any] | None) -> list[str] | None:
     """The task ids a query lists (`{"id": [...]}` or `{"id": "x"}`), if that is how it selects."""
     value = (where or {}).get("id")
@@ -51,12 +42,6 @@ def _listed_ids(where: dict[str, Any] | None) -> list[str] | None:
     if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(item, str) for item in value):
         return list(dict.fromkeys(value))
     return None
-
-
-def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
-    """Id lists short enough for a server to look them up by key (FerretDB pushes `$in` down up to 500)."""
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 def _translate(error: Exception) -> Exception | None:
@@ -70,25 +55,6 @@ def _translate(error: Exception) -> Exception | None:
                           OverflowError)):
         return UnstorableError(str(error).split(", full error:")[0][:300])
     return None
-
-
-def _update_of(change: Change, stamp: int) -> dict[str, Any]:
-    update: dict[str, Any] = {"$set": {"updateDateTime": stamp, **change.set_fields}}
-    if change.increment:
-        update["$inc"] = dict(change.increment)
-    return update
-
-
-def _wrote(document: dict[str, Any], change: Change, stamp: int) -> bool:
-    """Whether `document` holds what `change` writes: its stamp, the fields it sets and, for each counter it
-    both expects and increments, the expected value moved on. Only a second writer writing the same values
-    in the same millisecond could look the same (the leader lease leaves one dispatcher)."""
-    if document.get("updateDateTime") != stamp:
-        return False
-    if any(document.get(key) != value for key, value in change.set_fields.items() if "." not in key):
-        return False
-    return all(int(document.get(key) or 0) == int(change.expect[key] or 0) + step
-               for key, step in (change.increment or {}).items() if key in change.expect)
 
 
 @translating(_translate)
@@ -134,7 +100,7 @@ class MongoTaskStore(MongoCheckpoints):
         increment: dict[str, int] | None = None,
     ) -> dict[str, Any] | None:
         """Apply the change only if every `expect` field matches; returns the new document or None."""
-        conditions = {key: _condition(value) for key, value in (expect or {}).items()}
+        conditions = {key: condition(value) for key, value in (expect or {}).items()}
         change: dict[str, Any] = {"$set": {"updateDateTime": now_ms(), **(set_fields or {})}}
         if increment:
             change["$inc"] = dict(increment)
@@ -150,17 +116,16 @@ class MongoTaskStore(MongoCheckpoints):
         return document
 
     def update_each(self, changes: Sequence[Change]) -> list[str]:
-        """One unordered bulk write of per-task conditional updates (one round trip). The server answers only
-        how many matched, so when fewer than all did, the tasks are read back by key and an applied change is
-        recognised by the state it wrote (see `_wrote`)."""
+        """One unordered bulk write of conditional updates (one round trip). Tasks whose change is the same (a
+        burst's tasks for one node, all at one attempt) share one `updateMany` by key, which our FerretDB build
+        commits in one transaction. The server answers only how many matched, so when fewer than all did, the
+        tasks are read back by key and an applied change is recognised by the state it wrote (`mongo_changes`)."""
         if len({change.task_id for change in changes}) < len(changes):
             raise ValueError("update_each takes at most one change per task")
         if not changes:
             return []
         stamp = now_ms()
-        operations = [UpdateOne({"_id": change.task_id, **{key: _condition(value) for key, value in
-                                                           change.expect.items()}}, _update_of(change, stamp))
-                      for change in changes]
+        operations = [operation for group in alike(changes) for operation in writes_of(group, stamp)]
         size = self._statements_per_command() or len(operations)
         matched = 0
         for start in range(0, len(operations), size):
@@ -183,20 +148,20 @@ class MongoTaskStore(MongoCheckpoints):
         """Which changes of a bulk write took effect; a task stored by 0.3.8 (ObjectId `_id`) is changed
         now, one by one by `id` (the bulk write looked tasks up by `_id` only)."""
         ids = [change.task_id for change in changes]
-        stored = {document["_id"]: document for chunk in _chunks(ids)
+        stored = {document["_id"]: document for chunk in chunks(ids)
                   for document in self.tasks.find({"_id": {"$in": chunk}})}
         return [change.task_id for change in changes
-                if (_wrote(stored[change.task_id], change, stamp) if change.task_id in stored else
+                if (wrote(stored[change.task_id], change, stamp) if change.task_id in stored else
                     self.update(change.task_id, change.set_fields, expect=change.expect,
                                 increment=change.increment) is not None)]
 
     def update_where(self, task_ids: Sequence[str], set_fields: dict[str, Any], *, expect: dict[str, Any]) -> int:
         """The same change to every task in `task_ids` that matches `expect`; how many changed."""
         ids = list(dict.fromkeys(task_ids))
-        conditions = {key: _condition(value) for key, value in expect.items()}
+        conditions = {key: condition(value) for key, value in expect.items()}
         change = {"$set": {"updateDateTime": now_ms(), **set_fields}}
         matched = 0
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             matched += self.tasks.update_many({"_id": {"$in": chunk}, **conditions}, change).matched_count
         if matched < len(ids):
             legacy = self._without_id_key(ids)
@@ -208,12 +173,12 @@ class MongoTaskStore(MongoCheckpoints):
         """Tasks first, each under `expect`; then the history of those that are gone (a task that changed
         meanwhile no longer matches, keeps its document and so keeps its history)."""
         ids = list(dict.fromkeys(task_ids))
-        conditions = {key: _condition(value) for key, value in expect.items()}
+        conditions = {key: condition(value) for key, value in expect.items()}
         legacy = self._without_id_key(ids)  # written by 0.3.8 (ObjectId `_id`), or missing
         keyed = [task_id for task_id in ids if task_id not in set(legacy)]
-        for chunk in _chunks(keyed):
+        for chunk in chunks(keyed):
             self.tasks.delete_many({"_id": {"$in": chunk}, **conditions})
-        remaining = {document["_id"] for chunk in _chunks(keyed) for document in
+        remaining = {document["_id"] for chunk in chunks(keyed) for document in
                      self.tasks.find({"_id": {"$in": chunk}}, {"_id": 1})}  # by key: no scan
         deleted = [task_id for task_id in keyed if task_id not in remaining]
         if legacy:
@@ -221,7 +186,7 @@ class MongoTaskStore(MongoCheckpoints):
             self.tasks.delete_many({"id": {"$in": legacy}, **conditions})
             remaining = {document["id"] for document in self.tasks.find({"id": {"$in": legacy}}, {"_id": 0, "id": 1})}
             deleted += [task_id for task_id in legacy if task_id in present and task_id not in remaining]
-        for chunk in _chunks(deleted):
+        for chunk in chunks(deleted):
             self.events.delete_many({"taskId": {"$in": chunk}})
             self.db[CHECKPOINTS].delete_many({"_id": {"$in": chunk}})
         return deleted
@@ -235,7 +200,7 @@ class MongoTaskStore(MongoCheckpoints):
         limit: int = 0,
         fields: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        query = {key: _condition(value) for key, value in (where or {}).items()}
+        query = {key: condition(value) for key, value in (where or {}).items()}
         projection: dict[str, int] = {"_id": 0}
         if fields is not None:
             projection.update({name: 1 for name in fields})
@@ -258,7 +223,7 @@ class MongoTaskStore(MongoCheckpoints):
         partial = len(projection) > 1  # a projection listing fields: `id` is needed to see what was found
         with_id = {**projection, "id": 1} if partial and "id" not in projection else projection
         found: list[dict[str, Any]] = []
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             found += self.tasks.find({"_id": {"$in": chunk}, **rest}, with_id)
         seen = {document.get("id") for document in found}
         if len(seen) < len(ids):
@@ -273,14 +238,14 @@ class MongoTaskStore(MongoCheckpoints):
     def _without_id_key(self, ids: list[str]) -> list[str]:
         """Those of `ids` with no document whose `_id` is the task id."""
         keyed: set[str] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             keyed |= {document["_id"] for document in self.tasks.find({"_id": {"$in": chunk}}, {"_id": 1})}
         return [task_id for task_id in ids if task_id not in keyed]
 
     def explain(self, where: dict[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] = (),
                 limit: int = 0, ids_only: bool = False) -> dict[str, Any]:
         """The server's `explain` of the query `find` (or, `ids_only`, a bounded `count`) sends: which index."""
-        command: dict[str, Any] = {"find": TASKS, "filter": {key: _condition(value) for key, value in
+        command: dict[str, Any] = {"find": TASKS, "filter": {key: condition(value) for key, value in
                                                               (where or {}).items()}}
         if sort:
             command["sort"] = dict(sort)
@@ -293,7 +258,7 @@ class MongoTaskStore(MongoCheckpoints):
     def count(self, where: dict[str, Any] | None = None, *, limit: int = 0) -> int:
         """How many match; with `limit`, at most that many (read as ids by an index: no count of all matches,
         which FerretDB would do by reading every match)."""
-        query = {key: _condition(value) for key, value in (where or {}).items()}
+        query = {key: condition(value) for key, value in (where or {}).items()}
         if limit:
             return len(list(self.tasks.find(query, {"_id": 1}).limit(limit)))
         return self.tasks.count_documents(query)
@@ -306,7 +271,7 @@ class MongoTaskStore(MongoCheckpoints):
         """One aggregation grouping by every field at once; each field's counts are summed from its groups."""
         pipeline: list[dict[str, Any]] = []
         if where:
-            pipeline.append({"$match": {key: _condition(value) for key, value in where.items()}})
+            pipeline.append({"$match": {key: condition(value) for key, value in where.items()}})
         keys = {f"f{index}": f"${field}" for index, field in enumerate(fields)}  # no dots in a group key's names
         pipeline.append({"$group": {"_id": keys, "count": {"$sum": 1}}})
         counts: dict[str, dict[Any, int]] = {field: {} for field in fields}
@@ -342,7 +307,7 @@ class MongoTaskStore(MongoCheckpoints):
         dropped = already_dropped(oldest)
         fresh = sum(1 for entry in oldest if entry.get("type") != MARKER)
         ts = int(oldest[0].get("ts") or 0) - (0 if oldest[0].get("type") == MARKER else 1)  # before those kept
-        for chunk in _chunks([entry["_id"] for entry in oldest]):
+        for chunk in chunks([entry["_id"] for entry in oldest]):
             self.events.delete_many({"_id": {"$in": chunk}})
         self.events.insert_one(marker(task_id, ts, dropped + fresh))
         return fresh

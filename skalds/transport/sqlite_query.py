@@ -2,7 +2,7 @@
 
 The subset the runtime and the controller use, with MongoDB's meaning:
 - `{"field": value}` equality; None matches a missing field; a list/tuple/set means "one of";
-  0 (not False) also matches a missing field, as in `mongo_tasks._condition`;
+  0 (not False) also matches a missing field, as in `mongo_changes.condition`;
 - operators `$in $nin $eq $ne $gt $gte $lt $lte $exists $regex` (+ `$options: "i"`);
   comparisons match only values of the operand's kind (numbers with numbers, text with text).
 Anything else is refused with a ValueError naming it, rather than silently matching wrongly.
@@ -91,7 +91,7 @@ def _equal(field: str, expr: str, value: Any) -> tuple[str, list[Any]]:
 
 
 def condition(field: str, value: Any) -> tuple[str, list[Any]]:
-    """SQL for one `where` entry (same meaning as `mongo_tasks._condition` plus the operators)."""
+    """SQL for one `where` entry (same meaning as `mongo_changes.condition` plus the operators)."""
     if field.startswith("$"):
         raise ValueError(f"unsupported top-level filter operator {field!r}")
     expr = column(field)

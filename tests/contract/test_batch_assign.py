@@ -88,6 +88,25 @@ def test_update_each_applies_all_when_nothing_changed(store: TaskStore) -> None:
     assert {task["attempt"] for task in store.find({"id": ids})} == {1}
 
 
+def test_alike_changes_written_together_still_fence_each_task(store: TaskStore) -> None:
+    """60 tasks for one node at one attempt travel in one update statement: the three changed meanwhile keep
+    their state, every other task is assigned once."""
+    ids = [f"alike-{i:02d}" for i in range(60)]
+    for task_id in ids:
+        store.insert(document(task_id))
+    changed = {"alike-07": "Cancelled", "alike-31": "Paused", "alike-59": "Cancelled"}
+    for task_id, status in changed.items():
+        store.update(task_id, {"lifecycleStatus": status})
+    changes = [Change(task_id, {"executor": "n1", "lifecycleStatus": "Assigning"},
+                      expect={"lifecycleStatus": "Created", "attempt": 0}, increment={"attempt": 1}) for task_id in ids]
+    assert store.update_each(changes) == [task_id for task_id in ids if task_id not in changed]
+    stored = {task["id"]: task for task in store.find({"id": ids})}
+    assert {(task["executor"], task["attempt"]) for task_id, task in stored.items() if task_id not in changed} == {
+        ("n1", 1)}
+    assert {task_id: (stored[task_id]["lifecycleStatus"], stored[task_id]["attempt"]) for task_id in changed} == {
+        task_id: (status, 0) for task_id, status in changed.items()}
+
+
 def test_update_each_reaches_a_task_stored_by_0_3_8(cluster) -> None:
     """Only MongoDB holds documents with an ObjectId `_id` (written by 0.3.8): the test's own database there."""
     store = cluster.store

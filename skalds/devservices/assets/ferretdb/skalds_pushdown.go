@@ -68,6 +68,14 @@ func skaldsWhere(filter *types.Document) ([]string, []any, bool) {
 	var args []any
 	exact := true
 
+	// With the `_id` pushed, the other fields are only checked on the rows it selects: their expressions get
+	// SQLite's unary `+`, which keeps a field's index out of the plan. Without statistics SQLite may otherwise
+	// walk a status index (all Created tasks) in place of looking up the few listed ids.
+	byID := false
+	if value, err := filter.Get("_id"); err == nil {
+		_, _, byID = idCondition(value)
+	}
+
 	for _, key := range filter.Keys() {
 		value := must.NotFail(filter.Get(key))
 
@@ -78,7 +86,11 @@ func skaldsWhere(filter *types.Document) ([]string, []any, bool) {
 		if key == "_id" {
 			sql, more, ok = idCondition(value)
 		} else if !strings.HasPrefix(key, "$") && !strings.Contains(key, ".") {
-			sql, more, ok = fieldCondition(fieldExpr(key), value)
+			expr := fieldExpr(key)
+			if byID {
+				expr = "+" + expr
+			}
+			sql, more, ok = fieldCondition(expr, value)
 		}
 
 		if !ok {
