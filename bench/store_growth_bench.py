@@ -64,6 +64,7 @@ from controller_bench import (
     run_meta,
     write_report,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 
 from skalds.devservices.config import Settings
@@ -267,12 +268,16 @@ class Run:
     store: int
 
 
+def metric_samples(controller: Controller, sample: str) -> list[tuple[dict[str, str], float]]:
+    """The controller's `/metrics` samples named `sample` (labels, value), read with prometheus_client's parser."""
+    text = controller.http.get("/metrics", timeout=30).text
+    return [(found.labels, found.value) for family in text_string_to_metric_families(text)
+            for found in family.samples if found.name == sample]
+
+
 def view_reads(controller: Controller) -> int:
     """How often the controller has read its live view from the store (`skalds_controller_view_rebuilds`)."""
-    for line in controller.http.get("/metrics", timeout=30).text.splitlines():
-        if line.startswith("skalds_controller_view_rebuilds_total "):
-            return int(float(line.split()[1]))
-    return 0
+    return int(sum(value for _labels, value in metric_samples(controller, "skalds_controller_view_rebuilds_total")))
 
 
 def settle_ours(controller: Controller, phase: Phase) -> None:
@@ -305,12 +310,8 @@ def settle_038(timing: Path, phase: Phase, box: float = 240) -> None:
 
 def store_operations(controller: Controller) -> dict[str, int]:
     """The controller's count of its task-store operations (`skalds_controller_store_operations`), by operation."""
-    counts: dict[str, int] = {}
-    for line in controller.http.get("/metrics", timeout=30).text.splitlines():
-        if line.startswith("skalds_controller_store_operations_total{"):
-            labels, value = line.rsplit(" ", 1)
-            counts[labels.split('operation="', 1)[1].split('"', 1)[0]] = int(float(value))
-    return counts
+    return {labels["operation"]: int(value)
+            for labels, value in metric_samples(controller, "skalds_controller_store_operations_total")}
 
 
 def ops_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
