@@ -6,7 +6,8 @@ that sets a `threading.Event` needs the Event's lock, which the interrupted code
 pending can wake up right there): the lock is not re-entrant, so the handler waits for ever and the shutdown the
 signal asked for never starts. A handler that logs meets loguru's lock the same way (loguru then drops the line).
 So the handler here only writes the signal's number to a pipe (a system call, no Python lock) and a thread of
-its own reads the pipe and reacts. A second signal still exits at once, from the handler itself.
+its own reads the pipe and reacts. A second signal still exits at once, from the handler itself (unless the
+owner asks for every signal to be relayed, as a worker process does: its supervisor escalates to SIGKILL).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ class SignalRelay:
 
     def __init__(self, react: Callable[[int], None],
                  signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
-                 last_words: Callable[[], None] | None = None) -> None:
+                 last_words: Callable[[], None] | None = None, exit_on_repeat: bool = True) -> None:
         """`last_words` runs in the handler before the exit on a second signal: system calls only, no locks."""
         self._react = react
         self._last_words = last_words
+        self._exit_on_repeat = exit_on_repeat
         self._signals = tuple(signals)
         self._received = 0
         self._pipe: tuple[int, int] | None = None
@@ -47,7 +49,7 @@ class SignalRelay:
 
     def _handle(self, signum: int, _frame: object) -> None:
         self._received += 1
-        if self._received > 1:
+        if self._received > 1 and self._exit_on_repeat:
             os.write(2, b"second signal: exiting now\n")
             if self._last_words is not None:
                 self._last_words()

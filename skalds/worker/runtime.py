@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from skalds import telemetry
 from skalds.telemetry import flow
 from skalds.utils.logging import configure_logging, logger
+from skalds.utils.signal_relay import SignalRelay
 from skalds.worker.checkpoints import encode_checkpoint
 from skalds.worker.hooks import AFTER, BEFORE, CHECKPOINT, MAIN, RELEASE, UPDATE
 from skalds.worker.interrupt import INTERRUPT_SIGNAL, Interrupter, interrupt_deferred
@@ -220,25 +221,25 @@ class WorkerRuntime:
         self.send(UpdateResult(version))
 
     # --- lifecycle ---------------------------------------------------------------------------
-    def _on_sigterm(self, signum: int, _frame: Any) -> None:
+    def _on_stop_signal(self, signum: int) -> None:
+        """SIGTERM (and Ctrl-C unsupervised), on the relay's thread: no handler takes the flag's lock, and the
+        interrupt it sends waits out a message being written to the pipe, as a cancel's does."""
         self.worker.cancel_requested.set()
-        if self._in_hooks and not self._releasing:
-            self._in_hooks = False
-            raise TaskCancelled(f"signal {signum}")
+        self._interrupter.interrupt_now(f"signal {signum}")
 
-    def _on_interrupt(self, _signum: int, _frame: Any) -> None:
-        """The cancel's interrupt: raised once, only in the task's hooks (never in a release hook)."""
-        if self._in_hooks and not self._releasing:
+    def _on_interrupt(self, _signum: int, frame: Any) -> None:
+        """The cancel's interrupt: raised once, only in the task's hooks (never in a release hook), and not in
+        `execute` itself, where it could land between an exception and its `except` (it is sent again)."""
+        if self._in_hooks and not self._releasing and getattr(frame, "f_code", None) is not _EXECUTE_CODE:
             self._in_hooks = False
-            raise TaskCancelled("interrupted by the cancel request")
+            raise TaskCancelled(self._interrupter.reason)
 
     def _configure_process(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_sigterm)
         signal.signal(INTERRUPT_SIGNAL, self._on_interrupt)
         if self.settings.supervised:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the node, which stops us
-        else:
-            signal.signal(signal.SIGINT, self._on_sigterm)
+        stops = (signal.SIGTERM,) if self.settings.supervised else (signal.SIGTERM, signal.SIGINT)
+        SignalRelay(self._on_stop_signal, stops, exit_on_repeat=False).install()
         task_id = self.worker.task_id
         configure_logging(
             level=self.settings.log_level, skald_id=self.settings.skald_id, task_id=task_id,
@@ -288,6 +289,7 @@ class WorkerRuntime:
             self._in_hooks = False
             self._run_after()
         except TaskCancelled as cancelled:
+            self._in_hooks = False  # first: an interrupt still being sent must not land in the logger below
             outcome, code = Outcome.CANCELLED, ExitCode.CANCELLED
             logger.warning(f"task cancelled ({cancelled})")
         except Exception as error:
@@ -339,3 +341,6 @@ def exit_with(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     sys.exit(code)
+
+
+_EXECUTE_CODE = WorkerRuntime.execute.__code__

@@ -1,12 +1,14 @@
 """The cancel's interrupt inside one worker process, with this test as its supervisor (a real process and pipe):
 at once for a worker that never polls the flag, after the grace for one that does, never in a release hook."""
 
+import os
+import signal
 import time
 from multiprocessing import Pipe
 
 import pytest
 
-from skalds.worker.baseclass import release_handler
+from skalds.worker.baseclass import release_handler, run_main_handler
 from skalds.worker.protocol import Cancel, ExitCode, OutcomeReport, Running
 from skalds.worker.runtime import LaunchSettings
 from support.cluster import read_records
@@ -23,6 +25,21 @@ class SlowReleaseNapWorker(NapWorker):
         record(self.data.record_to, "release_start", task=self.task_id)
         time.sleep(0.5)
         record(self.data.record_to, "release", task=self.task_id)
+
+
+class SigtermWhileHoldingTheFlagsLockWorker(NapWorker):
+    """Gets SIGTERM while its main thread holds the cancel flag's lock, as `cancel_requested.wait(0.1)` does for a
+    moment after each wake-up: a handler that sets the flag itself would wait for that lock for ever. The interrupt
+    that follows is sent just as this thread lets go of the GIL for its long sleep, the moment one signal misses."""
+
+    @run_main_handler
+    def main(self) -> None:
+        record(self.data.record_to, "main", task=self.task_id)
+        with self.cancel_requested._cond:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)  # the handler runs here, in this thread, with the lock held
+        time.sleep(self.data.seconds)
+        record(self.data.record_to, "main_end", task=self.task_id)
 
 
 def running(worker_class, tmp_path):
@@ -91,3 +108,16 @@ def test_a_cancel_during_the_release_hook_never_interrupts_it(tmp_path):
     worker.join(10)
     assert [r["event"] for r in read_records(path)][-2:] == ["release_start", "release"]
     assert worker.exitcode == ExitCode.CANCELLED
+
+
+def test_sigterm_while_the_main_thread_holds_the_flags_lock_still_cancels(tmp_path):
+    worker, ours, path = running(SigtermWhileHoldingTheFlagsLockWorker, tmp_path)
+    worker.join(10)
+    hung = worker.exitcode is None
+    if hung:
+        worker.kill()
+    assert not hung, "the worker hung in its SIGTERM handler"
+    assert worker.exitcode == ExitCode.CANCELLED
+    assert [r["event"] for r in read_records(path)][-1] == "release"
+    assert [report.outcome for report in outcome(ours)] == ["cancelled"]
+
