@@ -127,12 +127,13 @@ def pause(store: TaskStore, task_id: str) -> Transition:
     """Paused. A task a node holds (Assigning or Running: a process may exist) keeps its node, which suspends
     it or, if it never started it, parks it (pending until then); one no node holds is Paused at once, so
     resuming dispatches it. Never a handoff: clearing the executor of a task whose process may run would let
-    a second copy start elsewhere. Pausing a Paused task, or one whose pause is pending, changes nothing."""
+    a second copy start elsewhere. Pausing a Paused task, or one whose pause is pending, changes nothing; pausing a
+    Paused task whose resume is pending calls the resume off (else its node would carry it out: Running)."""
     document = _read(store, task_id)
     if isinstance(document, Transition):
         return document
     status, wanted = document.get("lifecycleStatus"), desired(document)
-    if status == S.Paused.value or wanted == D.Paused.value:
+    if wanted == D.Paused.value or (status == S.Paused.value and not document.get("executor")):
         return Transition(document, previous=document)
     if status in TERMINAL_STATUSES or wanted == D.Cancelled.value:
         return Transition.refused(Refusal.WRONG_STATUS, f"task {task_id!r} is "

@@ -140,6 +140,18 @@ def test_a_resume_calls_off_a_pending_pause_and_a_cancelling_task_cannot_be_paus
     assert lifecycle.pause(store, "t1").refusal is Refusal.WRONG_STATUS
 
 
+def test_a_pause_calls_off_a_pending_resume(store: SqliteTaskStore) -> None:
+    """Paused on its node, resumed (pending), paused again before the node resumed it: the user's last word is
+    the pause. The old rule answered it as done without storing it, and the node then resumed the task."""
+    _task(store, lifecycleStatus=S.Paused.value, executor="node-a", desiredStatus=D.Paused.value)
+    lifecycle.resume(store, "t1")
+    paused = lifecycle.pause(store, "t1").document
+    assert paused is not None and (paused["lifecycleStatus"], paused["desiredStatus"]) == \
+        (S.Paused.value, D.Paused.value)
+    assert not lifecycle.is_pending(paused)
+    assert _kinds(store)[-2:] == [HistoryType.DESIRED.value, HistoryType.DESIRED.value]
+
+
 def test_pause_of_a_paused_task_changes_nothing_and_an_ended_one_is_refused(store: SqliteTaskStore) -> None:
     _task(store, "paused", lifecycleStatus=S.Paused.value)
     before = store.history("paused")
