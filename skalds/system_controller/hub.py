@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -26,16 +27,24 @@ class HubEvent:
     stream: str  # "tasks" or "skalds"
     name: str  # 0.3.8's `type`, inside the envelope
     subject: str  # task id or skald id
-    data: str  # JSON envelope
+    payload: dict[str, Any]  # the envelope's `data`; its publisher no longer touches it
+    timestamp: int  # ms, when it was published
+
+    @functools.cached_property
+    def data(self) -> str:
+        """The JSON envelope, made when a client first reads it: a monitor publishing thousands of heartbeats a
+        second to no open dashboard encodes none of them."""
+        return envelope(self.stream, self.name, self.subject, self.payload, self.timestamp)
 
     def render(self) -> str:
         return render(self.seq, self.data)
 
 
-def envelope(stream: str, name: str, subject: str, data: dict[str, Any]) -> str:
+def envelope(stream: str, name: str, subject: str, data: dict[str, Any], timestamp: int | None = None) -> str:
     """0.3.8's SkaldEvent / TaskEvent: `{type, skaldId|taskId, data, timestamp}` as one JSON line."""
     key = "taskId" if stream == "tasks" else "skaldId"
-    return json.dumps({"type": name, key: subject, "data": data, "timestamp": int(time.time() * 1000)}, default=str)
+    at = int(time.time() * 1000) if timestamp is None else timestamp
+    return json.dumps({"type": name, key: subject, "data": data, "timestamp": at}, default=str)
 
 
 def render(seq: int, data: str) -> str:
@@ -56,10 +65,10 @@ class EventHub:
         return self._seq
 
     def publish(self, stream: str, name: str, subject: str, data: dict[str, Any]) -> None:
-        message = envelope(stream, name, subject, data)
+        at = int(time.time() * 1000)
         with self._lock:
             self._seq += 1
-            self._buffer.append(HubEvent(self._seq, stream, name, subject, message))
+            self._buffer.append(HubEvent(self._seq, stream, name, subject, data, at))
             waiters = list(self._waiters)
         for loop, event in waiters:
             with contextlib.suppress(RuntimeError):  # that client's loop is closed
