@@ -4,6 +4,7 @@ embedded live state: a node registers, a task is assigned to it and beats."""
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,6 +81,20 @@ def test_hub_messages_are_unnamed_with_the_type_in_the_envelope():
     assert envelope["type"] == "task_status" and envelope["taskId"] == "t-9"
     assert envelope["data"] == {"lifecycleStatus": "Running"} and isinstance(envelope["timestamp"], int)
     assert json.loads(skald.data)["skaldId"] == "n-9" and "taskId" not in json.loads(skald.data)
+
+
+def test_since_returns_what_is_newer_oldest_first_by_stream_and_subject_and_keeps_the_publish_time():
+    hub = EventHub(capacity=5)
+    for beat in range(8):  # the first three fall out of the ring
+        published = int(time.time() * 1000)
+        hub.publish("tasks" if beat % 2 else "skalds", "beat", f"s-{beat % 4}", {"beat": beat})
+    time.sleep(0.2)
+    assert [event.seq for event in hub.since(0, "tasks")] == [4, 6, 8]
+    assert [event.seq for event in hub.since(6, "tasks")] == [8]
+    assert [event.seq for event in hub.since(0, "skalds", "s-2")] == [7]
+    assert hub.since(8, "tasks") == []
+    stamp = json.loads(hub.since(7, "tasks")[0].data)["timestamp"]  # encoded now, stamped when published
+    assert published <= stamp < published + 150
 
 
 def test_a_skald_connection_gets_the_greeting_then_status_and_heartbeat_per_node(context):
