@@ -87,6 +87,14 @@ class LiveView:
             for task_id, document in documents.items():
                 self._apply_one(task_id, document, by_task.get(task_id, []), deleted.get(task_id))
 
+    def created(self, document: dict[str, Any]) -> None:
+        """A task this controller has just stored: in the view at once, so the creator's next read counts it,
+        unless the feed brought it (or a later version of it) first. Its message, when it comes, moves nothing."""
+        task_id = document["id"]
+        with self._lock:
+            if self.ready and task_id not in self._tasks and task_id not in self._applied:
+                self._apply_one(task_id, document, [{"taskId": task_id, "type": HistoryType.CREATED.value}], None)
+
     def _apply_one(self, task_id: str, document: dict[str, Any] | None, entries: list[dict[str, Any]],
                    deleted: Mapping[str, str | None] | None) -> None:
         """Move one task between the map and the counters. The counters were read at `counted_at`: a change the

@@ -82,6 +82,20 @@ def test_transitions_move_tasks_between_the_map_and_the_counters():
     assert view.counts()["Finished"] == 0
 
 
+def test_a_task_this_controller_created_is_counted_at_once_and_once():
+    """Its creator's next list counts it (the feed's message comes later); the message then moves nothing, and a
+    later version the feed brought first is never replaced by the created one."""
+    view = built([], {"Finished": 1})
+    view.created(doc("n", "Created"))
+    assert view.total(TaskFilter()) == 2 and [task["id"] for task in view.waiting(10)] == ["n"]
+    view.apply({"n": doc("n", "Created")}, [{"taskId": "n", "type": "created"}], {})
+    assert view.total(TaskFilter()) == 2 and view.counts()["Created"] == 1 and not view.counts_stale
+    view.apply({"m": doc("m", "Running", executor="n1", updateDateTime=3000)},
+               [{"taskId": "m", "type": "created"}, {"taskId": "m", "type": "status", "status": "Running"}], {})
+    view.created(doc("m", "Created"))
+    assert view.status_of("m") == "Running" and view.total(TaskFilter()) == 3
+
+
 def test_a_task_from_nowhere_marks_the_counts_stale_until_the_view_is_read_again():
     view = built([], {"Finished": 5})
     view.apply({"x": doc("x", "Running", executor="n1")}, [{"taskId": "x", "type": "status", "status": "Running"}],
