@@ -121,7 +121,7 @@ class SystemController:
         self.follower = FeedFollower(store, view, hub, listener, self._feed_consumer, live, self._stop,
                                      observers=observers, on_rebuild=metrics.feed_rebuilds.inc,
                                      audit_seconds=config.view_audit_seconds)
-        service = TaskService(store, publisher, config.kafka_topic_prefix, listener=listener, created=view.created)
+        service = TaskService(store, publisher, config.kafka_topic_prefix, listener=listener, on_created=view.created)
         monitor = Monitor(service, live, hub, metrics, view=view, refresher=self.follower, listener=listener,
                           limits=LostLimits(config.monitor_heartbeat_timeout, config.assign_timeout,
                                             config.fence_margin_seconds),

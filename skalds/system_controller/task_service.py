@@ -55,7 +55,7 @@ def _applied(transition: Transition) -> dict[str, Any]:
 class TaskService:
     def __init__(self, store: TaskStore, publisher: EventPublisher | None, topic_prefix: str = "",
                  listener: DispatchListener = NO_DISPATCH,
-                 created: Callable[[dict[str, Any]], None] = lambda _document: None) -> None:
+                 on_created: Callable[[dict[str, Any]], None] = lambda _document: None) -> None:
         self.store = store
         self.publisher = publisher
         self.topic_prefix = topic_prefix
@@ -64,7 +64,7 @@ class TaskService:
         self.unreachable: Callable[[dict[str, Any]], str | None] = lambda _document: None
         # Told of each task this service created, before the listener: the controller's view, so that a list read
         # right after the create counts it (the feed's message comes later).
-        self.created = created
+        self.on_created = on_created
 
     # --- events ----------------------------------------------------------------------------------
     def announce(self, topic: str, task_id: str, attempt: int | None = None, flush: bool = True,
@@ -127,7 +127,7 @@ class TaskService:
         document.update(flow.document_fields())  # the create span's traceparent: the task's trace
         with _storable(f"task {task.id!r}"):
             created = _applied(lifecycle.create(self.store, document))
-        self.created(created)
+        self.on_created(created)
         self.listener.work_waiting()
         return created
 

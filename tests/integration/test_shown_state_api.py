@@ -1,6 +1,7 @@
 """What the API shows of a task whose request is under way, on real services with real processes: `Cancelling`
 from the request until the worker's process is gone, then `Cancelled` (the escalations in the history with their
-times, and the states on the SSE stream); `Pausing` until the node has stopped the process."""
+times, and the states on the SSE stream); `Pausing` until the node has stopped the process; the user's last request
+is the one carried out."""
 
 import json
 import os
@@ -86,3 +87,24 @@ def test_a_pause_shows_pausing_until_the_node_has_stopped_the_process(controller
         os.kill(node.process.pid, signal.SIGCONT)
     paused = wait_for(lambda: (t := task(controller, "napper"))["state"] == "Paused" and t, 15, "Paused")
     assert paused["lifecycleStatus"] == "Paused" and alive(node.process.pid)
+
+
+def test_a_pause_sent_while_a_resume_is_pending_is_the_last_word(controllers, nodes, cluster):
+    """Paused, then resumed and paused again before its node carried out the resume: it stays Paused. The old rule
+    answered the second pause as done without storing it, and the node then resumed the task (Running)."""
+    controller = controllers.start()
+    node = nodes.start()
+    create_running(controller, "SleepWorker", "dozer")
+    assert controller.http.post("/api/tasks/dozer/pause").status_code in (200, 202)
+    wait_for(lambda: task(controller, "dozer")["state"] == "Paused", 15, "Paused")
+    os.kill(node.process.pid, signal.SIGSTOP)  # the resume stays pending while the node hears nothing
+    try:
+        assert controller.http.post("/api/tasks/dozer/resume").status_code in (200, 202)
+        assert task(controller, "dozer")["desiredStatus"] == "Running"
+        assert controller.http.post("/api/tasks/dozer/pause").status_code in (200, 202)
+        assert task(controller, "dozer")["desiredStatus"] == "Paused"
+    finally:
+        os.kill(node.process.pid, signal.SIGCONT)
+    time.sleep(5)  # the node hears both requests and reconciles with the store
+    shown = task(controller, "dozer")
+    assert (shown["state"], shown["lifecycleStatus"], shown["desiredStatus"]) == ("Paused", "Paused", "Paused"), shown
